@@ -1,0 +1,30 @@
+# Every target installs what it needs first, so on a fresh machine `make demo`
+# and `make test` are the whole set-up.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+DEMO_DIR ?= build/demo
+
+.PHONY: install test demo bench clean
+
+install: $(STAMP)
+
+# Reinstall only when the package's dependencies change.
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q tests
+
+demo: install
+	$(PY) -m pipelines.demo --workdir $(DEMO_DIR)
+
+bench: install
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf build .pytest_cache

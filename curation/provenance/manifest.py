@@ -1,0 +1,129 @@
+"""The run manifest and the accounting invariant, without Beam.
+
+``manifest.json`` records what a run read, what it decided and what it wrote.
+Its ``accounting`` section states the invariant every run must meet:
+
+    records read == output rows + rejected + duplicates + not selected
+
+A run whose numbers do not balance fails instead of writing a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Mapping
+
+import curation
+from curation.schema import SCHEMA_VERSION
+
+# Where records can end, and the table each fate is written to.
+FATE_TABLES = {"output": "data", "rejected": "rejected", "duplicate": "duplicates", "not_selected": "not_selected"}
+
+
+class AccountingError(RuntimeError):
+    """The run's counts do not balance: some record was lost or counted twice."""
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short, stable hash of a configuration (sorted-key JSON)."""
+    blob = json.dumps(config, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def derive_run_id(config: Mapping[str, Any], inputs: Iterable[tuple[str, int]]) -> str:
+    """A run id from the configuration and the input files' names and sizes.
+
+    Deterministic on purpose: the run id is stamped on every row, so a random one
+    would make two identical runs write different bytes.
+    """
+    blob = json.dumps({"config": config, "inputs": sorted(inputs)}, sort_keys=True, default=str)
+    return "run-" + hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def accounting(files: Iterable[Mapping], tables: Mapping[str, Iterable[Mapping]]) -> dict[str, Any]:
+    """The balance of records read against the rows of every fate's table."""
+    read = sum(f["records"] for f in files)
+    fates = {fate: sum(s["rows"] for s in tables.get(table, ())) for fate, table in FATE_TABLES.items()}
+    return {"records_read": read, **fates, "balanced": read == sum(fates.values())}
+
+
+def build_manifest(
+    *,
+    run_id: str,
+    config: Mapping[str, Any],
+    files: Iterable[Mapping],
+    stage_counts: Mapping[str, int],
+    reasons: Mapping[str, Mapping[str, int]],
+    tables: Mapping[str, Iterable[Mapping]],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assembles the manifest; raises :class:`AccountingError` if the counts do not balance.
+
+    Args:
+      files: per input file ``{"uri", "source", "bytes", "records"}``.
+      stage_counts: records after each stage, in pipeline order.
+      reasons: per fate, counts by reason (``{"rejected": {"invalid_json": 3}}``).
+      tables: per table, its shard descriptions (``name``, ``rows``, ``bytes``,
+        ``sha256``, ``classes``).
+      extra: further sections from later stages (detector, sampling, ...).
+    """
+    files = sorted(files, key=lambda f: f["uri"])
+    tables = {name: sorted(shards, key=lambda s: s["name"]) for name, shards in tables.items()}
+    balance = accounting(files, tables)
+    if not balance["balanced"]:
+        raise AccountingError(f"records do not balance: {balance}")
+    manifest = {
+        "run_id": run_id,
+        "package": {"name": "curation", "version": curation.__version__},
+        "schema_version": SCHEMA_VERSION,
+        "config": dict(config),
+        "config_hash": config_hash(config),
+        "inputs": files,
+        "stages": dict(stage_counts),
+        "reasons": {fate: dict(sorted(counts.items())) for fate, counts in reasons.items()},
+        "accounting": balance,
+        "tables": {
+            name: {
+                "rows": sum(s["rows"] for s in shards),
+                "bytes": sum(s["bytes"] for s in shards),
+                "shards": [
+                    {k: s[k] for k in ("name", "path", "rows", "bytes", "sha256", "classes") if k in s}
+                    for s in shards
+                ],
+            }
+            for name, shards in tables.items()
+        },
+    }
+    if extra:
+        manifest.update(extra)
+    return manifest
+
+
+def summarize(manifest: Mapping[str, Any]) -> str:
+    """A few lines for a person: what went in, where each record went, where the output is."""
+    balance = manifest["accounting"]
+    tables = manifest["tables"]
+    lines = [
+        f"curation {manifest['package']['version']} run {manifest['run_id']}: "
+        f"{balance['records_read']} records read from {len(manifest['inputs'])} file(s)"
+    ]
+    for fate, table in FATE_TABLES.items():
+        if table not in tables:
+            continue
+        detail = ""
+        if table == "data":
+            classes: dict[str, int] = {}
+            for shard in tables[table]["shards"]:
+                for cls, n in shard.get("classes", {}).items():
+                    classes[cls] = classes.get(cls, 0) + n
+            detail = ", ".join(f"{cls} {n}" for cls, n in sorted(classes.items()) if n)
+        else:
+            reasons = manifest["reasons"].get(table, {})
+            detail = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))
+        shards = len(tables[table]["shards"])
+        lines.append(
+            f"  {fate:<13}{balance[fate]:>9} rows in {shards} shard(s)" + (f"  ({detail})" if detail else "")
+        )
+    lines.append(f"  accounting   {'balanced' if balance['balanced'] else 'NOT BALANCED'}")
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""Exact order statistics over seeded hash keys, without gathering the keys.
+
+Selection ("the q records of this stratum with the smallest seeded hash") and
+shard assignment ("records of rank a..b go to shard j") both need the key at a
+given rank within a group. Sorting a whole group on one worker would not scale,
+so the key at rank r is found in two passes over the data:
+
+1. a histogram of the keys' leading bits per group (a small summary, combined
+   across workers) tells which bin holds rank r and at which offset;
+2. only the keys falling in those few bins are gathered and sorted.
+
+An order key is ``(hash64, tiebreak)``: the seeded 64-bit hash of a record's id,
+then the id itself, so keys are unique and the order is total.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Hashable, Iterable, Mapping, Sequence
+
+OrderKey = tuple[int, str]
+
+_TARGET_BIN_KEYS = 512  # about this many keys land in one bin: the second pass sorts bins of this size
+_MAX_BIN_BITS = 20
+
+
+def bin_bits(group_size: int) -> int:
+    """Histogram resolution for a group: enough bins that each holds ~512 keys."""
+    if group_size <= _TARGET_BIN_KEYS:
+        return 0
+    return min(_MAX_BIN_BITS, math.ceil(math.log2(group_size / _TARGET_BIN_KEYS)))
+
+
+def key_bin(key: OrderKey, bits: int) -> int:
+    """The histogram bin of a key: the leading ``bits`` bits of its (signed) hash."""
+    return (key[0] + 2**63) >> (64 - bits) if bits else 0
+
+
+def locate_ranks(histogram: Mapping[int, int], ranks: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Maps each rank (0-based, below the group size) to ``(bin, offset within bin)``."""
+    bins = sorted(histogram)
+    starts = []
+    total = 0
+    for b in bins:
+        starts.append(total)
+        total += histogram[b]
+    located = {}
+    for rank in ranks:
+        if not 0 <= rank < total:
+            raise ValueError(f"rank {rank} outside a group of {total}")
+        i = bisect.bisect_right(starts, rank) - 1
+        located[rank] = (bins[i], rank - starts[i])
+    return located
+
+
+def keys_at_offsets(keys_in_bin: Iterable[OrderKey], offsets: Iterable[int]) -> dict[int, OrderKey]:
+    """The key at each offset of a bin, after sorting the bin's keys."""
+    ordered = sorted(keys_in_bin)
+    return {offset: ordered[offset] for offset in offsets}
+
+
+def bucket_of(key: OrderKey, boundaries: Sequence[OrderKey | None]) -> int:
+    """How many boundaries are at or below ``key``: the index of the rank range holding it.
+
+    ``boundaries[i]`` is the key at the i-th target rank (None when the rank is
+    beyond the group, i.e. past every key). With ranks ``[c1, c2, ...]`` a key of
+    rank ``k`` gets the number of ``c_i <= k``.
+    """
+    finite = [b for b in boundaries if b is not None]
+    return bisect.bisect_right(finite, key)
+
+
+def exact_boundaries(keys_by_group: Mapping[Hashable, Iterable[OrderKey]], ranks: Mapping[Hashable, Sequence[int]]):
+    """Reference implementation by full sort, for tests: the key at each rank or None."""
+    result = {}
+    for group, group_ranks in ranks.items():
+        ordered = sorted(keys_by_group.get(group, ()))
+        result[group] = [ordered[r] if r < len(ordered) else None for r in group_ranks]
+    return result

@@ -1,0 +1,87 @@
+"""``RankBoundaries``: exact keys at given ranks per group, computed distributedly."""
+
+from __future__ import annotations
+
+from typing import Hashable
+
+import apache_beam as beam
+from apache_beam.pvalue import AsSingleton
+
+from curation.ranking import core
+
+# The targets side input: {group: (group_size, [rank, ...])}, ranks ascending.
+Targets = dict[Hashable, tuple[int, list[int]]]
+
+
+def _bits_for(group, targets: Targets) -> int:
+    return core.bin_bits(targets[group][0]) if group in targets else 0
+
+
+def _located(histogram: dict, targets: Targets) -> dict:
+    """{(group, bin): [(rank, offset), ...]} for every target rank inside its group."""
+    per_group: dict = {}
+    for (group, bin_), count in histogram.items():
+        per_group.setdefault(group, {})[bin_] = count
+    located: dict = {}
+    for group, (size, ranks) in targets.items():
+        seen = sum(per_group.get(group, {}).values())
+        if seen != size:
+            raise RuntimeError(f"group {group!r}: expected {size} keys, histogram holds {seen}")
+        inside = [r for r in ranks if r < size]
+        for rank, (bin_, offset) in core.locate_ranks(per_group.get(group, {}), inside).items():
+            located.setdefault((group, bin_), []).append((rank, offset))
+    return located
+
+
+def _in_target_bin(element, located, targets: Targets):
+    group, key = element
+    group_bin = (group, core.key_bin(key, _bits_for(group, targets)))
+    if group_bin in located:
+        yield group_bin, key
+
+
+def _keys_at_ranks(element, located):
+    (group, bin_), keys = element
+    wanted = located[(group, bin_)]
+    by_offset = core.keys_at_offsets(keys, [offset for _, offset in wanted])
+    for rank, offset in wanted:
+        yield (group, rank), by_offset[offset]
+
+
+def _assemble(found: dict, targets: Targets) -> dict:
+    return {group: [found.get((group, r)) for r in ranks] for group, (_, ranks) in targets.items()}
+
+
+class RankBoundaries(beam.PTransform):
+    """For each group, the order key at each target rank (``None`` past the group's end).
+
+    Input: ``(group, order_key)`` pairs with unique order keys (see
+    :mod:`curation.ranking.core`). ``targets``: a single-element PCollection
+    ``{group: (group_size, [ranks])}``; sizes must match the input (checked).
+    Output: a single-element PCollection ``{group: [key_or_None per rank]}``.
+
+    Only a histogram of leading hash bits and the keys of the bins that hold a
+    target rank ever meet on one worker; never a whole group.
+    """
+
+    def __init__(self, targets: beam.PCollection):
+        super().__init__()
+        self._targets = targets
+
+    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+        targets = AsSingleton(self._targets)
+        histogram = (
+            keyed
+            | "BinKeys" >> beam.Map(lambda gk, t: ((gk[0], core.key_bin(gk[1], _bits_for(gk[0], t))), 1), targets)
+            | "CountPerBin" >> beam.CombinePerKey(sum)
+            | "Histogram" >> beam.combiners.ToDict()
+        )
+        located = histogram | "LocateRanks" >> beam.Map(_located, targets)
+        found = (
+            keyed
+            | "KeepTargetBins" >> beam.FlatMap(_in_target_bin, AsSingleton(located), targets)
+            | "GroupTargetBins" >> beam.GroupByKey()
+            | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located))
+            | "CollectBoundaries" >> beam.combiners.ToDict()
+        )
+        return found | "Assemble" >> beam.Map(_assemble, targets)

@@ -1,0 +1,123 @@
+"""``ReadDocuments``: the Beam wrapper over :mod:`curation.reading.core`."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from curation.reading import core
+from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
+from curation.schema import RejectReason
+
+FILES = "files"  # tag of the per-file summaries: {"uri", "source", "bytes", "records"}
+_COUNTER_NAMESPACE = "curation.read"
+
+
+def match_input(spec: InputSpec) -> list[tuple[str, int]]:
+    """``(uri, size)`` of every file a spec matches, sorted; raises if none match."""
+    results = FileSystems.match([spec.pattern])[0].metadata_list
+    files = sorted((m.path, m.size_in_bytes) for m in results)
+    if not files:
+        raise ValueError(f"input {spec.pattern!r} matched no files")
+    for uri, _ in files:
+        core.file_format(uri)  # fail on an unknown extension before reading anything
+    return files
+
+
+class _ReadFile(beam.DoFn):
+    """Streams one file into documents and rejected rows."""
+
+    def __init__(self, options: ReadOptions):
+        self._options = options
+        self._documents = Metrics.counter(_COUNTER_NAMESPACE, "documents")
+        self._bytes = Metrics.counter(_COUNTER_NAMESPACE, "bytes")
+        self._rejected = {r: Metrics.counter(_COUNTER_NAMESPACE, f"rejected_{r.value}") for r in RejectReason}
+
+    def process(self, element: tuple[int, str, int]) -> Iterable:
+        spec_index, uri, size = element
+        spec = self._options.inputs[spec_index]
+        self._bytes.inc(size)
+        with FileSystems.open(uri) as stream:
+            for tag, row in core.read_file(stream, uri, spec, self._options):
+                if tag == DOCUMENT:
+                    self._documents.inc()
+                    yield row
+                else:
+                    self._rejected[RejectReason(row["reason"])].inc()
+                    yield beam.pvalue.TaggedOutput(REJECTED, row)
+
+
+class _ResolveDuplicateIds(beam.DoFn):
+    def __init__(self):
+        self._duplicates = Metrics.counter(_COUNTER_NAMESPACE, f"rejected_{RejectReason.DUPLICATE_ID.value}")
+
+    def process(self, element: tuple[str, Iterable[dict]]) -> Iterable:
+        _, records = element
+        kept, rejected = core.resolve_duplicate_ids(list(records))
+        yield kept
+        for row in rejected:
+            self._duplicates.inc()
+            yield beam.pvalue.TaggedOutput(REJECTED, row)
+
+
+class ReadDocuments(beam.PTransform):
+    """Reads JSONL (plain or compressed) and Parquet inputs into validated records.
+
+    Paths go through Beam's FileSystems, so ``gs://`` and other registered file
+    systems work; globs are expanded when the pipeline is built, and a pattern
+    that matches nothing fails then, with the pattern in the message.
+
+    Returns a dict of PCollections:
+      ``"documents"``: record dicts (:data:`curation.schema.RECORD_SCHEMA` keys);
+      ``"rejected"``: rejected rows (:data:`curation.schema.REJECTED_SCHEMA`),
+      one per bad input record, duplicate ids included (the first by location wins);
+      ``"files"``: one ``{"uri", "source", "bytes", "records"}`` per file read.
+    """
+
+    def __init__(self, options: ReadOptions):
+        super().__init__()
+        if not isinstance(options, ReadOptions):
+            raise TypeError(f"ReadDocuments takes a ReadOptions, got {type(options).__name__}")
+        self._options = options
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
+        files = [
+            (i, uri, size) for i, spec in enumerate(self._options.inputs) for uri, size in match_input(spec)
+        ]
+        uris = [uri for _, uri, _ in files]
+        if len(set(uris)) != len(uris):
+            repeated = sorted({u for u in uris if uris.count(u) > 1})
+            raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
+        file_list = pbegin | "ListFiles" >> beam.Create(files)
+        read = (
+            file_list
+            # Spread files over workers before the (long) per-file reads.
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadFiles" >> beam.ParDo(_ReadFile(self._options)).with_outputs(REJECTED, main=DOCUMENT)
+        )
+        resolved = (
+            read[DOCUMENT]
+            | "KeyById" >> beam.Map(lambda r: (r["id"], r))
+            | "GroupById" >> beam.GroupByKey()
+            | "ResolveDuplicateIds" >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(REJECTED, main=DOCUMENT)
+        )
+        rejected = (read[REJECTED], resolved[REJECTED]) | "AllRejected" >> beam.Flatten()
+        # Records as the reader saw them, before anything is set aside: the
+        # "records read" side of the accounting invariant.
+        records_per_file = (
+            (read[DOCUMENT], read[REJECTED])
+            | "AllRead" >> beam.Flatten()
+            | "UriOfRecord" >> beam.Map(lambda r: (r["source_uri"], 1))
+            | "RecordsPerFile" >> beam.CombinePerKey(sum)
+        )
+        file_summaries = file_list | "DescribeFiles" >> beam.Map(
+            lambda f, specs, counts: {
+                "uri": f[1], "source": specs[f[0]].source_name(), "bytes": f[2], "records": counts.get(f[1], 0)
+            },
+            specs=self._options.inputs,
+            counts=beam.pvalue.AsDict(records_per_file),
+        )
+        return {DOCUMENT: resolved[DOCUMENT], REJECTED: rejected, FILES: file_summaries}

@@ -1,0 +1,328 @@
+"""``WriteShards`` and ``WriteCuratedOutput``: the Beam wrappers over :mod:`curation.writing.core`.
+
+Writing is two-phase, like Beam's own file sinks: shards are written under
+``OUTPUT/_temporary/``, every shard is read back and checked, and only then does
+one finalizing step move them to their final names. A failed check deletes the
+temporary files and fails the job, so no shard ever sits under its final name
+half-written or unverified.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Callable, Iterable, Mapping, Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import AsList, AsSingleton
+
+from curation.hashing import seeded_hash64
+from curation.provenance.manifest import build_manifest
+from curation.ranking.core import OrderKey, bucket_of
+from curation.ranking.transforms import RankBoundaries
+from curation.schema import DUPLICATE_SCHEMA, NOT_SELECTED_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA
+from curation.writing import core, files
+from curation.writing.core import WriteOptions
+
+ShardPlanner = Callable[[Mapping[str, int], int], Sequence[Mapping[str, int]]]
+_SINGLE_CLASS = "all"
+
+
+class ShardVerificationError(RuntimeError):
+    """A shard read back from storage does not match what was planned."""
+
+
+def _placement(row: Mapping) -> str:
+    # Every table's rows carry their input location, unique per input record.
+    return f"{row['source_uri']}#{row['source_index']}"
+
+
+def _class_of(row: Mapping, class_column: str | None) -> str:
+    if class_column is None:
+        return _SINGLE_CLASS
+    return row.get(class_column) or core.UNKNOWN_CLASS
+
+
+def _text_bytes(row: Mapping) -> int:
+    return len(row["text"].encode("utf-8")) if "text" in row else 0
+
+
+class _Totals(beam.CombineFn):
+    """Rows per class and total text bytes of a table."""
+
+    def __init__(self, class_column: str | None):
+        self._class_column = class_column
+
+    def create_accumulator(self):
+        return {}, 0
+
+    def add_input(self, acc, row):
+        classes, size = acc
+        cls = _class_of(row, self._class_column)
+        classes[cls] = classes.get(cls, 0) + 1
+        return classes, size + _text_bytes(row)
+
+    def merge_accumulators(self, accs):
+        merged, total = {}, 0
+        for classes, size in accs:
+            for cls, n in classes.items():
+                merged[cls] = merged.get(cls, 0) + n
+            total += size
+        return merged, total
+
+    def extract_output(self, acc):
+        return {"classes": acc[0], "text_bytes": acc[1]}
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None):
+        self._table, self._schema, self._options, self._class_column = table, schema, options, class_column
+        self._rows = Metrics.counter("curation.write", f"{table}_rows")
+
+    def process(self, element, plan) -> Iterable[dict]:
+        index, rows = element
+        rows = sorted(
+            (r for r in rows if r is not None),
+            key=lambda r: (seeded_hash64(_placement(r), self._options.seed, "shuffle"), _placement(r)),
+        )
+        data = core.encode_parquet(rows, self._schema, self._options)
+        count = len(plan["shards"])
+        name = core.shard_name(index, count)
+        temp_path = files.join(self._options.output, files.TEMP_DIR, self._table, name)
+        files.write_bytes(temp_path, data)
+        self._rows.inc(len(rows))
+        yield {
+            "table": self._table,
+            "name": name,
+            "index": index,
+            "temp_path": temp_path,
+            "path": files.join(self._table, name),
+            "rows": len(rows),
+            "bytes": len(data),
+            "sha256": core.sha256_hex(data),
+            "class_column": self._class_column,
+            "classes": dict(plan["shards"][index]) if self._class_column else {},
+        }
+
+
+def _verify_shard(info: dict, min_real_fraction: float | None) -> dict:
+    """Reads a written shard back and records any mismatch in ``problems``."""
+    data = files.read_bytes(info["temp_path"])
+    problems = []
+    if core.sha256_hex(data) != info["sha256"]:
+        problems.append(f"{info['name']}: bytes on storage differ from the bytes written")
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    column = info["class_column"]
+    classes = core.class_counts_of(parquet.read(columns=[column]), column) if column else {}
+    problems += core.check_shard(info, parquet.metadata.num_rows, classes, min_real_fraction)
+    return {**info, "problems": problems}
+
+
+class WriteShards(beam.PTransform):
+    """Writes records as balanced, deterministic Parquet shards of one table.
+
+    Args:
+      options: the :class:`WriteOptions`.
+      table: the table's folder under ``options.output`` (``data``, ``rejected``, ...).
+      schema: the table's pyarrow schema.
+      class_column: a column whose values are spread evenly over the shards
+        (``origin`` for data, so every shard gets its share of real records);
+        None for none.
+      planner: ``(class_counts, num_shards) -> per-shard class counts``; the
+        default spreads every class evenly.
+      finalize: move the verified shards to their final names here. A job that
+        writes several tables passes False and lets :class:`WriteCuratedOutput`
+        move everything at once.
+
+    Returns a PCollection of verified shard descriptions.
+    """
+
+    def __init__(
+        self,
+        options: WriteOptions,
+        table: str = "data",
+        schema: pa.Schema = RECORD_SCHEMA,
+        class_column: str | None = "origin",
+        planner: ShardPlanner = core.even_shard_plan,
+        finalize: bool = True,
+    ):
+        super().__init__()
+        if not isinstance(options, WriteOptions):
+            raise TypeError(f"WriteShards takes a WriteOptions, got {type(options).__name__}")
+        if class_column is not None and class_column not in schema.names:
+            raise ValueError(f"class_column {class_column!r} is not a column of the schema")
+        self._options, self._table, self._schema = options, table, schema
+        self._class_column, self._planner, self._finalize = class_column, planner, finalize
+        if finalize:
+            files.prepare_output_dir(options.output, options.overwrite)
+
+    def _plan(self, totals: dict) -> dict:
+        rows = sum(totals["classes"].values())
+        if self._table == "data":
+            count = core.data_shard_count(rows, totals["text_bytes"], self._options)
+        else:
+            count = core.side_table_shard_count(rows, self._options)
+        shards = [dict(s) for s in self._planner(totals["classes"], count)]
+        for cls, n in totals["classes"].items():
+            if sum(s.get(cls, 0) for s in shards) != n:
+                raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} rows")
+        return {"totals": totals, "shards": shards}
+
+    def expand(self, rows: beam.PCollection) -> beam.PCollection:
+        class_column, seed = self._class_column, self._options.seed
+        totals = rows | "Totals" >> beam.CombineGlobally(_Totals(class_column))
+        plan = totals | "Plan" >> beam.Map(self._plan)
+        targets = plan | "RankTargets" >> beam.Map(
+            lambda p: {cls: (n, core.cumulative_ranks(p["shards"], cls)) for cls, n in p["totals"]["classes"].items()}
+        )
+        with_keys = rows | "OrderKeys" >> beam.Map(
+            lambda r: (_class_of(r, class_column), (seeded_hash64(_placement(r), seed, "shard"), _placement(r)), r)
+        )
+        boundaries = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1])) | RankBoundaries(targets)
+        assigned = with_keys | "AssignShard" >> beam.Map(
+            lambda t, b: (bucket_of(t[1], b[t[0]]), t[2]), AsSingleton(boundaries)
+        )
+        # One placeholder per shard, so a shard with no rows is still written (readers need its schema).
+        placeholders = plan | "Placeholders" >> beam.FlatMap(lambda p: [(j, None) for j in range(len(p["shards"]))])
+        infos = (
+            (assigned, placeholders)
+            | "WithPlaceholders" >> beam.Flatten()
+            | "GroupByShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(_WriteShard(self._table, self._schema, self._options, class_column), AsSingleton(plan))
+            | "Verify" >> beam.Map(_verify_shard, self._options.min_real_fraction if self._table == "data" else None)
+        )
+        if not self._finalize:
+            return infos
+        return (
+            infos.pipeline
+            | "Finalize" >> beam.Create([None])
+            | "MoveShards" >> beam.FlatMap(
+                lambda _, shards, table: finalize_tables(self._options.output, {table: shards}),
+                AsList(infos),
+                self._table,
+            )
+        )
+
+
+def discard_temporary(output: str) -> None:
+    files.delete_tree(files.join(output, files.TEMP_DIR))
+
+
+def finalize_tables(output: str, tables: Mapping[str, list[dict]]) -> list[dict]:
+    """Checks every shard's verification; moves all to final names, or deletes all and fails."""
+    problems = [p for shards in tables.values() for s in shards for p in s["problems"]]
+    if problems:
+        discard_temporary(output)
+        raise ShardVerificationError("shard verification failed:\n" + "\n".join(problems))
+    ordered = [s for shards in tables.values() for s in sorted(shards, key=lambda s: s["index"])]
+    files.move([s["temp_path"] for s in ordered], [files.join(output, s["path"]) for s in ordered])
+    discard_temporary(output)
+    return ordered
+
+
+class _CountBy(beam.PTransform):
+    """``{key: count}`` of a PCollection, as one element (``{}`` when empty)."""
+
+    def __init__(self, key: Callable):
+        super().__init__()
+        self._key = key
+
+    def expand(self, pcoll):
+        return pcoll | beam.Map(lambda r: (self._key(r), 1)) | beam.CombinePerKey(sum) | beam.combiners.ToDict()
+
+
+class WriteCuratedOutput(beam.PTransform):
+    """Writes every table of a curation run and its ``manifest.json``, atomically.
+
+    Input: a dict of PCollections with keys ``data`` (records), ``rejected``,
+    ``files`` (from :class:`~curation.reading.transforms.ReadDocuments`), and
+    optionally ``duplicates`` and ``not_selected``.
+
+    Args:
+      options: the :class:`WriteOptions` (the output directory is checked now,
+        when the pipeline is built).
+      run_id: the run's id, as stamped on the rows.
+      config: the run's configuration, recorded in the manifest.
+      stages: ``{stage name: PCollection}``, counted into the manifest's funnel
+        in the given order.
+      extra_sections: a single-element PCollection of a dict merged into the
+        manifest (detector, sampling figures...), or None.
+      data_planner: the data table's shard planner.
+
+    Returns a single-element PCollection: the manifest dict.
+    """
+
+    def __init__(
+        self,
+        options: WriteOptions,
+        run_id: str,
+        config: Mapping,
+        stages: Mapping[str, beam.PCollection] | None = None,
+        extra_sections: beam.PCollection | None = None,
+        data_planner: ShardPlanner = core.even_shard_plan,
+    ):
+        super().__init__()
+        self._options, self._run_id, self._config = options, run_id, dict(config)
+        self._stages = dict(stages or {})
+        self._extra = extra_sections
+        self._data_planner = data_planner
+        files.prepare_output_dir(options.output, options.overwrite)
+
+    def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
+        schemas = {
+            "data": (RECORD_SCHEMA, "origin"),
+            "rejected": (REJECTED_SCHEMA, None),
+            "duplicates": (DUPLICATE_SCHEMA, None),
+            "not_selected": (NOT_SELECTED_SCHEMA, None),
+        }
+        infos = {}
+        for name, (schema, class_column) in schemas.items():
+            if name not in tables:
+                continue
+            planner = self._data_planner if name == "data" else core.even_shard_plan
+            infos[name] = tables[name] | f"Write_{name}" >> WriteShards(
+                self._options, name, schema, class_column, planner, finalize=False
+            )
+        reason_keys = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
+        reasons = {
+            name: tables[name] | f"Reasons_{name}" >> _CountBy(lambda r, k=key: r[k])
+            for name, key in reason_keys.items()
+            if name in tables
+        }
+        stage_counts = {
+            name: pcoll | f"Count_{name}" >> beam.combiners.Count.Globally() for name, pcoll in self._stages.items()
+        }
+        side = {
+            "input_files": AsList(tables["files"]),
+            **{f"shards_{n}": AsList(p) for n, p in infos.items()},
+            **{f"reasons_{n}": AsSingleton(p) for n, p in reasons.items()},
+            **{f"stage_{n}": AsSingleton(p) for n, p in stage_counts.items()},
+        }
+        if self._extra is not None:
+            side["extra"] = AsSingleton(self._extra)
+        return (
+            tables["data"].pipeline
+            | "Finalize" >> beam.Create([None])
+            | "WriteManifest" >> beam.Map(self._finalize, **side)
+        )
+
+    def _finalize(self, _, input_files, extra=None, **side) -> dict:
+        tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
+        try:
+            manifest = build_manifest(
+                run_id=self._run_id,
+                config=self._config,
+                files=input_files,
+                stage_counts={n: side[f"stage_{n}"] for n in self._stages},
+                reasons={k[len("reasons_"):]: v for k, v in side.items() if k.startswith("reasons_")},
+                tables=tables,
+                extra=extra,
+            )
+        except Exception:
+            discard_temporary(self._options.output)
+            raise
+        finalize_tables(self._options.output, tables)
+        files.write_json(files.join(self._options.output, files.MANIFEST), manifest)
+        return manifest

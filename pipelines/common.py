@@ -1,0 +1,65 @@
+"""Argument handling shared by the runnable jobs.
+
+Each job parses its own flags with argparse and hands everything else to Beam,
+so standard Beam flags (``--runner``, ``--direct_num_workers``, Dataflow's
+``--project`` ...) pass straight through. The library's options are plain
+transform arguments, never ``PipelineOptions`` subclasses, so they cannot
+collide with a host pipeline's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+# The DirectRunner tries Prism first, which downloads a binary (and fails
+# offline); the FnApiRunner is what it falls back to for batch jobs anyway.
+DEFAULT_RUNNER = "FnApiRunner"
+
+
+def beam_options(beam_args: list[str]) -> PipelineOptions:
+    """PipelineOptions from the flags the job did not claim, with a pinned default runner."""
+    if not any(a == "--runner" or a.startswith("--runner=") for a in beam_args):
+        beam_args = [f"--runner={DEFAULT_RUNNER}", *beam_args]
+    return PipelineOptions(beam_args)
+
+
+def add_reading_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading")
+    group.add_argument(
+        "--input", action="append", required=True, metavar="PATTERN[:source=NAME,origin=real|synthetic|unknown]",
+        help="JSONL (.jsonl/.json/.ndjson, optionally .gz) or Parquet files; globs and gs:// work. Repeat for several inputs.",
+    )
+    group.add_argument("--text-field", default="text", help="field holding the text (default: text)")
+    group.add_argument(
+        "--id-field", default="id", help="field holding a unique id; '' to generate ids from file and line (default: id)"
+    )
+    group.add_argument("--origin-field", default=None, help="field declaring who wrote the text (default: none)")
+    group.add_argument(
+        "--origin-values", default="real=real,synthetic=synthetic", metavar="VALUE=real|synthetic|unknown,...",
+        help="map from the origin field's values to real/synthetic/unknown (default: real=real,synthetic=synthetic)",
+    )
+    group.add_argument(
+        "--max-text-bytes", type=int, default=1024 * 1024, help="reject texts longer than this (default: 1 MiB)"
+    )
+
+
+def add_writing_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("writing")
+    group.add_argument("--output", required=True, help="output directory (local or gs://)")
+    group.add_argument("--shard-rows", type=int, default=50_000, help="target rows per shard (default: 50000)")
+    group.add_argument(
+        "--shard-bytes", type=int, default=256 * 1024 * 1024, help="target text bytes per shard (default: 256 MiB)"
+    )
+    group.add_argument("--num-shards", type=int, default=None, help="a fixed number of data shards")
+    group.add_argument("--seed", type=int, default=0, help="seeds every hash-based choice (default: 0)")
+    group.add_argument("--overwrite", action="store_true", help="replace an earlier curation output in --output")
+    group.add_argument("--run-id", default=None, help="name of this run (default: derived from config and inputs)")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Beam's own INFO lines drown the job's progress.
+    logging.getLogger("apache_beam").setLevel(logging.WARNING)

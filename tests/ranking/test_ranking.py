@@ -1,0 +1,68 @@
+import random
+
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+import apache_beam as beam
+
+from curation.hashing import seeded_hash64
+from curation.ranking import core
+from curation.ranking.transforms import RankBoundaries
+
+
+def _keys(n, seed=0, prefix="doc"):
+    return [(seeded_hash64(f"{prefix}{i}", seed), f"{prefix}{i}") for i in range(n)]
+
+
+def test_bin_bits_grow_with_group_size():
+    assert core.bin_bits(0) == 0
+    assert core.bin_bits(512) == 0
+    assert core.bin_bits(513) == 1
+    assert core.bin_bits(10**6) == 11
+    assert core.bin_bits(10**12) == 20
+
+
+def test_locate_ranks_walks_bins_in_order():
+    histogram = {5: 3, 1: 2, 9: 1}
+    assert core.locate_ranks(histogram, [0, 1, 2, 4, 5]) == {0: (1, 0), 1: (1, 1), 2: (5, 0), 4: (5, 2), 5: (9, 0)}
+    with pytest.raises(ValueError):
+        core.locate_ranks(histogram, [6])
+
+
+@pytest.mark.parametrize("n", [1, 7, 600, 5000])
+def test_two_pass_equals_full_sort(n):
+    keys = _keys(n)
+    ranks = sorted({0, n // 3, n // 2, n - 1, n, n + 10})
+    bits = core.bin_bits(n)
+    histogram = {}
+    for k in keys:
+        histogram[core.key_bin(k, bits)] = histogram.get(core.key_bin(k, bits), 0) + 1
+    located = core.locate_ranks(histogram, [r for r in ranks if r < n])
+    got = []
+    for r in ranks:
+        if r >= n:
+            got.append(None)
+            continue
+        bin_, offset = located[r]
+        got.append(core.keys_at_offsets([k for k in keys if core.key_bin(k, bits) == bin_], [offset])[offset])
+    assert got == core.exact_boundaries({"g": keys}, {"g": ranks})["g"]
+
+
+def test_bucket_of_counts_boundaries_at_or_below():
+    keys = sorted(_keys(10))
+    boundaries = [keys[3], keys[7], None]
+    assert [core.bucket_of(k, boundaries) for k in keys] == [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
+
+
+def test_rank_boundaries_in_a_pipeline(make_pipeline):
+    rng = random.Random(3)
+    groups = {"a": _keys(2000, prefix="a"), "b": _keys(300, prefix="b"), "empty": []}
+    targets = {
+        "a": (2000, [0, 1, 999, 1999, 2000]),
+        "b": (300, sorted(rng.sample(range(300), 5))),
+        "empty": (0, [0]),
+    }
+    expected = core.exact_boundaries(groups, {g: r for g, (_, r) in targets.items()})
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k) for g, ks in groups.items() for k in ks])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]))
+        assert_that(result, equal_to([expected]))
