@@ -1,0 +1,77 @@
+"""End-to-end tests of ``python -m pipelines.curate``."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.dataset as ds
+import pytest
+
+from curation.schema import RECORD_SCHEMA, REJECTED_SCHEMA
+from pipelines import curate
+from tests.bad_input import MAX_TEXT_BYTES, write_mixed_corpus
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _args(corpus, out, *extra):
+    return [
+        "--input", str(corpus), "--output", str(out), "--origin-field", "origin",
+        "--origin-values", "human=real,ai=synthetic", "--max-text-bytes", str(MAX_TEXT_BYTES),
+        "--shard-rows", "300", *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def mixed_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mixed")
+    corpus = tmp / "mixed.jsonl"
+    bad = write_mixed_corpus(corpus, n_good=1000)
+    manifest = curate.run(_args(corpus, tmp / "out"))
+    return tmp, corpus, bad, manifest
+
+
+def test_bad_input_lands_in_rejected_and_only_good_records_are_written(mixed_run):
+    tmp, _, bad, manifest = mixed_run
+    data = ds.dataset(tmp / "out" / "data").to_table()
+    assert sorted(data.column("id").to_pylist()) == sorted(f"good-{i}" for i in range(1000))
+    rejected = ds.dataset(tmp / "out" / "rejected").to_table().to_pylist()
+    assert sorted(r["reason"] for r in rejected) == sorted(bad)
+    assert all(r["detail"] and r["source_uri"].endswith("mixed.jsonl") for r in rejected)
+    assert manifest["accounting"] == {
+        "records_read": 1000 + len(bad), "output": 1000, "rejected": len(bad),
+        "duplicate": 0, "not_selected": 0, "balanced": True,
+    }
+    assert manifest["reasons"]["rejected"] == {reason: 1 for reason in bad}
+
+
+def test_shards_read_back_with_the_documented_schema(mixed_run):
+    tmp, _, _, manifest = mixed_run
+    data = ds.dataset(tmp / "out" / "data", format="parquet")
+    assert data.schema.remove_metadata() == RECORD_SCHEMA.remove_metadata()
+    assert ds.dataset(tmp / "out" / "rejected").schema.remove_metadata() == REJECTED_SCHEMA.remove_metadata()
+    shards = manifest["tables"]["data"]["shards"]
+    assert [s["rows"] for s in shards] == [250, 250, 250, 250]
+    for shard in shards:
+        assert shard["classes"] == {"real": 125, "synthetic": 125}
+        assert os.path.getsize(tmp / "out" / shard["path"]) == shard["bytes"]
+
+
+def test_same_config_same_bytes_in_another_directory(mixed_run):
+    tmp, corpus, _, manifest = mixed_run
+    again = curate.run(_args(corpus, tmp / "again"))
+    assert again["tables"] == manifest["tables"]
+    for shard in manifest["tables"]["data"]["shards"]:
+        assert (tmp / "out" / shard["path"]).read_bytes() == (tmp / "again" / shard["path"]).read_bytes()
+
+
+def test_cli_refuses_a_non_empty_output_then_overwrites_an_earlier_run(mixed_run):
+    tmp, corpus, _, _ = mixed_run
+    cmd = [sys.executable, "-m", "pipelines.curate", *_args(corpus, tmp / "out")]
+    refused = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    done = subprocess.run([*cmd, "--overwrite"], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "1012 records read" in done.stdout and "balanced" in done.stdout
+    assert json.loads((tmp / "out" / "manifest.json").read_text())["accounting"]["balanced"]

@@ -1,0 +1,61 @@
+import io
+
+import pyarrow.parquet as pq
+import pytest
+
+from curation.schema import RECORD_SCHEMA
+from curation.writing import core
+from curation.writing.core import WriteOptions
+
+
+@pytest.mark.parametrize("counts,k", [({"real": 10, "synthetic": 3}, 4), ({"real": 0}, 3), ({"a": 7, "b": 7, "c": 1}, 5)])
+def test_even_plan_is_exact_and_balanced(counts, k):
+    plan = core.even_shard_plan(counts, k)
+    assert len(plan) == k
+    for cls, n in counts.items():
+        assert sum(s[cls] for s in plan) == n
+        assert max(s[cls] for s in plan) - min(s[cls] for s in plan) <= 1
+    sizes = [sum(s.values()) for s in plan]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_cumulative_ranks():
+    plan = [{"real": 3}, {"real": 2}, {"real": 4}]
+    assert core.cumulative_ranks(plan, "real") == [3, 5]
+    assert core.cumulative_ranks(plan, "synthetic") == [0, 0]
+
+
+def test_shard_count_takes_the_larger_target():
+    options = WriteOptions(output="/o", shard_rows=100, shard_bytes=1000)
+    assert core.data_shard_count(0, 0, options) == 1
+    assert core.data_shard_count(250, 10, options) == 3
+    assert core.data_shard_count(10, 4500, options) == 5
+    assert core.data_shard_count(10**6, 0, WriteOptions(output="/o", num_shards=2)) == 2
+
+
+def test_options_validate():
+    with pytest.raises(ValueError, match="shard_rows"):
+        WriteOptions(output="/o", shard_rows=0)
+    with pytest.raises(ValueError, match="min_real_fraction"):
+        WriteOptions(output="/o", min_real_fraction=1.5)
+
+
+def _record(i, origin):
+    return dict(
+        id=str(i), text=f"text {i}", source="s", source_uri="u", source_index=i, origin=origin,
+        origin_basis="declared", content_hash="h", cluster_size=1, metadata="{}", run_id="r",
+    )
+
+
+def test_encoding_is_deterministic_and_checks_catch_mismatches():
+    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
+    options = WriteOptions(output="/o")
+    data = core.encode_parquet(rows, RECORD_SCHEMA, options)
+    assert data == core.encode_parquet(rows, RECORD_SCHEMA, options)
+    table = pq.read_table(io.BytesIO(data))
+    classes = core.class_counts_of(table, "origin")
+    assert classes == {"real": 20, "synthetic": 10}
+    info = {"name": "p", "rows": 30, "class_column": "origin", "classes": {"real": 20, "synthetic": 10}}
+    assert core.check_shard(info, 30, classes, 0.6) == []
+    assert "below the floor" in core.check_shard(info, 30, classes, 0.7)[0]
+    assert "planned" in core.check_shard({**info, "rows": 31}, 30, classes, None)[0]

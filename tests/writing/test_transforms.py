@@ -1,0 +1,64 @@
+import os
+
+import apache_beam as beam
+import pyarrow.dataset as ds
+import pytest
+
+from curation.writing.core import WriteOptions
+from curation.writing.transforms import ShardVerificationError, WriteShards
+from tests.writing.test_core import _record
+
+
+def _write(make_pipeline, tmp_path, rows, **kw):
+    options = WriteOptions(output=str(tmp_path / "out"), **kw)
+    with make_pipeline() as p:
+        _ = p | beam.Create(rows) | WriteShards(options)
+    return tmp_path / "out"
+
+
+def test_shards_are_balanced_and_every_shard_gets_its_share(make_pipeline, tmp_path):
+    rows = [_record(i, "real" if i % 4 else "synthetic") for i in range(103)]
+    out = _write(make_pipeline, tmp_path, rows, shard_rows=25)
+    names = sorted(os.listdir(out / "data"))
+    assert names == [f"part-{j:05d}-of-00005.parquet" for j in range(5)]
+    sizes, reals = [], []
+    for name in names:
+        t = ds.dataset(out / "data" / name).to_table()
+        sizes.append(t.num_rows)
+        reals.append(t.column("origin").to_pylist().count("real"))
+    assert sum(sizes) == 103 and max(sizes) - min(sizes) <= 1
+    assert max(reals) - min(reals) <= 1
+    assert not (out / "_temporary").exists()
+
+
+def test_same_seed_same_bytes_other_seed_other_order(make_pipeline, tmp_path):
+    rows = [_record(i, "real") for i in range(40)]
+    a = _write(make_pipeline, tmp_path / "a", rows, shard_rows=15, seed=1)
+    b = _write(make_pipeline, tmp_path / "b", list(reversed(rows)), shard_rows=15, seed=1)
+    c = _write(make_pipeline, tmp_path / "c", rows, shard_rows=15, seed=2)
+    for name in os.listdir(a / "data"):
+        assert (a / "data" / name).read_bytes() == (b / "data" / name).read_bytes()
+    assert any((a / "data" / n).read_bytes() != (c / "data" / n).read_bytes() for n in os.listdir(a / "data"))
+
+
+def test_empty_input_still_writes_one_shard_with_the_schema(make_pipeline, tmp_path):
+    out = _write(make_pipeline, tmp_path, [])
+    assert ds.dataset(out / "data").to_table().num_rows == 0
+
+
+def test_failed_verification_leaves_no_shard_under_a_final_name(make_pipeline, tmp_path):
+    rows = [_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
+    with pytest.raises(Exception, match="below the floor"):
+        _write(make_pipeline, tmp_path, rows, shard_rows=5, min_real_fraction=0.8)
+    out = tmp_path / "out"
+    assert not (out / "data").exists() and not (out / "_temporary").exists()
+
+
+def test_refuses_a_non_empty_directory(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "precious.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="not empty"):
+        WriteShards(WriteOptions(output=str(tmp_path / "out")))
+    with pytest.raises(FileExistsError, match="holds no manifest.json"):
+        WriteShards(WriteOptions(output=str(tmp_path / "out"), overwrite=True))
+    assert (tmp_path / "out" / "precious.txt").exists()
