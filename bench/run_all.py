@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ["io_throughput"]
+BENCHMARKS = ["io_throughput", "dedup_speed", "dedup_quality"]
 
 
 def main(argv=None) -> None:

@@ -63,3 +63,17 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Beam's own INFO lines drown the job's progress.
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
+
+
+def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("dedup")
+    group.add_argument("--no-exact-dedup", action="store_true", help="skip exact dedup (hash of normalised text)")
+    group.add_argument("--no-near-dedup", action="store_true", help="skip MinHash-LSH near dedup")
+    group.add_argument(
+        "--near-threshold", type=float, default=0.8, help="Jaccard of word 5-grams that counts as a duplicate (0.8)"
+    )
+    group.add_argument("--num-perm", type=int, default=256, help="MinHash permutations (default: 256)")
+    group.add_argument(
+        "--near-verification", choices=("signature", "shingles"), default="signature",
+        help="verify LSH candidates by estimated (signature) or exact (shingles) Jaccard",
+    )

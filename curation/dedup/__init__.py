@@ -1,0 +1,14 @@
+"""Exact and near-duplicate removal.
+
+Pure modules (no Beam import, unit-tested without a pipeline):
+
+* :mod:`.normalize`  text normalisation shared by exact and near dedup
+* :mod:`.shingles`   word n-gram shingles and their documented 32-bit hash
+* :mod:`.minhash`    datasketch-compatible MinHash signatures, LSH bands, Jaccard
+* :mod:`.components` connected components: union-find reference and the star steps
+* :mod:`.survivor`   survivor policy and per-cluster decisions
+* :mod:`.options`    ``ExactDedupOptions`` / ``NearDedupOptions``
+
+:mod:`.transforms` holds the Beam wrappers ``ExactDedup`` and ``NearDedup``. This
+package deliberately does not import it, so the pure modules stay Beam-free.
+"""

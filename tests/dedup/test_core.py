@@ -1,0 +1,213 @@
+"""Pure dedup cores, without Beam."""
+
+import random
+
+import datasketch
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curation.dedup.components import (
+    alternating_star_round,
+    large_star,
+    small_star,
+    star_roots,
+    union_find_roots,
+)
+from curation.dedup.minhash import band_keys, exact_jaccard, lsh_bands, signature
+from curation.dedup.normalize import TextNormalization, normalize_text
+from curation.dedup.options import ExactDedupOptions, NearDedupOptions
+from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
+from curation.dedup.sketch import bucket_candidates, sketch_text
+from curation.dedup.survivor import Member, resolve_cluster, survivor_rank
+
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
+
+
+def random_text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) + rng.choice(["", ",", "."]) for _ in range(words))
+
+
+# --- normalisation and shingles -------------------------------------------------
+
+
+def test_normalize_nfkc_lower_punctuation_whitespace():
+    assert normalize_text("  Don't — “STOP”!\n\tＡＢＣ  ﬁne ") == "dont stop abc fine"
+
+
+def test_normalize_keeps_combining_marks_and_symbols():
+    assert normalize_text("नमस्ते, 5$+3") == "नमस्ते 5$+3"
+
+
+def test_normalize_options_can_be_switched_off():
+    raw = TextNormalization(unicode_form=None, lowercase=False, strip_punctuation=False)
+    assert normalize_text("A,  ﬁ", raw) == "A, ﬁ"
+
+
+def test_normalization_rejects_unknown_form():
+    with pytest.raises(ValueError, match="unicode_form"):
+        TextNormalization(unicode_form="NFX")
+
+
+def test_short_text_is_one_shingle_and_empty_has_none():
+    assert shingles("a b c", 5) == ["a b c"]
+    assert shingles("a b c d e f", 5) == ["a b c d e", "b c d e f"]
+    assert shingles("", 5) == []
+    assert shingle_hashes("", 5).size == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=6).map(lambda w: "".join(w.split()) or "x"), max_size=20),
+       st.integers(1, 6))
+def test_vectorised_shingle_hashes_equal_the_reference(words, ngram):
+    normalized = " ".join(words)
+    expected = [shingle_hash32(s) for s in shingles(normalized, ngram)]
+    assert shingle_hashes(normalized, ngram).tolist() == expected
+
+
+# --- MinHash and LSH -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("num_perm,seed", [(128, 1), (256, 42)])
+def test_signature_equals_datasketch(num_perm, seed):
+    normalized = normalize_text(random_text(random.Random(seed), 300))
+    reference = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=shingle_hash32)
+    reference.update_batch(shingles(normalized, 5))
+    ours = signature(shingle_hashes(normalized, 5), num_perm, seed)
+    assert ours.dtype == reference.hashvalues.dtype
+    assert np.array_equal(ours, reference.hashvalues)
+    # and it loads back into datasketch for use with MinHashLSH
+    lean = datasketch.LeanMinHash(seed=seed, hashvalues=ours, scheme="affine32")
+    assert lean.jaccard(datasketch.LeanMinHash(reference)) == 1.0
+
+
+def test_empty_signature_equals_untouched_datasketch_minhash():
+    assert np.array_equal(signature(np.empty(0, np.uint32), 64, 1), datasketch.MinHash(64, 1).hashvalues)
+
+
+def test_band_keys_match_datasketch_lsh_buckets():
+    bands, rows = NearDedupOptions(num_perm=128).bands_and_rows
+    lsh = datasketch.MinHashLSH(threshold=0.8, num_perm=128, weights=(0.1, 0.9))
+    assert (lsh.b, lsh.r) == (bands, rows)
+    rng = random.Random(3)
+    base = random_text(rng, 200)
+    variants = [base + " omega" * k for k in range(0, 80, 8)] + [random_text(rng, 200)]
+    sigs = [signature(shingle_hashes(normalize_text(t), 5), 128, 1) for t in variants]
+    lsh.insert("base", datasketch.LeanMinHash(seed=1, hashvalues=sigs[0], scheme="affine32"))
+    outcomes = set()
+    for sig in sigs[1:]:
+        shares_bucket = bool(set(band_keys(sigs[0], bands, rows)) & set(band_keys(sig, bands, rows)))
+        found = lsh.query(datasketch.LeanMinHash(seed=1, hashvalues=sig, scheme="affine32"))
+        assert shares_bucket == (found == ["base"])
+        outcomes.add(shares_bucket)
+    assert outcomes == {True, False}  # both cases were exercised
+
+
+def test_lsh_bands_uses_datasketch_optimum():
+    assert lsh_bands(0.8, 128, 0.5, 0.5) == (9, 13)
+
+
+def test_exact_jaccard():
+    a, b = np.array([1, 2, 3], np.uint32), np.array([2, 3, 4], np.uint32)
+    assert exact_jaccard(a, b) == 0.5
+    assert exact_jaccard(a[:0], b[:0]) == 1.0
+
+
+# --- buckets ---------------------------------------------------------------------
+
+
+def test_small_bucket_verifies_all_pairs_hot_bucket_is_a_star():
+    options = NearDedupOptions(num_perm=64)
+    sketch = sketch_text("same words here for every member of this bucket", options)
+    small = [(f"d{i}", sketch) for i in range(4)]
+    assert len(list(bucket_candidates(small, 8))) == 6
+    hot = [(f"d{i:04d}", sketch) for i in range(2000)]
+    pairs = list(bucket_candidates(list(reversed(hot)), 8))
+    assert len(pairs) == 1999 and {a for a, _, _ in pairs} == {"d0000"}
+    assert all(score == 1.0 for _, _, score in pairs)
+
+
+# --- connected components --------------------------------------------------------
+
+
+def converge(edges, rounds=30):
+    for _ in range(rounds):
+        edges = alternating_star_round(edges)
+        roots = star_roots(edges)
+        if all(len(r) == 1 for r in roots.values()):
+            return {node: next(iter(r)) for node, r in roots.items()}
+    raise AssertionError("did not converge")
+
+
+def test_star_steps():
+    assert sorted(large_star("b", ["a", "c", "d"])) == [("a", "c"), ("a", "d")]
+    assert sorted(small_star("d", ["b", "a"])) == [("a", "b"), ("a", "d")]
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_chain_converges_to_union_find(order):
+    ids = [f"{i:04d}" for i in range(500)]
+    if order == "shuffled":
+        random.Random(7).shuffle(ids)
+    edges = [tuple(sorted(pair)) for pair in zip(ids, ids[1:])]
+    assert converge(edges) == union_find_roots(ids, edges)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=80))
+def test_random_graphs_match_union_find(pairs):
+    edges = sorted({(f"{min(a, b):02d}", f"{max(a, b):02d}") for a, b in pairs if a != b})
+    expected = {n: r for n, r in union_find_roots([], edges).items()}
+    assert (converge(edges) if edges else {}) == expected
+
+
+def test_unconverged_graph_is_detected():
+    roots = star_roots([("a", "b"), ("b", "c")])  # b is a leaf and a centre
+    assert len(roots["b"]) == 2
+
+
+# --- survivor policy ---------------------------------------------------------------
+
+
+def record(rid, text="x", origin=None, **extra):
+    return {"id": rid, "text": text, "declared_origin": origin, "source": "s",
+            "source_uri": "u", "source_index": 0, **extra}
+
+
+def test_default_policy_real_then_synthetic_then_null_then_longest_then_id():
+    policy = ExactDedupOptions().survivor_policy
+    records = [record("a", "long text", None), record("b", "t", "synthetic"), record("c", "tt", "real"),
+               record("d", "ttt", "real"), record("e", "ttt", "real")]
+    ranked = sorted(records, key=lambda r: survivor_rank(r, policy))
+    assert [r["id"] for r in ranked] == ["d", "e", "c", "b", "a"]
+
+
+def test_resolve_cluster_is_order_independent_and_sums_weights():
+    policy = ("earliest_source",)
+    members = [Member(f"m{i}", survivor_rank(record(f"m{i}", source_index=9 - i), policy), 2, None)
+               for i in range(5)]
+    out = dict(resolve_cluster(members, "exact", lambda a, b: 1.0))
+    assert out == dict(resolve_cluster(list(reversed(members)), "exact", lambda a, b: 1.0))
+    assert {d.survivor_id for d in out.values()} == {"m4"}
+    assert {d.cluster_size for d in out.values()} == {10}
+    assert out["m4"].cluster_id == "exact:m4"
+    assert list(resolve_cluster(members[:1], "exact", lambda a, b: 1.0)) == []
+
+
+# --- options -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("threshold", 1.0, "threshold"), ("ngram_size", 0, "ngram_size"), ("num_perm", 8, "num_perm"),
+    ("verification", "fuzzy", "verification"), ("all_pairs_bucket_limit", 1, "all_pairs_bucket_limit"),
+    ("max_component_rounds", 0, "max_component_rounds"), ("survivor_policy", ("newest",), "newest"),
+])
+def test_near_options_are_validated(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        NearDedupOptions(**{field: value})
+
+
+def test_exact_options_policy_is_validated():
+    with pytest.raises(ValueError, match="tuple"):
+        ExactDedupOptions(survivor_policy=["longest_text"])

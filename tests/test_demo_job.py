@@ -1,0 +1,55 @@
+"""``make demo`` end to end: the planted duplicates and bad lines land where they should."""
+
+import json
+
+import pyarrow.dataset as ds
+import pytest
+
+from pipelines import demo
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("demo")
+    assert demo.main(["--workdir", str(workdir)]) == 0
+    output = workdir / "output"
+    return {
+        "planted": json.loads((workdir / "planted.json").read_text()),
+        "manifest": json.loads((output / "manifest.json").read_text()),
+        "data": ds.dataset(output / "data").to_table(),
+        "rejected": ds.dataset(output / "rejected").to_table().to_pylist(),
+        "duplicates": ds.dataset(output / "duplicates").to_table().to_pylist(),
+    }
+
+
+def test_every_planted_bad_line_is_rejected_for_its_reason(demo_run):
+    planted = sorted(b["reason"] for b in demo_run["planted"]["bad_records"])
+    assert sorted(r["reason"] for r in demo_run["rejected"]) == planted
+    lines = {b["line"]: b["reason"] for b in demo_run["planted"]["bad_records"]}
+    assert {r["source_index"]: r["reason"] for r in demo_run["rejected"]} == lines
+
+
+def test_planted_duplicates_are_removed_and_point_at_their_cluster(demo_run):
+    removed = {d["id"]: d for d in demo_run["duplicates"]}
+    data = demo_run["data"]
+    cluster_of = dict(zip(data.column("id").to_pylist(), data.column("cluster_id").to_pylist()))
+    cluster_of.update({i: d["cluster_id"] for i, d in removed.items()})
+    planted = demo_run["planted"]
+    for item in planted["exact_duplicates"] + planted["near_duplicates"] + planted["chain"]:
+        # Both members of a planted pair end in one cluster (a chain A~B~C is one cluster),
+        # its removed members point at the cluster's survivor, which is kept.
+        pair = (item["id"], item["duplicate_of"])
+        assert cluster_of[pair[0]] is not None and cluster_of[pair[0]] == cluster_of[pair[1]], item
+        assert any(member in removed for member in pair), item
+        for member in pair:
+            if member in removed:
+                assert removed[member]["duplicate_of"] in cluster_of and removed[member]["duplicate_of"] not in removed
+    assert {d["kind"] for d in demo_run["duplicates"]} == {"exact", "near"}
+
+
+def test_demo_accounting_balances(demo_run):
+    accounting = demo_run["manifest"]["accounting"]
+    assert accounting["balanced"]
+    assert accounting["records_read"] == demo_run["planted"]["lines"]
+    assert accounting["output"] == demo_run["data"].num_rows
+    assert accounting["duplicate"] == len(demo_run["duplicates"])
