@@ -1,0 +1,46 @@
+"""Measure a trained detector on labelled documents.
+
+    python -m pipelines.evaluate_detector --model models/detector --input labelled.jsonl.gz [--output metrics.json]
+
+Prints AUROC, F1, TPR at 1% / 5% FPR overall, per domain and per generator,
+using the model's own real_below for the shares below threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+from apache_beam.io.filesystems import FileSystems
+
+from curation.detection.cli import add_labelled_arguments, labelled_fields, metrics_table
+from curation.detection.labelled import load_labelled
+from curation.detection.model import Detector
+from curation.detection.training import measure
+from curation.detection.transforms import copy_model_dir
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_labelled_arguments(parser)
+    parser.add_argument("--model", required=True, help="model directory written by pipelines.train_detector")
+    parser.add_argument("--output", help="where to write the metrics as JSON (any Beam filesystem path)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    docs = load_labelled(args.input, labelled_fields(args))
+    with tempfile.TemporaryDirectory() as local_dir:
+        detector = Detector.load(copy_model_dir(args.model, local_dir))
+    slices = measure(detector.score([d.text for d in docs]), docs, detector.real_below)
+    print(metrics_table(slices))
+    if args.output:
+        report = {"detector_id": detector.detector_id, "real_below": detector.real_below, "metrics": slices}
+        with FileSystems.create(args.output) as out:
+            out.write(json.dumps(report, indent=2, sort_keys=True).encode("utf-8"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Train the synthetic-text detector on labelled documents.
+
+    python -m pipelines.train_detector --input labelled.jsonl.gz --output models/detector
+
+Writes model.bin and model.json (hashes, hyper-parameters, data fingerprint,
+test metrics overall / per domain / per generator, calibrated real_below) to
+--output, which may be any Beam filesystem path (local, gs://...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+
+from curation.detection.cli import add_labelled_arguments, add_train_config_arguments, labelled_fields, metrics_table, train_config
+from curation.detection.labelled import load_labelled
+from curation.detection.training import DEFAULT_MAX_SYNTHETIC_SHARE, train_detector, write_model_dir
+from curation.detection.transforms import copy_model_dir
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_labelled_arguments(parser)
+    parser.add_argument("--output", required=True, help="model directory to write")
+    parser.add_argument("--seed", type=int, default=0, help="split, oversampling, order and fastText seed")
+    parser.add_argument(
+        "--max-synthetic-share",
+        type=float,
+        default=DEFAULT_MAX_SYNTHETIC_SHARE,
+        help="calibrate real_below so at most this share of synthetic validation docs fall below it",
+    )
+    add_train_config_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    docs = load_labelled(args.input, labelled_fields(args))
+    model, metadata = train_detector(docs, train_config(args), args.seed, args.max_synthetic_share)
+    with tempfile.TemporaryDirectory() as local_dir:
+        metadata = write_model_dir(model, metadata, local_dir)
+        copy_model_dir(local_dir, args.output)
+    print(metrics_table(metadata["metrics"]["test"]))
+    print(f"real_below={metadata['thresholds']['real_below']:.6f} model_sha256={metadata['model_sha256']}")
+    print(f"wrote {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
