@@ -1,0 +1,270 @@
+"""A small, seeded topic model for stratification: spherical k-means over hashed n-grams.
+
+Features: every word unigram and bigram (:func:`~curation.sampling.tokens.word_tokens`)
+is feature-hashed into ``dims`` buckets (words with
+:func:`curation.hashing.seeded_hash64`, bigrams by mixing their words' hashes)
+with a hash-derived sign (so collisions cancel rather than pile up),
+weighted by sublinear term frequency ``1 + ln(count)`` times a smoothed IDF
+``1 + ln((1 + n) / (1 + df))`` learnt from the fitting sample, then L2-normalised.
+
+Fitting: greedy k-means++ initialisation whose random draws come from seeded
+hashes (not a PRNG, so no numpy-version dependence), then at most
+``iterations`` Lloyd steps on cosine similarity; of ``restarts`` such runs the
+most cohesive wins. The sample is bounded and order-independent: when it has
+more than ``max_documents`` texts, the ones with the lowest seeded hash of
+their text are kept (so pass deduplicated texts), and fitting always walks them
+in that hash order. Topics are numbered by size in the sample, largest first.
+
+The model is deterministic given (texts as a multiset, seed, parameters). It
+serialises to canonical JSON bytes (:meth:`TopicModel.to_bytes`) to be broadcast
+to workers; :meth:`TopicModel.assign` then labels any document.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from curation.hashing import seeded_hash64
+from curation.sampling.tokens import word_tokens
+
+_FORMAT = "curation.topic_model"
+_FORMAT_VERSION = 1
+_TWO_TO_64 = 2**64
+_SAME_POINT = 1e-5  # squared distances below this are float32 noise between equal vectors
+
+
+def _unsigned_hash64(value: str, seed: int | str, purpose: str) -> int:
+    """:func:`seeded_hash64` (signed, for Beam's coder) as an unsigned value in [0, 2**64)."""
+    return seeded_hash64(value, seed, purpose) % _TWO_TO_64
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _word_hash(word: str, seed: int | str) -> int:
+    """Seeded word hash; cached because word frequencies are Zipfian."""
+    return _unsigned_hash64(word, seed, "topic-feature")
+
+
+def _pair_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Order-sensitive 64-bit hashes of word pairs from their words' hashes (splitmix64
+    finaliser; uint64 arithmetic wraps modulo 2**64 as intended)."""
+    x = left * np.uint64(0x9E3779B97F4A7C15) + right
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _hashed_term_weights(text: str, seed: int | str, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """Signed, sublinear-TF feature-hashed unigram+bigram weights of one text:
+    (sorted bucket indices, their non-zero weights)."""
+    words = np.array([_word_hash(w, seed) for w in word_tokens(text)], dtype=np.uint64)
+    # Counting n-grams by 64-bit hash rather than by string: a collision there is negligible.
+    ngrams, counts = np.unique(
+        np.concatenate([words, _pair_hashes(words[:-1], words[1:])]), return_counts=True
+    )
+    signs = np.where(ngrams >> np.uint64(63), 1.0, -1.0)
+    buckets = (ngrams % np.uint64(dims)).astype(np.int64)
+    weights = np.bincount(buckets, weights=signs * (1.0 + np.log(counts)), minlength=dims)
+    indices = np.flatnonzero(weights)
+    return indices, weights[indices]
+
+
+def _tfidf_vector(
+    indices: np.ndarray, weights: np.ndarray, idf: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """L2-normalised TF-IDF values at ``indices`` (both empty for no features)."""
+    values = weights * idf[indices]
+    norm = float(np.sqrt(values @ values))
+    if norm == 0.0:
+        return indices[:0], values[:0]
+    return indices, values / norm
+
+
+def _uniform(seed: int | str, purpose: str, step: int) -> float:
+    """A seeded draw in [0, 1): the k-means++ 'random' choices, reproducible anywhere."""
+    return _unsigned_hash64(str(step), seed, purpose) / _TWO_TO_64
+
+
+@dataclass(frozen=True, eq=False)
+class TopicModel:
+    """Fitted topic model: IDF weights and unit-length centroids over hashed features."""
+
+    seed: int | str
+    dims: int
+    idf: np.ndarray  # (dims,) float64
+    centroids: np.ndarray  # (num_topics, dims) float64, rows of unit length
+
+    @property
+    def num_topics(self) -> int:
+        return int(self.centroids.shape[0])
+
+    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The document's sparse unit vector: (bucket indices, values)."""
+        return _tfidf_vector(*_hashed_term_weights(text, self.seed, self.dims), self.idf)
+
+    def assign(self, text: str) -> int:
+        """The topic index of ``text`` (most similar centroid; ties go to the lower index).
+
+        A text without any word has no direction: it is assigned topic 0.
+        """
+        indices, values = self.features(text)
+        if indices.size == 0:
+            return 0
+        return int(np.argmax(self.centroids[:, indices] @ values))
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON (arrays as base64 little-endian float64): same model, same bytes."""
+        doc = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "seed": self.seed,
+            "dims": self.dims,
+            "num_topics": self.num_topics,
+            "idf": base64.b64encode(self.idf.astype("<f8").tobytes()).decode("ascii"),
+            "centroids": base64.b64encode(self.centroids.astype("<f8").tobytes()).decode("ascii"),
+        }
+        return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "TopicModel":
+        doc = json.loads(data)
+        if doc.get("format") != _FORMAT or doc.get("version") != _FORMAT_VERSION:
+            raise ValueError(
+                f"not a {_FORMAT} v{_FORMAT_VERSION} payload "
+                f"(format={doc.get('format')!r}, version={doc.get('version')!r})"
+            )
+        dims, k = int(doc["dims"]), int(doc["num_topics"])
+        idf = np.frombuffer(base64.b64decode(doc["idf"]), dtype="<f8").astype(np.float64)
+        centroids = np.frombuffer(base64.b64decode(doc["centroids"]), dtype="<f8")
+        return cls(doc["seed"], dims, idf, centroids.astype(np.float64).reshape(k, dims))
+
+
+def _similarities(documents: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(documents, centroids) cosine similarities of unit vectors."""
+    return documents @ centroids.T.astype(np.float32)
+
+
+def _squared_distances(documents: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(documents, centres) squared Euclidean distances of unit vectors, 2 - 2 cos;
+    float32 rounding noise (identical documents) is flushed to exactly 0."""
+    distances = 2.0 - 2.0 * _similarities(documents, centres)
+    distances[distances < _SAME_POINT] = 0.0
+    return distances
+
+
+def _bounded_sample(texts: Iterable[str], seed: int | str, max_documents: int) -> list[str]:
+    """The ``max_documents`` texts with the lowest seeded hash, in hash order."""
+    ranked = sorted((seeded_hash64(t, seed, "topic-sample"), t) for t in texts)
+    return [t for _, t in ranked[:max_documents]]
+
+
+def _kmeans_plus_plus(
+    documents: np.ndarray, num_topics: int, seed: int | str, purpose: str
+) -> np.ndarray:
+    """Seeded greedy k-means++ centres (fewer if the sample has fewer distinct points).
+
+    Greedy, as in scikit-learn: each step draws ``2 + ln(k)`` candidates by D^2
+    weighting and keeps the one that lowers the potential most. Plain k-means++
+    often puts two centres in one topic of sparse text, where all distances are
+    close to the maximum.
+    """
+    count = len(documents)
+    first = min(int(_uniform(seed, purpose, 0) * count), count - 1)
+    centres = [documents[first]]
+    nearest = _squared_distances(documents, centres[0][None, :])[:, 0]
+    trials = 2 + int(math.log(num_topics))
+    for step in range(1, num_topics):
+        cumulative = np.cumsum(nearest, dtype=np.float64)
+        if cumulative[-1] == 0.0:  # every point coincides with a centre already
+            break
+        draws = [_uniform(seed, purpose, step * trials + t) for t in range(trials)]
+        picks = np.searchsorted(cumulative, np.array(draws) * cumulative[-1], side="right")
+        candidates = documents[np.minimum(picks, count - 1)]
+        updated = np.minimum(nearest[:, None], _squared_distances(documents, candidates))
+        best = int(np.argmin(updated.sum(axis=0, dtype=np.float64)))  # ties: the earliest draw
+        centres.append(candidates[best])
+        nearest = updated[:, best]
+    return np.vstack(centres).astype(np.float64)
+
+
+def fit_topic_model(
+    texts: Iterable[str],
+    num_topics: int,
+    seed: int | str,
+    *,
+    dims: int = 4096,
+    iterations: int = 20,
+    restarts: int = 3,
+    max_documents: int = 5000,
+) -> TopicModel:
+    """Fits the topic model on (a bounded, seeded sample of) ``texts``.
+
+    ``dims`` must be a power of two. The model may have fewer than ``num_topics``
+    topics when the sample has fewer distinct documents; texts without words
+    are ignored. Raises ``ValueError`` when no text in the sample has a word.
+    """
+    if num_topics < 1:
+        raise ValueError(f"num_topics must be at least 1, got {num_topics}")
+    if dims < 1 or dims & (dims - 1):
+        raise ValueError(f"dims must be a power of two, got {dims}")
+    if iterations < 0 or restarts < 1 or max_documents < 1:
+        raise ValueError("iterations must be >= 0, restarts and max_documents >= 1")
+    sample = _bounded_sample(texts, seed, max_documents)
+    term_weights = [w for w in (_hashed_term_weights(t, seed, dims) for t in sample) if w[0].size]
+    if not term_weights:
+        raise ValueError("cannot fit a topic model: no text in the sample contains a word")
+
+    document_frequency = np.zeros(dims)
+    for indices, _ in term_weights:
+        document_frequency[indices] += 1.0
+    idf = 1.0 + np.log((1.0 + len(term_weights)) / (1.0 + document_frequency))
+
+    # Dense float32 rows (max_documents x dims x 4 bytes: 80 MB at the defaults)
+    # make every k-means pass one matrix product. idf >= 1, so no row is zero.
+    documents = np.zeros((len(term_weights), dims), dtype=np.float32)
+    for row, (indices, weights) in enumerate(term_weights):
+        indices, values = _tfidf_vector(indices, weights, idf)
+        documents[row, indices] = values
+
+    # Restarts: Lloyd's local optima on text often merge two topics and split a
+    # third; the run whose documents sit closest to their centroids wins.
+    best_cohesion, centroids = -math.inf, None
+    for restart in range(restarts):
+        initial = _kmeans_plus_plus(documents, num_topics, seed, f"kmeans++/{restart}")
+        candidate, cohesion = _lloyd(documents, initial, iterations)
+        if cohesion > best_cohesion:  # ties keep the earlier restart
+            best_cohesion, centroids = cohesion, candidate
+
+    labels = np.argmax(_similarities(documents, centroids), axis=1)
+    sizes = np.bincount(labels, minlength=len(centroids))
+    order = np.argsort(-sizes, kind="stable")
+    return TopicModel(seed=seed, dims=dims, idf=idf, centroids=centroids[order])
+
+
+def _lloyd(
+    documents: np.ndarray, centroids: np.ndarray, iterations: int
+) -> tuple[np.ndarray, float]:
+    """At most ``iterations`` spherical Lloyd steps; returns the centroids and the
+    cohesion (sum of each document's similarity to its nearest centroid)."""
+    labels = np.full(len(documents), -1)
+    for _ in range(iterations):
+        new_labels = np.argmax(_similarities(documents, centroids), axis=1)
+        if np.array_equal(new_labels, labels):
+            break  # a fixed point: further Lloyd steps change nothing
+        labels = new_labels
+        membership = np.zeros((len(centroids), len(documents)), dtype=np.float32)
+        membership[labels, np.arange(len(documents))] = 1.0
+        sums = (membership @ documents).astype(np.float64)
+        norms = np.linalg.norm(sums, axis=1)
+        # An emptied (or degenerate) cluster keeps its previous centroid.
+        keep = norms > 0
+        centroids = centroids.copy()
+        centroids[keep] = sums[keep] / norms[keep, None]
+    cohesion = _similarities(documents, centroids).max(axis=1).sum(dtype=np.float64)
+    return centroids, float(cohesion)

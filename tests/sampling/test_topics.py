@@ -1,0 +1,68 @@
+from collections import Counter
+
+import pytest
+
+from curation.sampling.topics import TopicModel, fit_topic_model
+
+VOCABULARIES = {
+    "sport": "football match goal team player score league coach season referee".split(),
+    "cooking": "recipe oven flour sugar bake butter salt dinner pan simmer".split(),
+    "software": "python function variable compile bug code test deploy server api".split(),
+}
+
+
+def corpus():
+    """60 documents per topic: disjoint vocabularies, shuffled word choices."""
+    texts = []
+    for topic, words in sorted(VOCABULARIES.items()):
+        for i in range(60):
+            texts.append(" ".join(words[(i * 7 + j * (i % 5 + 1)) % len(words)] for j in range(25)))
+    return texts
+
+
+def test_separable_topics_are_recovered():
+    texts = corpus()
+    model = fit_topic_model(texts, 3, seed=11)
+    labels = [model.assign(t) for t in texts]
+    per_topic = [Counter(labels[i * 60 : (i + 1) * 60]) for i in range(3)]
+    assert all(len(c) == 1 for c in per_topic)
+    assert {next(iter(c)) for c in per_topic} == {0, 1, 2}
+
+
+def test_fit_is_deterministic_and_order_independent():
+    texts = corpus()
+    first = fit_topic_model(texts, 3, seed=5).to_bytes()
+    assert fit_topic_model(reversed(texts), 3, seed=5).to_bytes() == first
+
+
+def test_serialisation_round_trip():
+    texts = corpus()
+    model = fit_topic_model(texts, 3, seed=5, dims=256)
+    restored = TopicModel.from_bytes(model.to_bytes())
+    assert restored.to_bytes() == model.to_bytes()
+    assert (restored.num_topics, restored.dims, restored.seed) == (3, 256, 5)
+    assert [restored.assign(t) for t in texts] == [model.assign(t) for t in texts]
+
+
+def test_bounded_sample_and_few_distinct_documents():
+    model = fit_topic_model(["same words here"] * 50 + ["other words"] * 50, 8, seed=2, max_documents=10)
+    assert 1 <= model.num_topics <= 2
+
+
+def test_text_without_words_is_topic_zero():
+    model = fit_topic_model(corpus(), 3, seed=1)
+    assert model.assign("... !!! ---") == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(num_topics=0), dict(dims=1000), dict(texts=["?!", ""])]
+)
+def test_invalid_fits_raise(kwargs):
+    args = dict(texts=["a b c"], num_topics=2, seed=0) | kwargs
+    with pytest.raises(ValueError):
+        fit_topic_model(**args)
+
+
+def test_foreign_payload_is_rejected():
+    with pytest.raises(ValueError, match="curation.topic_model"):
+        TopicModel.from_bytes(b'{"format": "other"}')
