@@ -121,9 +121,21 @@ NOT_SELECTED_SCHEMA = pa.schema(
         pa.field("source_uri", pa.string(), nullable=False),
         pa.field("source_index", pa.int64(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
+        pa.field("synthetic_score", pa.float64()),
+        pa.field("detector_id", pa.string()),
+        pa.field("cluster_id", pa.string()),
+        pa.field("cluster_size", pa.int64(), nullable=False),
     ],
     metadata={"curation.schema_version": SCHEMA_VERSION},
 )
+
+# Each output table (its folder under OUTPUT/) and its schema.
+TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "data": RECORD_SCHEMA,
+    "rejected": REJECTED_SCHEMA,
+    "duplicates": DUPLICATE_SCHEMA,
+    "not_selected": NOT_SELECTED_SCHEMA,
+}
 
 # Beam output tags shared by the transforms that split a PCollection by fate.
 REJECTED_TAG = "rejected"

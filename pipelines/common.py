@@ -77,3 +77,32 @@ def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
         "--near-verification", choices=("signature", "shingles"), default="signature",
         help="verify LSH candidates by estimated (signature) or exact (shingles) Jaccard",
     )
+
+
+def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling (runs when any of the first three is given)")
+    group.add_argument("--min-real-fraction", type=float, default=None, help="every shard holds at least this share of real records")
+    size = group.add_mutually_exclusive_group()
+    size.add_argument("--sample-size", type=int, default=None, help="select exactly this many records (or fail early)")
+    size.add_argument("--sample-fraction", type=float, default=None, help="select this share of the deduplicated records")
+    group.add_argument(
+        "--strata-fields", default="source",
+        help="comma-separated record columns or metadata keys defining strata, plus length and topic (default: source)",
+    )
+    group.add_argument("--allocation", choices=("unimax", "proportional", "temperature"), default="unimax")
+    group.add_argument("--temperature", type=float, default=2.0, help="T for --allocation temperature (default: 2)")
+    group.add_argument("--topics", type=int, default=8, help="k-means topics added to the strata; 0: none (default: 8)")
+    group.add_argument("--no-length-buckets", action="store_true", help="leave the length bucket out of the strata")
+    group.add_argument(
+        "--assume-origin", choices=("real", "synthetic"), default=None,
+        help="count records with no declared origin and no detector score as this (default: fail on them)",
+    )
+
+
+def add_detector_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("detection")
+    group.add_argument(
+        "--detector", default=None, metavar="MODEL_DIR",
+        help="a model directory from pipelines.train_detector (local or gs://): scores every record; "
+        "records without a declared origin count as real below the model's calibrated real_below",
+    )

@@ -1,26 +1,33 @@
-"""The main job: read -> validate -> exact dedup -> near dedup -> write, every record accounted for.
+"""The main job: read -> validate -> exact dedup -> near dedup -> score -> sample -> write.
 
-    python -m pipelines.curate --input 'corpus/*.jsonl.gz' --output out/ [Beam flags]
+    python -m pipelines.curate --input 'corpus/*.jsonl.gz' --output out/ \
+        [--detector MODEL_DIR] [--min-real-fraction 0.8 --sample-fraction 0.3] [Beam flags]
 
 Writes ``OUTPUT/data/`` (Parquet shards), ``OUTPUT/rejected/``,
-``OUTPUT/duplicates/`` and ``OUTPUT/manifest.json``, and prints a summary.
+``OUTPUT/duplicates/``, ``OUTPUT/not_selected/`` and ``OUTPUT/manifest.json``,
+and prints a summary. Every input record ends in exactly one of those tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 import apache_beam as beam
 
+from curation.detection.summary import detector_section
+from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.transforms import ExactDedup, NearDedup
 from curation.provenance.manifest import derive_run_id, summarize
+from curation.sampling.options import SampleOptions
+from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
 from curation.reading.core import ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.writing import files
 from curation.writing.core import WriteOptions
-from curation.writing.transforms import WriteCuratedOutput
+from curation.writing.transforms import WriteCuratedOutput, discard_temporary
 from pipelines import common
 
 # Flags that say where the output goes, not what it holds: left out of the run id
@@ -28,16 +35,62 @@ from pipelines import common
 _NOT_IN_RUN_ID = ("output", "overwrite", "run_id")
 
 
-def build_parser(prog: str = "python -m pipelines.curate", description: str = __doc__) -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "python -m pipelines.curate", description: str = __doc__, sampling: bool = True
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description.split("\n")[0])
     common.add_reading_flags(parser)
     common.add_dedup_flags(parser)
+    if sampling:
+        common.add_detector_flags(parser)
+        common.add_sampling_flags(parser)
     common.add_writing_flags(parser)
     return parser
 
 
-def run(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> dict:
-    """Runs the job; returns the manifest."""
+def sample_options(args: argparse.Namespace, real_below: float | None) -> SampleOptions | None:
+    """The sampler's options, or None when the run asks for no selection."""
+    wanted = (getattr(args, "min_real_fraction", None), getattr(args, "sample_size", None),
+              getattr(args, "sample_fraction", None))
+    if all(v is None for v in wanted):
+        return None
+    return SampleOptions(
+        min_real_fraction=args.min_real_fraction,
+        sample_size=args.sample_size,
+        sample_fraction=args.sample_fraction,
+        strata_fields=tuple(f.strip() for f in args.strata_fields.split(",") if f.strip()),
+        length_buckets=not args.no_length_buckets,
+        topics=args.topics,
+        allocation=args.allocation,
+        temperature=args.temperature,
+        seed=args.seed,
+        assume_origin=args.assume_origin,
+        real_below=real_below,
+        shard_rows=args.shard_rows,
+        shard_bytes=args.shard_bytes,
+        num_shards=args.num_shards,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """Everything a run needs, decided on the launcher before the pipeline is built."""
+
+    run_id: str
+    config: dict
+    beam_args: list[str]
+    read: ReadOptions
+    write: WriteOptions
+    exact_dedup: ExactDedupOptions | None
+    near_dedup: NearDedupOptions | None
+    detector_dir: str | None
+    detector: dict | None  # the manifest's detector section
+    sampling: SampleOptions | None
+    assume_origin: str | None
+
+
+def plan_job(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> Job:
+    """Parses flags, validates every option and derives the run id; fails before any work."""
     args, beam_args = (parser or build_parser()).parse_known_args(argv)
     config = {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_IN_RUN_ID}
     read_options = ReadOptions(
@@ -47,51 +100,94 @@ def run(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = 
         origin_field=args.origin_field,
         origin_values=parse_value_map(args.origin_values),
         max_text_bytes=args.max_text_bytes,
-        run_id="pending",
     )
     inputs = [f for spec in read_options.inputs for f in match_input(spec)]
     run_id = args.run_id or derive_run_id(config, inputs)
-    read_options = ReadOptions(**{**read_options.__dict__, "run_id": run_id})
-    write_options = WriteOptions(
-        output=args.output,
-        shard_rows=args.shard_rows,
-        shard_bytes=args.shard_bytes,
-        num_shards=args.num_shards,
-        seed=args.seed,
-        overwrite=args.overwrite,
+    detector_dir = getattr(args, "detector", None)
+    detector = detector_section(detector_dir) if detector_dir else None
+    sampling = sample_options(args, detector["real_below"] if detector else None)
+    return Job(
+        run_id=run_id,
+        config=config,
+        beam_args=beam_args,
+        read=dataclasses.replace(read_options, run_id=run_id),
+        write=WriteOptions(
+            output=args.output,
+            shard_rows=args.shard_rows,
+            shard_bytes=args.shard_bytes,
+            num_shards=args.num_shards,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            min_real_fraction=sampling.min_real_fraction if sampling else None,
+        ),
+        exact_dedup=None if args.no_exact_dedup else ExactDedupOptions(),
+        near_dedup=None
+        if args.no_near_dedup
+        else NearDedupOptions(threshold=args.near_threshold, num_perm=args.num_perm, verification=args.near_verification),
+        detector_dir=detector_dir,
+        detector=detector,
+        sampling=sampling,
+        assume_origin=getattr(args, "assume_origin", None),
     )
-    with beam.Pipeline(options=common.beam_options(beam_args)) as pipeline:
-        read = pipeline | "Read" >> ReadDocuments(read_options)
-        documents = read["documents"]
-        stages = {"valid": documents}
-        duplicates = []
-        if not args.no_exact_dedup:
-            documents, exact = documents | "ExactDedup" >> ExactDedup(ExactDedupOptions())
-            stages["after_exact_dedup"] = documents
-            duplicates.append(exact)
-        if not args.no_near_dedup:
-            near_options = NearDedupOptions(
-                threshold=args.near_threshold, num_perm=args.num_perm, verification=args.near_verification
-            )
-            documents, near = documents | "NearDedup" >> NearDedup(near_options)
-            stages["after_near_dedup"] = documents
-            duplicates.append(near)
-        stages["output"] = documents
-        tables = {
-            "data": documents,
-            "rejected": read["rejected"],
-            "duplicates": duplicates | "AllDuplicates" >> beam.Flatten(pipeline=pipeline),
-            "files": read["files"],
-        }
-        _ = tables | "Write" >> WriteCuratedOutput(write_options, run_id, config, stages=stages)
-    return files.read_json(files.join(args.output, files.MANIFEST))
+
+
+def build(pipeline: beam.Pipeline, job: Job) -> None:
+    """Wires the stages: read, dedup, score, sample, write (with the manifest)."""
+    read = pipeline | "Read" >> ReadDocuments(job.read)
+    documents = read["documents"]
+    stages = {"valid": documents}
+    duplicates = []
+    if job.exact_dedup:
+        documents, exact = documents | "ExactDedup" >> ExactDedup(job.exact_dedup)
+        stages["after_exact_dedup"] = documents
+        duplicates.append(exact)
+    if job.near_dedup:
+        documents, near = documents | "NearDedup" >> NearDedup(job.near_dedup)
+        stages["after_near_dedup"] = documents
+        duplicates.append(near)
+    tables = {
+        "rejected": read["rejected"],
+        "duplicates": duplicates | "AllDuplicates" >> beam.Flatten(pipeline=pipeline),
+        "files": read["files"],
+    }
+    if job.detector:
+        documents = documents | "ScoreSynthetic" >> ScoreSynthetic(ScoreSyntheticOptions(job.detector_dir))
+        if not job.sampling:  # the sampler applies the origin rule itself
+            documents = documents | "DecideOrigin" >> beam.Map(with_origin, job.detector["real_below"], job.assume_origin)
+    shard_plan = sections = None
+    if job.sampling:
+        sample = documents | "Sample" >> SelectSample(job.sampling)
+        documents, tables["not_selected"] = sample[SELECTED], sample[NOT_SELECTED]
+        shard_plan, sections = sample[SHARD_PLAN], sample[REPORT]
+        stages["selected"] = documents
+    stages["output"] = documents
+    tables["data"] = documents
+    if job.detector:
+        found = sections if sections is not None else pipeline | "NoSampling" >> beam.Create([{}])
+        sections = found | "AddDetector" >> beam.Map(lambda s, d: {**s, "detector": d}, job.detector)
+    _ = tables | "Write" >> WriteCuratedOutput(
+        job.write, job.run_id, job.config, stages=stages, extra_sections=sections, data_shard_plan=shard_plan
+    )
+
+
+def run(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> dict:
+    """Runs the job; returns the manifest."""
+    job = plan_job(argv, parser)
+    try:
+        with beam.Pipeline(options=common.beam_options(job.beam_args)) as pipeline:
+            build(pipeline, job)
+    except Exception:
+        # Shards of tables that finished before the failure must not linger.
+        discard_temporary(job.write.output)
+        raise
+    return files.read_json(files.join(job.write.output, files.MANIFEST))
 
 
 def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     common.configure_logging()
     try:
         manifest = run(argv, parser)
-    except (ValueError, FileExistsError) as err:
+    except (ValueError, FileExistsError) as err:  # bad flags, impossible requests, undecided origins
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(summarize(manifest))

@@ -19,6 +19,7 @@ def demo_run(tmp_path_factory):
         "data": ds.dataset(output / "data").to_table(),
         "rejected": ds.dataset(output / "rejected").to_table().to_pylist(),
         "duplicates": ds.dataset(output / "duplicates").to_table().to_pylist(),
+        "not_selected": ds.dataset(output / "not_selected").to_table().to_pylist(),
     }
 
 
@@ -33,6 +34,7 @@ def test_planted_duplicates_are_removed_and_point_at_their_cluster(demo_run):
     removed = {d["id"]: d for d in demo_run["duplicates"]}
     data = demo_run["data"]
     cluster_of = dict(zip(data.column("id").to_pylist(), data.column("cluster_id").to_pylist()))
+    cluster_of.update({r["id"]: r["cluster_id"] for r in demo_run["not_selected"]})
     cluster_of.update({i: d["cluster_id"] for i, d in removed.items()})
     planted = demo_run["planted"]
     for item in planted["exact_duplicates"] + planted["near_duplicates"] + planted["chain"]:
@@ -53,3 +55,4 @@ def test_demo_accounting_balances(demo_run):
     assert accounting["records_read"] == demo_run["planted"]["lines"]
     assert accounting["output"] == demo_run["data"].num_rows
     assert accounting["duplicate"] == len(demo_run["duplicates"])
+    assert accounting["not_selected"] == len(demo_run["not_selected"])

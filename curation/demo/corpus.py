@@ -3,7 +3,7 @@
 Generated offline on any machine, nothing vendored. The real side is the
 docstrings of the stdlib ``.py`` files of the running Python, read with
 :mod:`ast` only (importing stdlib modules has side effects: ``antigravity``
-opens a browser). Its ``source`` is the top-level module family ("email",
+opens a browser). Its ``module`` is the top-level module family ("email",
 "asyncio", ...), which gives naturally heavy-tailed strata. The synthetic side
 is written by an :class:`~curation.demo.ngram.NgramModel` fitted on the real side.
 
@@ -13,7 +13,7 @@ input line can be rejected. :attr:`DemoCorpus.manifest` lists them.
 
 Same seed and same Python installation give the same bytes.
 
-JSONL fields of a good line, in this order: ``id``, ``text``, ``source``,
+JSONL fields of a good line, in this order: ``id``, ``text``, ``module``,
 ``origin`` ("human" or "ai"; the key is absent on a seeded half of each side),
 ``license`` and ``generator`` ("human" or "ngram-3"). A reader maps origin with
 ``human=real,ai=synthetic``.
@@ -136,7 +136,7 @@ def real_documents(
     min_words: int = MIN_WORDS,
     max_docs_per_source: int = MAX_DOCS_PER_SOURCE,
 ) -> list[dict[str, str]]:
-    """``{"id", "text", "source"}`` per stdlib docstring document, in file order.
+    """``{"id", "text", "module"}`` per stdlib docstring document, in file order.
 
     Texts that normalise alike are kept once (the stdlib repeats docstrings,
     e.g. ``_pyio`` and ``io``), so that the only exact duplicates in the corpus
@@ -156,7 +156,7 @@ def real_documents(
                 continue
             seen_texts.add(key)
             per_source[source] = n + 1
-            documents.append({"id": f"real-{source}-{n}", "text": text, "source": source})
+            documents.append({"id": f"real-{source}-{n}", "text": text, "module": source})
     return documents
 
 
@@ -182,7 +182,7 @@ def synthetic_documents(
         if normalized(text) in taken:
             continue
         taken.add(normalized(text))
-        documents.append({"id": f"syn-{len(documents)}", "text": text, "source": template["source"]})
+        documents.append({"id": f"syn-{len(documents)}", "text": text, "module": template["module"]})
     return documents
 
 
@@ -223,7 +223,7 @@ def _bad_lines(duplicate_of_id: str, oversized_text_bytes: int) -> list[tuple[st
     """(kind, RejectReason value, id or None, raw line) for each way a line is bad."""
 
     def line(record_id: str, **fields: Any) -> bytes:
-        record = {"id": record_id, **fields, "source": BAD_SOURCE}
+        record = {"id": record_id, **fields, "module": BAD_SOURCE}
         # ASCII escapes keep a lone surrogate writable; the reader decodes it back.
         return json.dumps(record, ensure_ascii=True).encode("ascii")
 
@@ -233,7 +233,7 @@ def _bad_lines(duplicate_of_id: str, oversized_text_bytes: int) -> list[tuple[st
     return [
         ("invalid_json", RejectReason.INVALID_JSON.value, None, b'{"id": "bad-invalid-json", "text": "unterminated'),
         ("invalid_utf8", RejectReason.INVALID_UTF8.value, None,
-         b'{"id": "bad-invalid-utf8", "text": "caf\xe9 in Latin-1, not UTF-8", "source": "planted-bad"}'),
+         b'{"id": "bad-invalid-utf8", "text": "caf\xe9 in Latin-1, not UTF-8", "module": "planted-bad"}'),
         ("not_an_object", RejectReason.NOT_AN_OBJECT.value, None, b'["bad-not-an-object", "a JSON array"]'),
         ("missing_text", RejectReason.MISSING_TEXT.value, "bad-missing-text", line("bad-missing-text", body=text)),
         ("empty_text", RejectReason.EMPTY_TEXT.value, "bad-empty-text", line("bad-empty-text", text="")),
@@ -358,7 +358,7 @@ def build_demo_corpus(
 
     per_source: dict[str, int] = {}
     for d in real:
-        per_source[d["source"]] = per_source.get(d["source"], 0) + 1
+        per_source[d["module"]] = per_source.get(d["module"], 0) + 1
     manifest = {
         "seed": seed,
         "lines": len(lines),

@@ -138,7 +138,7 @@ class ReadOptions:
         default_factory=lambda: {"real": "real", "synthetic": "synthetic"}
     )
     max_text_bytes: int = MIB
-    run_id: str = "unnamed"
+    run_id: str = "unnamed"  # jobs set a real one (see provenance.manifest.derive_run_id)
 
     def __post_init__(self):
         inputs = tuple(InputSpec.parse(i) if isinstance(i, str) else i for i in self.inputs)

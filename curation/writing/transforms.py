@@ -10,7 +10,7 @@ half-written or unverified.
 from __future__ import annotations
 
 import io
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
@@ -19,14 +19,16 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList, AsSingleton
 
 from curation.hashing import seeded_hash64
+from curation.provenance.card import write_dataset_card
+from curation.provenance.croissant import write_croissant
 from curation.provenance.manifest import build_manifest
+from curation.provenance.report import write_report
 from curation.ranking.core import OrderKey, bucket_of
 from curation.ranking.transforms import RankBoundaries
-from curation.schema import DUPLICATE_SCHEMA, NOT_SELECTED_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA
+from curation.schema import RECORD_SCHEMA, TABLE_SCHEMAS
 from curation.writing import core, files
 from curation.writing.core import WriteOptions
 
-ShardPlanner = Callable[[Mapping[str, int], int], Sequence[Mapping[str, int]]]
 _SINGLE_CLASS = "all"
 
 
@@ -130,8 +132,11 @@ class WriteShards(beam.PTransform):
       class_column: a column whose values are spread evenly over the shards
         (``origin`` for data, so every shard gets its share of real records);
         None for none.
-      planner: ``(class_counts, num_shards) -> per-shard class counts``; the
-        default spreads every class evenly.
+      shard_plan: a single-element PCollection: a list with one
+        ``{class: rows}`` per shard (as the sampler plans it, so that every
+        shard meets the real:synthetic floor); its totals must match the input.
+        None: the shard count follows the size targets and every class is
+        spread evenly.
       finalize: move the verified shards to their final names here. A job that
         writes several tables passes False and lets :class:`WriteCuratedOutput`
         move everything at once.
@@ -145,7 +150,7 @@ class WriteShards(beam.PTransform):
         table: str = "data",
         schema: pa.Schema = RECORD_SCHEMA,
         class_column: str | None = "origin",
-        planner: ShardPlanner = core.even_shard_plan,
+        shard_plan: beam.PCollection | None = None,
         finalize: bool = True,
     ):
         super().__init__()
@@ -154,17 +159,20 @@ class WriteShards(beam.PTransform):
         if class_column is not None and class_column not in schema.names:
             raise ValueError(f"class_column {class_column!r} is not a column of the schema")
         self._options, self._table, self._schema = options, table, schema
-        self._class_column, self._planner, self._finalize = class_column, planner, finalize
+        self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
         if finalize:
             files.prepare_output_dir(options.output, options.overwrite)
 
-    def _plan(self, totals: dict) -> dict:
+    def _plan(self, totals: dict, given: list | None = None) -> dict:
         rows = sum(totals["classes"].values())
-        if self._table == "data":
-            count = core.data_shard_count(rows, totals["text_bytes"], self._options)
+        if given is not None:
+            shards = [dict(s) for s in given]
         else:
-            count = core.side_table_shard_count(rows, self._options)
-        shards = [dict(s) for s in self._planner(totals["classes"], count)]
+            if self._table == "data":
+                count = core.data_shard_count(rows, totals["text_bytes"], self._options)
+            else:
+                count = core.side_table_shard_count(rows, self._options)
+            shards = core.even_shard_plan(totals["classes"], count)
         for cls, n in totals["classes"].items():
             if sum(s.get(cls, 0) for s in shards) != n:
                 raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} rows")
@@ -173,7 +181,10 @@ class WriteShards(beam.PTransform):
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
         class_column, seed = self._class_column, self._options.seed
         totals = rows | "Totals" >> beam.CombineGlobally(_Totals(class_column))
-        plan = totals | "Plan" >> beam.Map(self._plan)
+        if self._shard_plan is None:
+            plan = totals | "Plan" >> beam.Map(self._plan)
+        else:
+            plan = totals | "Plan" >> beam.Map(self._plan, AsSingleton(self._shard_plan))
         targets = plan | "RankTargets" >> beam.Map(
             lambda p: {cls: (n, core.cumulative_ranks(p["shards"], cls)) for cls, n in p["totals"]["classes"].items()}
         )
@@ -249,7 +260,7 @@ class WriteCuratedOutput(beam.PTransform):
         in the given order.
       extra_sections: a single-element PCollection of a dict merged into the
         manifest (detector, sampling figures...), or None.
-      data_planner: the data table's shard planner.
+      data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
 
     Returns a single-element PCollection: the manifest dict.
     """
@@ -261,29 +272,25 @@ class WriteCuratedOutput(beam.PTransform):
         config: Mapping,
         stages: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
-        data_planner: ShardPlanner = core.even_shard_plan,
+        data_shard_plan: beam.PCollection | None = None,
     ):
         super().__init__()
         self._options, self._run_id, self._config = options, run_id, dict(config)
         self._stages = dict(stages or {})
         self._extra = extra_sections
-        self._data_planner = data_planner
+        self._data_shard_plan = data_shard_plan
         files.prepare_output_dir(options.output, options.overwrite)
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
-        schemas = {
-            "data": (RECORD_SCHEMA, "origin"),
-            "rejected": (REJECTED_SCHEMA, None),
-            "duplicates": (DUPLICATE_SCHEMA, None),
-            "not_selected": (NOT_SELECTED_SCHEMA, None),
-        }
         infos = {}
-        for name, (schema, class_column) in schemas.items():
+        for name, schema in TABLE_SCHEMAS.items():
             if name not in tables:
                 continue
-            planner = self._data_planner if name == "data" else core.even_shard_plan
+            is_data = name == "data"
+            # Data shards spread each origin evenly (the ratio must hold per shard).
             infos[name] = tables[name] | f"Write_{name}" >> WriteShards(
-                self._options, name, schema, class_column, planner, finalize=False
+                self._options, name, schema, "origin" if is_data else None,
+                self._data_shard_plan if is_data else None, finalize=False,
             )
         reason_keys = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
         reasons = {
@@ -324,5 +331,10 @@ class WriteCuratedOutput(beam.PTransform):
             discard_temporary(self._options.output)
             raise
         finalize_tables(self._options.output, tables)
-        files.write_json(files.join(self._options.output, files.MANIFEST), manifest)
+        output = self._options.output
+        files.write_json(files.join(output, files.MANIFEST), manifest)
+        # Documentation for people and dataset tools, from the manifest and the shards in place.
+        write_dataset_card(manifest, output)
+        write_croissant(manifest, output)
+        write_report(manifest, output)
         return manifest

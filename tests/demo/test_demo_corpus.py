@@ -56,7 +56,7 @@ def test_sides_sizes_and_fields(corpus):
     for record in corpus.records:
         human = record["generator"] == "human"
         assert record.get("origin", "human" if human else "ai") == ("human" if human else "ai")
-        assert list(record) == [k for k in ("id", "text", "source", "origin", "license", "generator") if k in record]
+        assert list(record) == [k for k in ("id", "text", "module", "origin", "license", "generator") if k in record]
         assert record["license"] == "PSF-2.0"
     ids = [r["id"] for r in corpus.records]
     assert len(ids) == len(set(ids))

@@ -1,0 +1,80 @@
+"""Options of :class:`~curation.sampling.transforms.SelectSample`: frozen, validated on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from curation.sampling.allocation import AllocationMethod
+from curation.sampling.strata import validate_stratum_fields
+from curation.schema import Origin
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleOptions:
+    """What to select and how the selected records will be sharded.
+
+    Attributes:
+      min_real_fraction: every output shard holds at least this share of real
+        records (None: no floor).
+      sample_size: select exactly this many records, or fail before writing.
+      sample_fraction: select ``floor(f * candidates)`` records, or as many as
+        the ratio allows.
+      strata_fields: record columns or ``metadata`` keys that define strata, on
+        top of the built-in length bucket and topic.
+      length_buckets: add the word-count bucket to the stratum.
+      topics: number of k-means topics added to the stratum (0: none).
+      topic_sample: documents the topic model is fitted on (a seeded sample).
+      allocation: ``unimax`` (default: keeps every stratum under the cap whole),
+        ``proportional`` or ``temperature``.
+      temperature: T of the temperature allocation (weights n_i ** (1/T)).
+      seed: seeds the topic sample and the selection ranks.
+      real_below: the detector's calibrated threshold; a score below it is real.
+      assume_origin: how to count records with no declaration and no detector
+        score (``real`` / ``synthetic``); None makes such a record an error.
+      shard_rows / shard_bytes / num_shards: the writer's shard targets. The
+        sampler plans the shards because the ratio must hold in every shard.
+    """
+
+    min_real_fraction: float | None = None
+    sample_size: int | None = None
+    sample_fraction: float | None = None
+    strata_fields: tuple[str, ...] = ("source",)
+    length_buckets: bool = True
+    topics: int = 8
+    topic_sample: int = 5000
+    allocation: str = AllocationMethod.UNIMAX.value
+    temperature: float = 2.0
+    seed: int = 0
+    real_below: float | None = None
+    assume_origin: str | None = None
+    shard_rows: int = 50_000
+    shard_bytes: int = 256 * 1024 * 1024
+    num_shards: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "strata_fields", tuple(self.strata_fields))
+        validate_stratum_fields(self.strata_fields)
+        if self.min_real_fraction is not None and not 0.0 < self.min_real_fraction <= 1.0:
+            raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
+        if self.sample_size is not None and self.sample_fraction is not None:
+            raise ValueError("give sample_size or sample_fraction, not both")
+        if self.sample_size is not None and self.sample_size < 0:
+            raise ValueError(f"sample_size must be >= 0, got {self.sample_size}")
+        if self.sample_fraction is not None and not 0.0 < self.sample_fraction <= 1.0:
+            raise ValueError(f"sample_fraction must be in (0, 1], got {self.sample_fraction}")
+        if self.allocation not in {m.value for m in AllocationMethod}:
+            raise ValueError(f"allocation must be one of {[m.value for m in AllocationMethod]}, got {self.allocation!r}")
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ValueError(f"temperature must be a positive number, got {self.temperature}")
+        if self.topics < 0 or self.topic_sample < 1:
+            raise ValueError("topics must be >= 0 and topic_sample >= 1")
+        if self.assume_origin is not None and self.assume_origin not in {o.value for o in Origin}:
+            raise ValueError(f"assume_origin must be real or synthetic, got {self.assume_origin!r}")
+        if self.real_below is not None and not math.isfinite(self.real_below):
+            raise ValueError(f"real_below must be finite, got {self.real_below}")
+        if self.shard_rows <= 0 or self.shard_bytes <= 0 or (self.num_shards is not None and self.num_shards <= 0):
+            raise ValueError("shard_rows, shard_bytes and num_shards must be positive")
+
+    def as_config(self) -> dict:
+        return dataclasses.asdict(self)

@@ -1,0 +1,208 @@
+"""``SelectSample``: the Beam wrapper over the sampling core.
+
+Steps: decide each record's origin (:func:`~curation.sampling.origin.decide_origin`),
+fit a topic model on a bounded seeded sample, key every record by stratum,
+count (stratum, origin) groups, plan exact quotas and the shard split
+(:func:`~curation.sampling.selection.plan_selection`), then keep in each group
+the ``quota`` records with the smallest seeded hash. The cut-off key of each
+group comes from :class:`~curation.ranking.transforms.RankBoundaries`, so no
+group is ever gathered on one worker and quotas are met exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import AsSingleton
+
+from curation.hashing import seeded_hash64
+from curation.ranking.core import bucket_of
+from curation.ranking.transforms import RankBoundaries
+from curation.sampling import tail_metrics
+from curation.sampling.origin import decide_origin
+from curation.sampling.options import SampleOptions
+from curation.sampling.selection import plan_selection, sampling_report
+from curation.sampling.strata import stratum_key
+from curation.sampling.topics import TopicModel, fit_topic_model
+
+SELECTED = "selected"
+NOT_SELECTED = "not_selected"
+SHARD_PLAN = "shard_plan"
+REPORT = "report"
+OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
+
+
+def with_origin(record: dict, real_below: float | None, assume: str | None) -> dict:
+    origin, basis = decide_origin(record["declared_origin"], record["synthetic_score"], real_below, assume)
+    return {**record, "origin": origin.value, "origin_basis": basis.value}
+
+
+def _order_key(record: dict, seed: int) -> tuple[int, str]:
+    return seeded_hash64(record["id"], seed, "select"), record["id"]
+
+
+def _not_selected_row(record: dict) -> dict:
+    return {
+        "id": record["id"],
+        "reason": OVER_QUOTA,
+        "origin": record["origin"],
+        "origin_basis": record["origin_basis"],
+        "stratum": record["stratum"],
+        "source": record["source"],
+        "source_uri": record["source_uri"],
+        "source_index": record["source_index"],
+        "run_id": record["run_id"],
+        "synthetic_score": record["synthetic_score"],
+        "detector_id": record["detector_id"],
+        "cluster_id": record["cluster_id"],
+        "cluster_size": record["cluster_size"],
+    }
+
+
+class _Split(beam.DoFn):
+    def __init__(self):
+        self._selected = Metrics.counter("curation.sample", "selected")
+        self._dropped = Metrics.counter("curation.sample", OVER_QUOTA)
+
+    def process(self, element, boundaries):
+        group, key, record = element
+        if bucket_of(key, boundaries[group]) == 0:
+            self._selected.inc()
+            yield record
+        else:
+            self._dropped.inc()
+            yield beam.pvalue.TaggedOutput(NOT_SELECTED, _not_selected_row(record))
+
+
+class _Stratify(beam.DoFn):
+    """Sets ``stratum``; the topic model is decoded once per worker, not per record."""
+
+    def __init__(self, options: SampleOptions):
+        self._options = options
+        self._model = None
+
+    def process(self, record, model_bytes=None):
+        if model_bytes is not None and self._model is None:
+            self._model = TopicModel.from_bytes(model_bytes)
+        key = stratum_key(record, self._options.strata_fields, self._options.length_buckets, self._model)
+        yield {**record, "stratum": key}
+
+
+class _MergeWordCounts(beam.CombineFn):
+    """Word-type counts of a PCollection of texts (for rare-vocabulary coverage)."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, text):
+        for word, n in tail_metrics.word_counts(text).items():
+            acc[word] = acc.get(word, 0) + n
+        return acc
+
+    def merge_accumulators(self, accs):
+        return dict(tail_metrics.merge_counts(accs))
+
+    def extract_output(self, acc):
+        return acc
+
+
+def _json_safe(value):
+    """NaN (a metric with nothing to measure) becomes null: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+class SelectSample(beam.PTransform):
+    """Selects a tail-preserving stratified sample with an exact real:synthetic plan.
+
+    Input: deduplicated (and, if a detector ran, scored) record dicts.
+    Returns a dict of PCollections:
+      ``"selected"``: records with ``origin``, ``origin_basis`` and ``stratum`` set;
+      ``"not_selected"``: :data:`curation.schema.NOT_SELECTED_SCHEMA` rows;
+      ``"shard_plan"``: one list of ``{"real": n, "synthetic": m}`` per shard, for
+      :class:`~curation.writing.transforms.WriteShards`;
+      ``"report"``: one ``{"sampling": {...}}`` manifest section.
+
+    A record whose origin cannot be decided raises
+    :class:`~curation.sampling.origin.UndecidedOriginError`; a request that
+    cannot be met raises ``ImpossibleRequestError``, both before anything is written.
+    """
+
+    def __init__(self, options: SampleOptions):
+        super().__init__()
+        if not isinstance(options, SampleOptions):
+            raise TypeError(f"SelectSample takes a SampleOptions, got {type(options).__name__}")
+        self._options = options
+
+    def _topic_model(self, records: beam.PCollection):
+        options = self._options
+        if not options.topics:
+            return None
+        sample = (
+            records
+            | "TopicTexts" >> beam.Map(lambda r: r["text"])
+            # A seeded, order-independent sample, bounded on every worker.
+            | "TopicSample" >> beam.combiners.Top.Of(
+                options.topic_sample, key=lambda t: seeded_hash64(t, options.seed, "topic-sample"), reverse=True
+            )
+        )
+        return AsSingleton(
+            sample
+            | "FitTopics" >> beam.Map(
+                lambda texts: fit_topic_model(
+                    texts, options.topics, options.seed, max_documents=options.topic_sample
+                ).to_bytes()
+                if texts
+                else None
+            )
+        )
+
+    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+        options = self._options
+        decided = records | "DecideOrigin" >> beam.Map(with_origin, options.real_below, options.assume_origin)
+        model_bytes = self._topic_model(decided)
+
+        side = {"model_bytes": model_bytes} if model_bytes is not None else {}
+        stratified = decided | "Stratify" >> beam.ParDo(_Stratify(options), **side)
+        counts = (
+            stratified
+            | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), 1))
+            | "CountGroups" >> beam.CombinePerKey(sum)
+            | "Counts" >> beam.combiners.ToDict()
+        )
+        text_bytes = (
+            stratified
+            | "TextBytes" >> beam.Map(lambda r: len(r["text"].encode("utf-8")))
+            | "SumTextBytes" >> beam.CombineGlobally(sum)
+        )
+        plan = counts | "Plan" >> beam.Map(plan_selection, AsSingleton(text_bytes), options)
+        targets = plan | "RankTargets" >> beam.Map(
+            lambda p: {g: (n, [p["quotas"].get(g, 0)]) for g, n in p["sizes"].items()}
+        )
+        with_keys = stratified | "OrderKeys" >> beam.Map(
+            lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
+        )
+        boundaries = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1])) | RankBoundaries(targets)
+        split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(boundaries)).with_outputs(
+            NOT_SELECTED, main=SELECTED
+        )
+        words_in = decided | "TextsIn" >> beam.Map(lambda r: r["text"]) | "WordsIn" >> beam.CombineGlobally(_MergeWordCounts())
+        words_out = (
+            split[SELECTED] | "TextsOut" >> beam.Map(lambda r: r["text"]) | "WordsOut" >> beam.CombineGlobally(_MergeWordCounts())
+        )
+        report = plan | "Report" >> beam.Map(
+            lambda p, w_in, w_out: {"sampling": _json_safe(sampling_report(p, w_in, w_out, options))},
+            AsSingleton(words_in),
+            AsSingleton(words_out),
+        )
+        return {
+            SELECTED: split[SELECTED],
+            NOT_SELECTED: split[NOT_SELECTED],
+            SHARD_PLAN: plan | "ShardPlan" >> beam.Map(lambda p: p["shards"]),
+            REPORT: report,
+        }
