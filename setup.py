@@ -33,9 +33,12 @@ setup(
         # apache-beam 2.77 caps pyarrow below 26 and numpy below 2.5.
         "pyarrow>=14,<26",
         "numpy>=1.24,<2.5",
+        # The run report (report.html) embeds matplotlib plots.
+        "matplotlib>=3.7",
     ],
     extras_require={
-        # hypothesis: property tests of allocation and shard ratios.
-        "test": ["pytest>=7", "hypothesis>=6"],
+        # hypothesis: property tests of allocation and shard ratios;
+        # mlcroissant: validates the croissant.json a run writes.
+        "test": ["pytest>=7", "hypothesis>=6", "mlcroissant>=1.0"],
     },
 )

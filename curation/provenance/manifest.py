@@ -80,7 +80,8 @@ def build_manifest(
         "config": dict(config),
         "config_hash": config_hash(config),
         "inputs": files,
-        "stages": dict(stage_counts),
+        # A list, not an object: the pipeline's order survives sorted-key JSON.
+        "stages": [{"stage": name, "records": n} for name, n in stage_counts.items()],
         "reasons": {fate: dict(sorted(counts.items())) for fate, counts in reasons.items()},
         "accounting": balance,
         "tables": {

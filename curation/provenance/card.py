@@ -1,0 +1,267 @@
+"""The dataset card: ``OUTPUT/README.md``, written from the run manifest.
+
+Everything on the card is read from ``manifest.json`` (no table is scanned), so
+the card states exactly the numbers the run's accounting proved. Sections whose
+stage did not run (no ``detector`` or ``sampling`` section, no ``duplicates``
+table) say "not run" instead of disappearing, so a reader can tell "nothing was
+removed" from "nobody looked".
+
+The helpers at the top (class totals, real fractions, flattening a section) are
+shared with :mod:`curation.provenance.report`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any, Iterable, Mapping
+
+from curation.provenance.manifest import FATE_TABLES
+from curation.schema import RECORD_SCHEMA, Origin, describe
+from curation.writing import files
+
+CARD_FILE = "README.md"
+MAX_STRATA_ROWS = 50  # a card is read by people: beyond this, point to manifest.json
+NOT_RUN = "not run"
+
+
+def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(manifest.get("tables", {}).get("data", {}).get("shards", []))
+
+
+def class_totals(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Output rows per origin class (``real``, ``synthetic``, ``unknown``), summed over the data shards."""
+    totals: dict[str, int] = {}
+    for shard in data_shards(manifest):
+        for cls, n in shard.get("classes", {}).items():
+            totals[cls] = totals.get(cls, 0) + n
+    return dict(sorted(totals.items()))
+
+
+def real_fraction(classes: Mapping[str, int]) -> float | None:
+    """Share of ``real`` rows among all rows, as the writer's floor check counts it (None when empty)."""
+    rows = sum(classes.values())
+    return classes.get(Origin.REAL.value, 0) / rows if rows else None
+
+
+def min_real_fraction(manifest: Mapping[str, Any]) -> float | None:
+    return manifest.get("config", {}).get("min_real_fraction")
+
+
+def flatten(section: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """``(dotted.key, value)`` for every scalar or list in a nested manifest section, in key order.
+
+    Sections written by other stages (detector, sampling) evolve on their own;
+    flattening shows whatever they record without this module knowing their keys.
+    """
+    rows: list[tuple[str, Any]] = []
+    for key in sorted(section):
+        value = section[key]
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows += flatten(value, name + ".")
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value).lower() if value is not None else "null"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def percent(fraction: float | None) -> str:
+    return "n/a" if fraction is None else f"{100 * fraction:.2f}%"
+
+
+def reproduce_command(config: Mapping[str, Any], output_dir: str) -> str:
+    """The ``python -m pipelines.curate`` command line that a manifest's ``config`` came from.
+
+    ``config`` holds the job's argparse destinations; each maps back to its flag
+    (``shard_rows`` -> ``--shard-rows``). None is the unset default, False an
+    unset switch; lists are repeated flags (``--input``).
+    """
+    parts = ["python", "-m", "pipelines.curate"]
+    for key, value in sorted(config.items()):
+        flag = "--" + key.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                parts += [flag, str(item)]
+        else:
+            parts += [flag, str(value)]
+    parts += ["--output", output_dir]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [format_value(c).replace("|", "\\|").replace("\n", " ") for c in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def _inputs_section(manifest: Mapping[str, Any]) -> list[str]:
+    inputs = manifest.get("inputs", [])
+    lines = [
+        "## What went in",
+        "",
+        f"{sum(f['records'] for f in inputs):,} records ({sum(f['bytes'] for f in inputs):,} bytes) "
+        f"from {len(inputs)} file(s):",
+        "",
+    ]
+    rows = ([f["uri"], f["source"], f["bytes"], f["records"]] for f in inputs)
+    return lines + _table(["file", "source", "bytes", "records"], rows)
+
+
+def _output_section(manifest: Mapping[str, Any]) -> list[str]:
+    balance = manifest["accounting"]
+    data = manifest.get("tables", {}).get("data", {"rows": 0, "bytes": 0, "shards": []})
+    totals = class_totals(manifest)
+    real = totals.get(Origin.REAL.value, 0)
+    synthetic = totals.get(Origin.SYNTHETIC.value, 0)
+    undecided = sum(totals.values()) - real - synthetic
+    ratio = f"{real / synthetic:.3f} : 1" if synthetic else "no synthetic rows"
+    floor = min_real_fraction(manifest)
+    lines = [
+        "## What came out",
+        "",
+        f"{data['rows']:,} rows in {len(data['shards'])} Parquet shard(s) under `data/` ({data['bytes']:,} bytes).",
+        "",
+        f"**Achieved real fraction: {percent(real_fraction(totals))}** "
+        f"({real:,} real, {synthetic:,} synthetic, {undecided:,} undecided rows; real : synthetic = {ratio}).",
+        "",
+        f"Requested floor on the real fraction of every shard: {percent(floor) if floor is not None else 'none'}.",
+        "",
+        "Where every input record went (the accounting is "
+        f"{'balanced' if balance['balanced'] else 'NOT BALANCED'}):",
+        "",
+    ]
+    fates = ([fate, f"{table}/", balance.get(fate, 0)] for fate, table in FATE_TABLES.items())
+    lines += _table(["fate", "table", "rows"], fates)
+    lines += ["Per shard:", ""]
+    shard_rows = []
+    for shard in data["shards"]:
+        classes = shard.get("classes", {})
+        shard_rows.append(
+            [shard["name"], shard["rows"], classes.get(Origin.REAL.value, 0), classes.get(Origin.SYNTHETIC.value, 0),
+             percent(real_fraction(classes)), shard["bytes"], shard["sha256"]]
+        )
+    return lines + _table(["shard", "rows", "real", "synthetic", "real fraction", "bytes", "sha256"], shard_rows)
+
+
+def _removals_section(manifest: Mapping[str, Any]) -> list[str]:
+    tables, reasons = manifest.get("tables", {}), manifest.get("reasons", {})
+    lines = ["## What was removed", ""]
+    titles = {"rejected": "Rejected input", "duplicates": "Duplicates", "not_selected": "Not selected by the sampler"}
+    for table, title in titles.items():
+        lines += [f"### {title}", ""]
+        if table not in tables:
+            lines += [f"{NOT_RUN}.", ""]
+            continue
+        counts = reasons.get(table, {})
+        lines += [f"{tables[table]['rows']:,} rows in `{table}/`.", ""]
+        if counts:
+            lines += _table(["reason", "rows"], sorted(counts.items()))
+    return lines
+
+
+def _detector_section(manifest: Mapping[str, Any]) -> list[str]:
+    lines = ["## Synthetic-text detector", ""]
+    detector = manifest.get("detector")
+    if not detector:
+        return lines + [f"{NOT_RUN}: no record was scored; `origin` comes from declarations only.", ""]
+    threshold = detector.get("real_below")
+    if threshold is not None:
+        lines += [f"A record counts as real when its `synthetic_score` is below **{threshold:.4g}**.", ""]
+    lines += ["Detector and its measured accuracy, as recorded in the manifest:", ""]
+    return lines + _table(["figure", "value"], flatten(detector))
+
+
+def _sampling_section(manifest: Mapping[str, Any]) -> list[str]:
+    lines = ["## Strata and tails", ""]
+    sampling = manifest.get("sampling")
+    if not sampling:
+        return lines + [f"{NOT_RUN}: every valid record was kept, without stratified sampling.", ""]
+    strata = sampling.get("strata", {})
+    if strata:
+        # Rarest first: the tails are what sampling against collapse must keep.
+        ordered = sorted(strata.items(), key=lambda kv: (kv[1].get("in", 0), kv[0]))
+        shown = ordered[:MAX_STRATA_ROWS]
+        lines += [f"{len(strata):,} strata, rarest first:", ""]
+        lines += _table(
+            ["stratum", "in", "out", "kept"],
+            ([name, c.get("in", 0), c.get("out", 0), percent(c.get("out", 0) / c["in"] if c.get("in") else None)]
+             for name, c in shown),
+        )
+        if len(ordered) > len(shown):
+            lines += [f"... and {len(ordered) - len(shown):,} more strata in `manifest.json`.", ""]
+    figures = flatten({k: v for k, v in sampling.items() if k != "strata"})
+    if figures:
+        lines += ["Tail figures:", ""] + _table(["figure", "value"], figures)
+    return lines
+
+
+def _reproduce_section(manifest: Mapping[str, Any], output_dir: str) -> list[str]:
+    config = manifest.get("config", {})
+    return [
+        "## Reproducing this run",
+        "",
+        "From the directory the job ran in (input paths are as given), with the same input files:",
+        "",
+        "```sh",
+        reproduce_command(config, output_dir),
+        "```",
+        "",
+        f"The same inputs, configuration and `--seed` give byte-identical shards and the run id `{manifest['run_id']}`. "
+        "Beam flags (`--runner`, ...) are not recorded: they change where the job runs, not what it writes.",
+        "",
+        f"Configuration (hash `{manifest.get('config_hash', '')}`):",
+        "",
+    ] + _table(["setting", "value"], sorted(config.items()))
+
+
+def _schema_section() -> list[str]:
+    lines = ["## Record schema", "", "Columns of `data/` (see `curation/schema.py`):", ""]
+    columns = ([f"`{name}`", arrow_type, "yes" if nullable else "no"] for name, arrow_type, nullable in describe(RECORD_SCHEMA))
+    return lines + _table(["column", "type", "nullable"], columns)
+
+
+def dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
+    """The card's markdown."""
+    package = manifest.get("package", {})
+    lines = [
+        f"# Curated corpus `{manifest['run_id']}`",
+        "",
+        f"Written by {package.get('name', 'curation')} {package.get('version', '')} "
+        f"(schema version {manifest.get('schema_version', '?')}). Every input record is in exactly one of "
+        "`data/`, `rejected/`, `duplicates/`, `not_selected/`; `manifest.json` holds the full accounting, "
+        "`croissant.json` the machine-readable description, `report.html` the plots.",
+        "",
+    ]
+    lines += _inputs_section(manifest)
+    lines += _output_section(manifest)
+    lines += _removals_section(manifest)
+    lines += _detector_section(manifest)
+    lines += _sampling_section(manifest)
+    lines += _reproduce_section(manifest, output_dir)
+    lines += _schema_section()
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
+    """Writes ``OUTPUT/README.md`` (through Beam's FileSystems, so ``gs://`` works); returns the markdown."""
+    card = dataset_card(manifest, output_dir)
+    files.write_bytes(files.join(output_dir, CARD_FILE), card.encode("utf-8"))
+    return card

@@ -1,0 +1,56 @@
+"""The dataset card (OUTPUT/README.md) states what the manifest proves."""
+
+import shlex
+
+from curation.provenance.card import CARD_FILE, class_totals, reproduce_command, write_dataset_card
+from pipelines import curate
+from tests.fixtures_provenance import N_GOOD, REAL_BELOW, curated_output, full_output  # noqa: F401 (fixtures)
+
+
+def test_card_states_the_achieved_ratio_and_matches_the_manifest(curated_output):
+    out, manifest, _ = curated_output
+    card = write_dataset_card(manifest, out)
+    with open(f"{out}/{CARD_FILE}", encoding="utf-8") as f:
+        assert f.read() == card
+    totals = class_totals(manifest)
+    assert totals == {"real": N_GOOD // 2, "synthetic": N_GOOD // 2}
+    rows = manifest["tables"]["data"]["rows"]
+    assert f"**Achieved real fraction: {100 * totals['real'] / rows:.2f}%**" in card
+    assert "real : synthetic = 1.000 : 1" in card
+    balance = manifest["accounting"]
+    assert f"{balance['records_read']:,} records" in card
+    assert f"| output | data/ | {balance['output']:,} |" in card
+    for shard in manifest["tables"]["data"]["shards"]:
+        assert f"| {shard['name']} | {shard['rows']:,} | {shard['classes']['real']:,} |" in card
+        assert shard["sha256"] in card
+    for reason, n in manifest["reasons"]["rejected"].items():
+        assert f"| {reason} | {n:,} |" in card
+    # The detector and the sampler did not run in this job: said so, not omitted.
+    assert "## Synthetic-text detector\n\nnot run" in card
+    assert "## Strata and tails\n\nnot run" in card
+    assert "| `synthetic_score` | double | yes |" in card
+
+
+def test_reproduce_command_parses_back_to_the_recorded_config(curated_output):
+    out, manifest, _ = curated_output
+    argv = shlex.split(reproduce_command(manifest["config"], out))
+    assert argv[:3] == ["python", "-m", "pipelines.curate"]
+    args, beam_args = curate.build_parser().parse_known_args(argv[3:])
+    assert beam_args == []
+    assert args.output == out
+    recorded = {k: v for k, v in vars(args).items() if k in manifest["config"]}
+    assert recorded == manifest["config"]
+
+
+def test_card_shows_every_stage_when_it_ran(full_output):
+    out, manifest = full_output
+    card = write_dataset_card(manifest, out)
+    assert "not run" not in card
+    assert f"below **{REAL_BELOW:.4g}**" in card
+    assert "| test_metrics.overall.auroc | 0.97 |" in card
+    assert "Requested floor on the real fraction of every shard: 25.00%" in card
+    assert "| duplicate | duplicates/ | 1 |" in card
+    assert "| near | 1 |" in card and "| over_stratum_quota | 2 |" in card
+    # Strata rarest first, with the share kept.
+    assert card.index("| topic-1 | 4 | 4 | 100.00% |") < card.index("| topic-0 | 7 | 4 | 57.14% |")
+    assert "| tail.rarest_decile_kept_share | 1 |" in card

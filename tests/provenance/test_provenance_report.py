@@ -1,0 +1,79 @@
+"""report.html is one self-contained page with the four plots."""
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from curation.provenance.report import REPORT_FILE, funnel, removed_by_fate, strata_in_out, write_report
+from tests.fixtures_provenance import N_GOOD, curated_output, full_output  # noqa: F401 (fixtures)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _assert_self_contained_with_four_plots(page: str) -> None:
+    sources = re.findall(r'<img [^>]*src="([^"]*)"', page)
+    assert len(sources) == 4
+    for src in sources:
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix)
+        assert base64.b64decode(src[len(prefix):]).startswith(PNG_MAGIC)
+    # Nothing fetched from anywhere: no URLs, scripts, stylesheets or CSS imports.
+    without_images = re.sub(r'src="data:[^"]*"', "", page)
+    for external in ("http://", "https://", "//", "<script", "<link", "url(", "@import"):
+        assert external not in without_images
+
+
+def test_report_of_a_run_is_self_contained(curated_output):
+    out, manifest, _ = curated_output
+    page = write_report(manifest, out)
+    with open(os.path.join(out, REPORT_FILE), encoding="utf-8") as f:
+        assert f.read() == page
+    _assert_self_contained_with_four_plots(page)
+    assert manifest["run_id"] in page
+
+
+def test_funnel_goes_from_read_through_stages_to_output(full_output):
+    _, manifest = full_output
+    assert funnel(manifest) == [("read", 16), ("valid", 15), ("deduplicated", 14), ("output", 12)]
+    assert removed_by_fate(manifest) == [("rejected", 1), ("duplicate", 1), ("not_selected", 2)]
+
+
+def test_stages_that_did_not_run_are_none_not_zero(curated_output):
+    _, manifest, _ = curated_output
+    removed = dict(removed_by_fate(manifest))
+    assert removed["rejected"] == manifest["accounting"]["rejected"] > 0
+    assert removed["not_selected"] is None  # no sampler in this job yet: "not run" on the plot
+
+
+def test_strata_fall_back_to_sources_when_sampling_did_not_run(curated_output, full_output):
+    out, manifest, _ = curated_output
+    assert strata_in_out(manifest, out) == ("source", {"mixed": (manifest["accounting"]["records_read"], N_GOOD)})
+    full_dir, full_manifest = full_output
+    assert strata_in_out(full_manifest, full_dir) == (
+        "stratum", {"topic-0": (7, 4), "topic-1": (4, 4), "topic-2": (4, 4)},
+    )
+
+
+def test_report_with_every_stage_renders_in_chromium(full_output):
+    """Screenshots the report headless; set REPORT_SCREENSHOT=path.png to keep the image and look at it."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    out, manifest = full_output
+    _assert_self_contained_with_four_plots(write_report(manifest, out))
+    screenshot = os.environ.get("REPORT_SCREENSHOT") or os.path.join(out, "report.png")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", f"--screenshot={screenshot}", "--window-size=1200,2600",
+             "file://" + os.path.abspath(os.path.join(out, REPORT_FILE))],
+            check=True, capture_output=True, timeout=120,
+        )
+    with open(screenshot, "rb") as f:
+        assert f.read(8) == PNG_MAGIC

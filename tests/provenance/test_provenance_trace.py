@@ -1,0 +1,77 @@
+"""Tracing one input record to the single table that holds it."""
+
+import pyarrow.dataset as ds
+import pytest
+
+from curation.provenance.trace import TraceStatus, parse_location, trace_record
+from pipelines import trace as trace_job
+from tests.fixtures_provenance import SOURCE_URI, curated_output, full_output, write_full_output  # noqa: F401 (fixtures)
+
+
+def test_kept_record_is_found_in_data(curated_output, capsys):
+    out, manifest, corpus = curated_output
+    story = trace_record(out, record_id="good-5")
+    assert story.status is TraceStatus.FOUND
+    [sighting] = story.sightings
+    assert (sighting.table, sighting.fate) == ("data", "output")
+    assert sighting.row["source_uri"] == str(corpus) and sighting.row["run_id"] == manifest["run_id"]
+    assert trace_job.main(["--output", out, "good-5"]) == 0
+    printed = capsys.readouterr().out
+    assert "KEPT" in printed and "origin_basis     declared" in printed and "input file of" in printed
+
+
+def test_rejected_record_is_found_by_id_and_by_location(curated_output, capsys):
+    out, _, corpus = curated_output
+    story = trace_record(out, record_id="huge")
+    [sighting] = story.sightings
+    assert (sighting.table, sighting.row["reason"]) == ("rejected", "too_large")
+    # An invalid JSON line has no id: only its location names it.
+    rejected = ds.dataset(f"{out}/rejected").to_table().to_pylist()
+    [bad_json] = [r for r in rejected if r["reason"] == "invalid_json"]
+    assert bad_json["id"] is None
+    location = f"{corpus}#{bad_json['source_index']}"
+    [sighting] = trace_record(out, location=location).sightings
+    assert sighting.row["reason"] == "invalid_json"
+    assert trace_job.main(["--output", out, "--location", location]) == 0
+    assert "REJECTED for invalid_json" in capsys.readouterr().out
+
+
+def test_missing_record_exits_1(curated_output, capsys):
+    out, _, _ = curated_output
+    assert trace_record(out, record_id="no-such-id").status is TraceStatus.NOT_FOUND
+    assert trace_job.main(["--output", out, "no-such-id"]) == 1
+    assert "not found" in capsys.readouterr().out
+
+
+def test_id_reused_by_a_later_record_shows_both_input_records(curated_output):
+    out, _, _ = curated_output
+    story = trace_record(out, record_id="good-0")
+    assert story.status is TraceStatus.FOUND
+    assert sorted((s.table, s.row.get("reason")) for s in story.sightings) == [("data", None), ("rejected", "duplicate_id")]
+
+
+def test_duplicate_and_not_selected_records_tell_why(full_output, capsys):
+    out, _ = full_output
+    assert trace_job.main(["--output", out, "doc-12"]) == 0
+    printed = capsys.readouterr().out
+    assert f"REMOVED as a near duplicate of doc-0 at {SOURCE_URI}#0 (similarity 0.910, cluster c0)" in printed
+    assert trace_job.main(["--output", out, "--location", f"{SOURCE_URI}#14"]) == 0
+    assert "NOT SELECTED by the sampler: over_stratum_quota (stratum topic-0)" in capsys.readouterr().out
+
+
+def test_record_in_two_tables_exits_3(tmp_path, capsys):
+    out = tmp_path / "conflict"
+    write_full_output(out, conflict=True)
+    assert trace_job.main(["--output", str(out), "doc-15"]) == 3
+    assert "ACCOUNTING BROKEN" in capsys.readouterr().out
+
+
+def test_bad_locations_and_arguments_are_refused(curated_output):
+    assert parse_location("gs://b/a#b.jsonl#41") == ("gs://b/a#b.jsonl", 41)
+    for bad in ("file.jsonl", "#3", "file.jsonl#x"):
+        with pytest.raises(ValueError):
+            parse_location(bad)
+    out, _, _ = curated_output
+    with pytest.raises(ValueError):
+        trace_record(out, record_id="a", location="f#1")
+    assert trace_job.main(["--output", out, "--location", "nohash"]) == 2
