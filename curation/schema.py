@@ -77,6 +77,7 @@ RECORD_SCHEMA = pa.schema(
         pa.field("stratum", pa.string()),  # sampling stratum
         pa.field("metadata", pa.string(), nullable=False),  # JSON object: the input's other fields
         pa.field("run_id", pa.string(), nullable=False),
+        pa.field("inclusion_probability", pa.float64()),  # quota / size of its (stratum, origin); null: no sampling
     ],
     metadata={"curation.schema_version": SCHEMA_VERSION},
 )
@@ -125,6 +126,7 @@ NOT_SELECTED_SCHEMA = pa.schema(
         pa.field("detector_id", pa.string()),
         pa.field("cluster_id", pa.string()),
         pa.field("cluster_size", pa.int64(), nullable=False),
+        pa.field("inclusion_probability", pa.float64(), nullable=False),
     ],
     metadata={"curation.schema_version": SCHEMA_VERSION},
 )

@@ -16,15 +16,16 @@ import sys
 
 import apache_beam as beam
 
-from curation.detection.summary import detector_section
-from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.transforms import ExactDedup, NearDedup
+from curation.detection.summary import detector_section
+from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
 from curation.provenance.manifest import derive_run_id, summarize
-from curation.sampling.options import SampleOptions
-from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
+from curation.provenance.transforms import LogProgress
 from curation.reading.core import ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
+from curation.sampling.options import SampleOptions
+from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
 from curation.writing import files
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import WriteCuratedOutput, discard_temporary
@@ -134,7 +135,7 @@ def plan_job(argv: list[str] | None = None, parser: argparse.ArgumentParser | No
 def build(pipeline: beam.Pipeline, job: Job) -> None:
     """Wires the stages: read, dedup, score, sample, write (with the manifest)."""
     read = pipeline | "Read" >> ReadDocuments(job.read)
-    documents = read["documents"]
+    documents = read["documents"] | "ProgressRead" >> LogProgress("read")
     stages = {"valid": documents}
     duplicates = []
     if job.exact_dedup:
@@ -143,6 +144,7 @@ def build(pipeline: beam.Pipeline, job: Job) -> None:
         duplicates.append(exact)
     if job.near_dedup:
         documents, near = documents | "NearDedup" >> NearDedup(job.near_dedup)
+        documents = documents | "ProgressDedup" >> LogProgress("near dedup")
         stages["after_near_dedup"] = documents
         duplicates.append(near)
     tables = {
@@ -151,7 +153,11 @@ def build(pipeline: beam.Pipeline, job: Job) -> None:
         "files": read["files"],
     }
     if job.detector:
-        documents = documents | "ScoreSynthetic" >> ScoreSynthetic(ScoreSyntheticOptions(job.detector_dir))
+        documents = (
+            documents
+            | "ScoreSynthetic" >> ScoreSynthetic(ScoreSyntheticOptions(job.detector_dir))
+            | "ProgressScore" >> LogProgress("score")
+        )
         if not job.sampling:  # the sampler applies the origin rule itself
             documents = documents | "DecideOrigin" >> beam.Map(with_origin, job.detector["real_below"], job.assume_origin)
     shard_plan = sections = None

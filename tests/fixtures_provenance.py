@@ -69,6 +69,7 @@ def write_full_output(out, conflict: bool = False) -> dict:
         "not_selected": (NOT_SELECTED_SCHEMA, [{
             "id": f"doc-{i}", "reason": "over_stratum_quota", "origin": "synthetic", "origin_basis": "detector",
             "stratum": "topic-0", "synthetic_score": 0.9, "detector_id": "sha-detector", "cluster_size": 1,
+            "inclusion_probability": 4 / 7,
             **_location(i),
         } for i in (14, 15)]),
     }

@@ -23,7 +23,7 @@ TEXT_PREVIEW_CHARS = 160
 # Columns that decide a record's fate, shown for whichever table holds it.
 DECIDING_FIELDS = (
     "origin", "origin_basis", "declared_origin", "synthetic_score", "detector_id",
-    "cluster_id", "cluster_size", "stratum", "run_id",
+    "cluster_id", "cluster_size", "stratum", "inclusion_probability", "run_id",
 )
 _TABLE_FATES = {table: fate for fate, table in FATE_TABLES.items()}
 

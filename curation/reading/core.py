@@ -270,6 +270,7 @@ def build_document(fields: Mapping[str, Any], spec: InputSpec, uri: str, index: 
         "stratum": None,
         "metadata": metadata,
         "run_id": options.run_id,
+        "inclusion_probability": None,
     }
 
 

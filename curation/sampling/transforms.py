@@ -43,7 +43,7 @@ def _order_key(record: dict, seed: int) -> tuple[int, str]:
     return seeded_hash64(record["id"], seed, "select"), record["id"]
 
 
-def _not_selected_row(record: dict) -> dict:
+def _not_selected_row(record: dict, inclusion_probability: float) -> dict:
     return {
         "id": record["id"],
         "reason": OVER_QUOTA,
@@ -58,6 +58,7 @@ def _not_selected_row(record: dict) -> dict:
         "detector_id": record["detector_id"],
         "cluster_id": record["cluster_id"],
         "cluster_size": record["cluster_size"],
+        "inclusion_probability": inclusion_probability,
     }
 
 
@@ -66,14 +67,16 @@ class _Split(beam.DoFn):
         self._selected = Metrics.counter("curation.sample", "selected")
         self._dropped = Metrics.counter("curation.sample", OVER_QUOTA)
 
-    def process(self, element, boundaries):
+    def process(self, element, boundaries, plan):
         group, key, record = element
+        # Every record of a group had the same chance: quota / size (lineage for the tables).
+        probability = plan["quotas"].get(group, 0) / plan["sizes"][group]
         if bucket_of(key, boundaries[group]) == 0:
             self._selected.inc()
-            yield record
+            yield {**record, "inclusion_probability": probability}
         else:
             self._dropped.inc()
-            yield beam.pvalue.TaggedOutput(NOT_SELECTED, _not_selected_row(record))
+            yield beam.pvalue.TaggedOutput(NOT_SELECTED, _not_selected_row(record, probability))
 
 
 class _Stratify(beam.DoFn):
@@ -188,7 +191,7 @@ class SelectSample(beam.PTransform):
             lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
         )
         boundaries = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1])) | RankBoundaries(targets)
-        split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(boundaries)).with_outputs(
+        split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(boundaries), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED
         )
         words_in = decided | "TextsIn" >> beam.Map(lambda r: r["text"]) | "WordsIn" >> beam.CombineGlobally(_MergeWordCounts())
