@@ -99,10 +99,10 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_detector_flags(parser: argparse.ArgumentParser) -> None:
+def add_detector_flags(parser: argparse.ArgumentParser, required: bool = False) -> None:
     group = parser.add_argument_group("detection")
     group.add_argument(
-        "--detector", default=None, metavar="MODEL_DIR",
+        "--detector", default=None, required=required, metavar="MODEL_DIR",
         help="a model directory from pipelines.train_detector (local or gs://): scores every record; "
         "records without a declared origin count as real below the model's calibrated real_below",
     )

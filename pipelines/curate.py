@@ -37,13 +37,21 @@ _NOT_IN_RUN_ID = ("output", "overwrite", "run_id")
 
 
 def build_parser(
-    prog: str = "python -m pipelines.curate", description: str = __doc__, sampling: bool = True
+    prog: str = "python -m pipelines.curate",
+    description: str = __doc__,
+    dedup: bool = True,
+    detection: bool = True,
+    sampling: bool = True,
+    detector_required: bool = False,
 ) -> argparse.ArgumentParser:
+    """The job's flags; jobs that run fewer stages (dedup, score) leave groups out."""
     parser = argparse.ArgumentParser(prog=prog, description=description.split("\n")[0])
     common.add_reading_flags(parser)
-    common.add_dedup_flags(parser)
+    if dedup:
+        common.add_dedup_flags(parser)
+    if detection:
+        common.add_detector_flags(parser, required=detector_required)
     if sampling:
-        common.add_detector_flags(parser)
         common.add_sampling_flags(parser)
     common.add_writing_flags(parser)
     return parser
@@ -121,9 +129,9 @@ def plan_job(argv: list[str] | None = None, parser: argparse.ArgumentParser | No
             overwrite=args.overwrite,
             min_real_fraction=sampling.min_real_fraction if sampling else None,
         ),
-        exact_dedup=None if args.no_exact_dedup else ExactDedupOptions(),
+        exact_dedup=None if getattr(args, "no_exact_dedup", True) else ExactDedupOptions(),
         near_dedup=None
-        if args.no_near_dedup
+        if getattr(args, "no_near_dedup", True)
         else NearDedupOptions(threshold=args.near_threshold, num_perm=args.num_perm, verification=args.near_verification),
         detector_dir=detector_dir,
         detector=detector,

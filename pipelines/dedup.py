@@ -15,7 +15,7 @@ from pipelines import curate
 
 
 def main(argv: list[str] | None = None) -> int:
-    return curate.main(argv, curate.build_parser("python -m pipelines.dedup", __doc__, sampling=False))
+    return curate.main(argv, curate.build_parser("python -m pipelines.dedup", __doc__, detection=False, sampling=False))
 
 
 if __name__ == "__main__":
