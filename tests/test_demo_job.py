@@ -14,6 +14,8 @@ def demo_run(tmp_path_factory):
     assert demo.main(["--workdir", str(workdir)]) == 0
     output = workdir / "output"
     return {
+        "output": output,
+        "corpus": workdir / "corpus.jsonl",
         "planted": json.loads((workdir / "planted.json").read_text()),
         "manifest": json.loads((output / "manifest.json").read_text()),
         "data": ds.dataset(output / "data").to_table(),
@@ -56,3 +58,33 @@ def test_demo_accounting_balances(demo_run):
     assert accounting["output"] == demo_run["data"].num_rows
     assert accounting["duplicate"] == len(demo_run["duplicates"])
     assert accounting["not_selected"] == len(demo_run["not_selected"])
+
+
+def test_sampled_input_records_each_trace_to_exactly_one_fate(demo_run):
+    from curation.provenance.trace import TraceStatus, trace_record
+
+    output, corpus = demo_run["output"], demo_run["corpus"]
+    lines = demo_run["planted"]["lines"]
+    bad = {b["line"] for b in demo_run["planted"]["bad_records"]}
+    sample = sorted(set(range(0, lines, 97)) | bad)  # every bad line and a spread of good ones
+    fates = {}
+    for line in sample:
+        story = trace_record(str(output), location=f"{corpus}#{line}")
+        assert story.status is TraceStatus.FOUND and len(story.sightings) == 1, (line, story.sightings)
+        fates[story.sightings[0].table] = fates.get(story.sightings[0].table, 0) + 1
+    assert fates["rejected"] == len(bad) and fates["data"] > 0 and fates["not_selected"] > 0
+
+
+def test_card_states_the_achieved_ratio_and_croissant_validates(demo_run):
+    import mlcroissant
+
+    manifest, output = demo_run["manifest"], demo_run["output"]
+    classes = {}
+    for shard in manifest["tables"]["data"]["shards"]:
+        for cls, n in shard["classes"].items():
+            classes[cls] = classes.get(cls, 0) + n
+    achieved = classes["real"] / sum(classes.values())
+    card = (output / "README.md").read_text()
+    assert f"{achieved:.2%}" in card and f"{manifest['accounting']['output']:,}" in card
+    dataset = mlcroissant.Dataset(jsonld=str(output / "croissant.json"))
+    assert sum(1 for _ in dataset.records("rejected")) == manifest["accounting"]["rejected"]
