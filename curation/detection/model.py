@@ -30,9 +30,10 @@ _REAL_LABEL = _LABEL_PREFIX + Origin.REAL.value
 # fastText 0.9.3 randomly initialises only thread/10 of its input matrix when
 # thread < 10 (training then hits "Encountered NaN" at random), and with
 # thread >= 10 its lock-free (Hogwild) SGD differs run to run. So training runs
-# on one thread, word n-grams are explicit tokens (preprocess.windows) instead of
+# on one thread, word n-grams are explicit tokens (preprocess.features) instead of
 # hashed buckets, and every row of the input matrix is a word whose vector is
-# initialised here, seeded, through fastText's pretrainedVectors.
+# initialised here, seeded, through fastText's pretrainedVectors. (Hashed buckets
+# on one thread were measured to hit "Encountered NaN" within one process.)
 _TRAIN_THREADS = 1
 
 
@@ -40,7 +41,7 @@ _TRAIN_THREADS = 1
 class TrainConfig:
     """fastText hyper-parameters and the window size; defaults chosen by bench.detector_lodo."""
 
-    window_tokens: int = 64
+    window_tokens: int = 128  # training examples; scoring reads whole documents
     word_ngrams: int = 2
     dim: int = 50
     epoch: int = 10
@@ -124,32 +125,30 @@ def train_model(docs: Sequence[LabelledDoc], config: TrainConfig, seed: int) -> 
         )
 
 
-def window_log_odds(model: fasttext.FastText._FastText, window_texts: list[str]) -> np.ndarray:
-    """log P(synthetic) - log P(real) per window, from one batched list predict.
+def log_odds(model: fasttext.FastText._FastText, texts: Sequence[str], word_ngrams: int) -> np.ndarray:
+    """log P(synthetic) - log P(real) per text, computed exactly from the model's weights.
 
-    The list form is the one that works under numpy 2 (single-string predict
-    raises "Unable to avoid copy"); fastText floors probabilities near 1e-5, so
-    each window's log-odds lies within about +-11.5.
+    fastText's softmax is linear in the mean of a line's input vectors, so the
+    log-odds is that mean (``get_sentence_vector``, one C++ call per text) dotted
+    with the difference of the two label rows of the output matrix. Unlike
+    ``predict``'s probabilities, which saturate at 1.0 on long documents (and
+    whose single-string form fails under numpy 2), this never saturates, and a
+    whole document needs no windowing. Texts without words get 0.
     """
-    if not window_texts:
-        return np.zeros(0)
-    labels, probabilities = model.predict(window_texts, k=2)
-    log_odds = np.empty(len(window_texts))
-    for i, (window_labels, window_probabilities) in enumerate(zip(labels, probabilities)):
-        p = dict(zip(window_labels, window_probabilities))
-        log_odds[i] = np.log(p.get(_SYNTHETIC_LABEL, 0.0) + 1e-6) - np.log(p.get(_REAL_LABEL, 0.0) + 1e-6)
-    return log_odds
+    labels = model.get_labels()
+    output = model.get_output_matrix()
+    direction = (output[labels.index(_SYNTHETIC_LABEL)] - output[labels.index(_REAL_LABEL)]).astype(np.float64)
+    lines = [preprocess.features(preprocess.tokens(text), word_ngrams) for text in texts]
+    vectors = np.zeros((len(lines), model.get_dimension()))
+    for i, line in enumerate(lines):
+        if line:
+            vectors[i] = model.get_sentence_vector(line)
+    return vectors @ direction
 
 
 def score_texts(model: fasttext.FastText._FastText, texts: Sequence[str], config: TrainConfig) -> np.ndarray:
-    """P(synthetic) per text: the sigmoid of its windows' mean log-odds (0.5 if it has no words)."""
-    per_text = [preprocess.windows(text, config.window_tokens, config.word_ngrams) for text in texts]
-    counts = np.array([len(w) for w in per_text])
-    log_odds = window_log_odds(model, [w for windows in per_text for w in windows])
-    sums = np.zeros(len(texts))
-    np.add.at(sums, np.repeat(np.arange(len(texts)), counts), log_odds)
-    mean = np.divide(sums, counts, out=np.zeros(len(texts)), where=counts > 0)
-    return 1.0 / (1.0 + np.exp(-mean))
+    """P(synthetic) per text: the sigmoid of its log-odds (0.5 if it has no words)."""
+    return 1.0 / (1.0 + np.exp(-log_odds(model, texts, config.word_ngrams)))
 
 
 def file_sha256(path: str) -> str:

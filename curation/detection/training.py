@@ -51,7 +51,7 @@ def train_detector(
     metadata = {
         "format_version": MODEL_FORMAT_VERSION,
         "labels": [Origin.REAL.value, Origin.SYNTHETIC.value],
-        "score": "P(synthetic): sigmoid of the mean log-odds of fixed-size token windows",
+        "score": "P(synthetic): sigmoid of the whole document's log-odds (model trained on fixed-size token windows)",
         "preprocessing_version": preprocess.PREPROCESSING_VERSION,
         "hyperparameters": dataclasses.asdict(config),
         "seed": seed,

@@ -14,7 +14,7 @@ from curation.detection.training import train_detector, write_model_dir
 from curation.hashing import seeded_hash64
 
 DEV_DATA = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "detect" / "dev.jsonl.gz"
-# Few epochs and a small hash table: tests pin behaviour, not accuracy.
+# Few epochs, small windows and vectors: tests pin behaviour, not accuracy.
 FAST_CONFIG = TrainConfig(window_tokens=32, dim=16, epoch=5)
 
 _SYLLABLES = "ka lo mi ne ru ta ve si po da fe gu ri no sa te mu li be zo ha ni".split()

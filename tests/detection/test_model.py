@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from curation.detection import metrics
-from curation.detection.model import MODEL_JSON, Detector, TrainConfig, score_texts, train_model, training_lines
+from curation.detection import preprocess
+from curation.detection.model import MODEL_JSON, Detector, TrainConfig, log_odds, score_texts, train_model, training_lines
 from tests.detection.conftest import FAST_CONFIG
 
 
@@ -40,8 +41,21 @@ def test_config_rejects_nonsense():
 def test_single_text_scores_like_in_a_batch(trained, corpus):
     detector = Detector.load(trained[0])
     texts = [d.text for d in corpus[:5]]
-    single = detector.score(texts[2:3])  # one text goes through list predict too (numpy 2)
+    single = detector.score(texts[2:3])  # no single-string predict (it fails under numpy 2)
     assert single.shape == (1,) and single[0] == detector.score(texts)[2]
+
+
+def test_log_odds_agree_with_fasttext_predict_where_it_does_not_saturate(trained, corpus):
+    detector = Detector.load(trained[0])
+    texts = [" ".join(d.text.split()[:12]) for d in corpus[:20]]
+    lines = [preprocess.features(preprocess.tokens(t), detector.config.word_ngrams) for t in texts]
+    labels, probabilities = detector.model.predict(lines, k=2)
+    synthetic = np.array([p[list(l).index("__label__synthetic")] for l, p in zip(labels, probabilities)])
+    unsaturated = (synthetic > 0.01) & (synthetic < 0.99)
+    assert unsaturated.sum() >= 10
+    expected = np.log(synthetic) - np.log1p(-synthetic)
+    computed = log_odds(detector.model, texts, detector.config.word_ngrams)
+    assert np.allclose(computed[unsaturated], expected[unsaturated], atol=1e-3)
 
 
 def test_newlines_are_handled(trained):

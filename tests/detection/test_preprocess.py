@@ -3,14 +3,14 @@ import pytest
 from curation.detection import preprocess
 
 
-def test_newlines_and_whitespace_collapse():
-    assert preprocess.tokens("One\n\ntwo\r\nthree\t four") == ["one", "two", "three", "four"]
+def test_newlines_and_whitespace_collapse_and_case_is_kept():
+    assert preprocess.tokens("One\n\ntwo\r\nthree\t FOUR") == ["One", "two", "three", "FOUR"]
 
 
 def test_formatting_artefacts_give_the_same_tokens():
     # A tokenised corpus ('" Goodbye . "') and typeset text ('“Goodbye.”') read alike.
     assert preprocess.tokens("\u201cGoodbye.\u201d I tell\u00a0her \u2014 twice") == preprocess.tokens(
-        '" Goodbye . " i tell her - twice'
+        '" Goodbye . " I tell her - twice'
     )
 
 
@@ -41,3 +41,9 @@ def test_window_size_must_be_positive():
 
 def test_word_ngrams_become_tokens_within_a_window():
     assert preprocess.windows("a b c", 64, word_ngrams=3) == ["a b c a|b b|c a|b|c"]
+    assert preprocess.windows("a b c d", 2, word_ngrams=2) == ["a b a|b", "c d c|d"]
+
+
+def test_features_of_one_word_and_of_none():
+    assert preprocess.features(["a"], 2) == "a"
+    assert preprocess.features([], 2) == ""
