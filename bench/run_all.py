@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ["io_throughput", "dedup_speed", "dedup_quality"]
+BENCHMARKS = ["io_throughput", "dedup_speed", "dedup_quality", "e2e", "datatrove_compare"]
 
 
 def main(argv=None) -> None:

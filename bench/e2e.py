@@ -1,0 +1,210 @@
+"""End to end: ``pipelines.curate`` with every stage on, on a generated corpus.
+
+    python -m bench.e2e [--quick] [--docs 2000] [--profile]
+
+The corpus: two planted-near-duplicate corpora from :func:`bench.dedup_quality.planted_corpus`
+(a different seed, hence vocabulary, for the "real" and the "synthetic" side), a few
+exact copies on top, the origin declared on half the records; a tiny detector is
+trained with ``pipelines.train_detector`` on a labelled slice of the same generators
+and decides the rest.
+
+Every run is a separate ``python -m pipelines.curate`` process: its wall time
+(interpreter start and pipeline construction included) and its peak RSS
+(``ru_maxrss`` from ``wait4``) are measured.
+
+* Throughput: the full job with 1 worker and with 2 worker processes.
+* Per-stage share (method): the job is run with stages switched on one at a time
+  (read+write, +exact dedup, +near dedup, +detector, +sampling, 1 worker); a
+  stage's time is the difference to the run before it, its share that over the
+  full run. Differences of separate runs carry their noise (a few percent).
+* Memory: peak RSS of the full 1-worker run at 1x, 2x and 4x the corpus.
+* ``--profile``: cProfile of the full 1-worker run (the FnApiRunner runs the
+  workers in-process), top functions by own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import pstats
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.common import print_table, write_results
+from bench.dedup_quality import planted_corpus
+from pipelines import train_detector
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL_SEED, SYNTHETIC_SEED = 11, 12
+EXACT_COPY_SHARE = 0.03
+LABELLED_PER_SIDE = 300
+# Stage toggles, cumulative: each row adds one stage to the one before.
+STAGES = [
+    ("read+write", ["--no-exact-dedup", "--no-near-dedup"]),
+    ("+exact dedup", ["--no-near-dedup"]),
+    ("+near dedup", []),
+    ("+detector", ["DETECTOR"]),
+    ("+sampling", ["DETECTOR", "--min-real-fraction", "0.5", "--sample-fraction", "0.5"]),
+]
+TWO_PROCESSES = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+
+
+def write_corpus(path: str, docs: int) -> int:
+    """Half "real", half "synthetic" texts with planted near and exact copies; returns bytes written."""
+    real, _ = planted_corpus(docs // 2, REAL_SEED)
+    synthetic, _ = planted_corpus(docs - docs // 2, SYNTHETIC_SEED)
+    rng = random.Random(0)
+    records = [("human", t) for t in real] + [("ai", t) for t in synthetic]
+    records += rng.sample(records, int(EXACT_COPY_SHARE * len(records)))
+    rng.shuffle(records)
+    with open(path, "w") as f:
+        for i, (origin, text) in enumerate(records[:docs]):
+            record = {"id": f"d{i}", "text": text}
+            if i % 2:  # declared on half; the detector decides the rest
+                record["origin"] = origin
+            f.write(json.dumps(record) + "\n")
+    return os.path.getsize(path)
+
+
+def train_tiny_detector(work: str) -> str:
+    """A fast detector trained on labelled texts of both generators (a slice of the corpus's)."""
+    labelled = os.path.join(work, "labelled.jsonl")
+    with open(labelled, "w") as f:
+        for label, seed in (("real", REAL_SEED), ("synthetic", SYNTHETIC_SEED)):
+            texts, _ = planted_corpus(LABELLED_PER_SIDE, seed)
+            for i, text in enumerate(texts):
+                f.write(json.dumps({"id": f"{label}-{i}", "text": text, "label": label}) + "\n")
+    model_dir = os.path.join(work, "detector")
+    with contextlib.redirect_stdout(io.StringIO()):
+        train_detector.main(["--input", labelled, "--output", model_dir, "--domain-field", "", "--generator-field", "",
+                             "--dim", "16", "--epoch", "3"])
+    return model_dir
+
+
+def run_job(flags: list[str], profile_to: str | None = None) -> dict:
+    """Runs ``pipelines.curate`` in a child process; wall seconds, peak RSS (MiB), manifest."""
+    command = [sys.executable]
+    if profile_to:
+        command += ["-m", "cProfile", "-o", profile_to]
+    command += ["-m", "pipelines.curate", *flags]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"curate failed: {stderr.decode()[-3000:]}")
+    output = flags[flags.index("--output") + 1]
+    with open(os.path.join(output, "manifest.json")) as f:
+        manifest = json.load(f)
+    return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024.0, "manifest": manifest}
+
+
+def job_flags(corpus: str, output: str, stage_flags: list[str], detector: str) -> list[str]:
+    flags = ["--input", f"{corpus}:source=web", "--output", output, "--origin-field", "origin",
+             "--origin-values", "human=real,ai=synthetic", "--runner", "FnApiRunner"]
+    for flag in stage_flags:
+        flags += ["--detector", detector] if flag == "DETECTOR" else [flag]
+    return flags
+
+
+def top_costs(profile_path: str, limit: int = 15) -> list[dict]:
+    stats = pstats.Stats(profile_path)
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:limit]
+    total = sum(v[2] for v in stats.stats.values())
+    return [
+        {"function": f"{os.path.relpath(file, REPO) if file.startswith(REPO) else file}:{line}({name})",
+         "own_seconds": round(own, 2), "own_share": round(own / total, 3), "cumulative_seconds": round(cum, 2),
+         "calls": calls}
+        for (file, line, name), (_, calls, own, cum, _) in rows
+    ]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small corpus, for a smoke run")
+    parser.add_argument("--docs", type=int, default=2000, help="documents at 1x (memory runs go to 4x)")
+    parser.add_argument("--profile", action="store_true", help="also cProfile the full 1-worker run")
+    args = parser.parse_args(argv)
+    docs = 300 if args.quick else args.docs
+    work = tempfile.mkdtemp(prefix="bench-e2e-")
+    try:
+        detector = train_tiny_detector(work)
+        corpora = {}
+        for scale in (1, 2, 4):
+            path = os.path.join(work, f"corpus-{scale}x.jsonl")
+            corpora[scale] = (path, write_corpus(path, docs * scale))
+        corpus, size = corpora[1]
+        megabytes = size / 1e6
+
+        def flags(name: str, stage_flags: list[str], scale: int = 1) -> list[str]:
+            return job_flags(corpora[scale][0], os.path.join(work, name), stage_flags, detector)
+
+        full = STAGES[-1][1]
+        stage_runs = [(name, run_job(flags(f"stage{i}", stage_flags))) for i, (name, stage_flags) in enumerate(STAGES)]
+        one = stage_runs[-1][1]
+        two = run_job(flags("two-workers", full) + TWO_PROCESSES)
+        assert two["manifest"]["tables"] == one["manifest"]["tables"], "2 workers wrote other shards than 1"
+        memory = {1: one}
+        for scale in (2, 4):
+            memory[scale] = run_job(flags(f"memory{scale}x", full, scale))
+
+        accounting = one["manifest"]["accounting"]
+        results = {
+            "documents": docs, "megabytes": round(megabytes, 3), "accounting": accounting,
+            "throughput": {
+                str(w): {"seconds": round(r["seconds"], 2), "mb_per_s": round(megabytes / r["seconds"], 4),
+                         "docs_per_s": round(docs / r["seconds"], 1), "peak_rss_mib": round(r["peak_rss_mib"], 1)}
+                for w, r in ((1, one), (2, two))
+            },
+            "stages": [], "memory": [],
+        }
+        previous = 0.0
+        for name, run in stage_runs:
+            added = run["seconds"] - previous
+            previous = run["seconds"]
+            results["stages"].append({"stage": name, "cumulative_seconds": round(run["seconds"], 2),
+                                      "stage_seconds": round(added, 2), "share": round(added / one["seconds"], 3)})
+        for scale, run in memory.items():
+            results["memory"].append({"scale": f"{scale}x", "documents": docs * scale,
+                                      "megabytes": round(corpora[scale][1] / 1e6, 2),
+                                      "peak_rss_mib": round(run["peak_rss_mib"], 1),
+                                      "seconds": round(run["seconds"], 2)})
+        if args.profile:
+            profile_path = os.path.join(work, "curate.prof")
+            run_job(flags("profiled", full) , profile_to=profile_path)
+            results["profile_top_own_time"] = top_costs(profile_path)
+
+        print(f"pipelines.curate, every stage on: {docs} documents, {megabytes:.2f} MB, "
+              f"{accounting['output']} written, {accounting['duplicate']} duplicates, "
+              f"{accounting['not_selected']} not selected")
+        print_table(["workers", "seconds", "MB/s", "docs/s", "peak RSS MiB"],
+                    [(w, t["seconds"], t["mb_per_s"], t["docs_per_s"], t["peak_rss_mib"])
+                     for w, t in results["throughput"].items()])
+        print("\nper-stage share (1 worker; each row adds one stage)")
+        print_table(["stage", "run seconds", "stage seconds", "share"],
+                    [(s["stage"], s["cumulative_seconds"], s["stage_seconds"], s["share"]) for s in results["stages"]])
+        print("\npeak RSS of the full 1-worker run")
+        print_table(["scale", "documents", "MB", "peak RSS MiB", "seconds"],
+                    [(m["scale"], m["documents"], m["megabytes"], m["peak_rss_mib"], m["seconds"])
+                     for m in results["memory"]])
+        if args.profile:
+            print("\nprofile, top functions by own time (full run, 1 worker)")
+            print_table(["function", "own s", "share", "cum s", "calls"],
+                        [(p["function"][-90:], p["own_seconds"], p["own_share"], p["cumulative_seconds"], p["calls"])
+                         for p in results["profile_top_own_time"]])
+        print("results:", write_results("e2e_quick" if args.quick else "e2e", results))
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
