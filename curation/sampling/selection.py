@@ -58,8 +58,12 @@ def plan_selection(counts: Mapping[Group, int], text_bytes: int, options: Sample
     }
 
 
-def sampling_report(plan: Mapping, words_in: Mapping[str, int], words_out: Mapping[str, int], options: SampleOptions) -> dict:
-    """The manifest's ``sampling`` section: per-stratum counts in and out, and tail figures."""
+def sampling_report(plan: Mapping, rare_vocabulary_coverage: float, options: SampleOptions) -> dict:
+    """The manifest's ``sampling`` section: per-stratum counts in and out, and tail figures.
+
+    ``rare_vocabulary_coverage`` is computed per word type in the pipeline
+    (see :func:`curation.sampling.tail_metrics.rare_vocabulary_coverage`).
+    """
     sizes, quotas = plan["sizes"], plan["quotas"]
     strata: dict[str, dict[str, int]] = {}
     for (stratum, origin), n in sorted(sizes.items()):
@@ -85,6 +89,6 @@ def sampling_report(plan: Mapping, words_in: Mapping[str, int], words_out: Mappi
             "strata_out": sum(1 for n in counts_out.values() if n),
             "rarest_decile_kept_share": tail_metrics.rarest_strata_kept_share(counts_in, counts_out, 0.1),
             "jensen_shannon_divergence": tail_metrics.jensen_shannon_divergence(counts_in, counts_out),
-            "rare_vocabulary_coverage": tail_metrics.rare_vocabulary_coverage(words_in, words_out),
+            "rare_vocabulary_coverage": rare_vocabulary_coverage,
         },
     }

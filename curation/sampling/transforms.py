@@ -25,6 +25,7 @@ from curation.sampling.origin import decide_origin
 from curation.sampling.options import SampleOptions
 from curation.sampling.selection import plan_selection, sampling_report
 from curation.sampling.strata import stratum_key
+from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
 
 SELECTED = "selected"
@@ -93,22 +94,35 @@ class _Stratify(beam.DoFn):
         yield {**record, "stratum": key}
 
 
-class _MergeWordCounts(beam.CombineFn):
-    """Word-type counts of a PCollection of texts (for rare-vocabulary coverage)."""
+class _RareVocabularyCoverage(beam.PTransform):
+    """Share of the input's rare word types still in the output, tallied per word type.
 
-    def create_accumulator(self):
-        return {}
+    Word counts meet per word (a keyed combine), never as one vocabulary-sized
+    dict on one worker: vocabularies grow with the corpus (names, numbers, URLs).
+    Input: ``{"in": texts, "out": texts}``; output: one float (NaN: no rare type).
+    """
 
-    def add_input(self, acc, text):
-        for word, n in tail_metrics.word_counts(text).items():
-            acc[word] = acc.get(word, 0) + n
-        return acc
-
-    def merge_accumulators(self, accs):
-        return dict(tail_metrics.merge_counts(accs))
-
-    def extract_output(self, acc):
-        return acc
+    def expand(self, texts: dict[str, beam.PCollection]) -> beam.PCollection:
+        rare_max = tail_metrics.RARE_WORD_MAX_FREQUENCY
+        counts_in = (
+            texts["in"]
+            | "WordsIn" >> beam.FlatMap(lambda t: tail_metrics.word_counts(t).items())
+            | "SumWordsIn" >> beam.CombinePerKey(sum)
+        )
+        seen_out = (
+            texts["out"]
+            | "WordsOut" >> beam.FlatMap(lambda t: ((w, 1) for w in set(word_tokens(t))))
+            | "AnyWordOut" >> beam.CombinePerKey(max)
+        )
+        return (
+            {"in": counts_in, "out": seen_out}
+            | "JoinWords" >> beam.CoGroupByKey()
+            | "RareTypes" >> beam.FlatMap(
+                lambda kv: [(1, 1 if any(kv[1]["out"]) else 0)] if 0 < sum(kv[1]["in"]) <= rare_max else []
+            )
+            | "Tally" >> beam.CombineGlobally(beam.combiners.TupleCombineFn(sum, sum))
+            | "Coverage" >> beam.Map(lambda t: t[1] / t[0] if t[0] else math.nan)
+        )
 
 
 def _json_safe(value):
@@ -194,14 +208,12 @@ class SelectSample(beam.PTransform):
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(boundaries), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED
         )
-        words_in = decided | "TextsIn" >> beam.Map(lambda r: r["text"]) | "WordsIn" >> beam.CombineGlobally(_MergeWordCounts())
-        words_out = (
-            split[SELECTED] | "TextsOut" >> beam.Map(lambda r: r["text"]) | "WordsOut" >> beam.CombineGlobally(_MergeWordCounts())
-        )
+        coverage = {
+            "in": decided | "TextsIn" >> beam.Map(lambda r: r["text"]),
+            "out": split[SELECTED] | "TextsOut" >> beam.Map(lambda r: r["text"]),
+        } | "RareVocabulary" >> _RareVocabularyCoverage()
         report = plan | "Report" >> beam.Map(
-            lambda p, w_in, w_out: {"sampling": _json_safe(sampling_report(p, w_in, w_out, options))},
-            AsSingleton(words_in),
-            AsSingleton(words_out),
+            lambda p, rare: {"sampling": _json_safe(sampling_report(p, rare, options))}, AsSingleton(coverage)
         )
         return {
             SELECTED: split[SELECTED],
