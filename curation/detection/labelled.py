@@ -1,19 +1,22 @@
 """Labelled documents for training and evaluating the detector.
 
-``load_labelled`` is the one place that reads files here; it will give way to
-the shared reader in ``curation.reading`` without the rest of the package changing.
+Read with the same reader as the jobs (:mod:`curation.reading`), so field
+mapping, formats and paths work the same way: the label is the reader's
+declared origin, domain and generator come from the pass-through metadata.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import glob
-import gzip
 import hashlib
 import json
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping, Sequence
+
+from apache_beam.io.filesystems import FileSystems
 
 from curation.hashing import content_hash
+from curation.reading.core import DOCUMENT, ReadOptions, parse_value_map, read_file
+from curation.reading.transforms import match_input
 from curation.schema import Origin
 
 # Label values understood without a --label-map; anything else must be mapped.
@@ -56,67 +59,60 @@ class LabelledFields:
 
 
 def parse_label_map(spec: str) -> dict[str, str]:
-    """Parses ``human=real,ai=synthetic`` into a dict."""
-    mapping = {}
-    for pair in filter(None, (p.strip() for p in spec.split(","))):
-        raw, sep, origin = pair.partition("=")
-        if not sep or not raw.strip():
-            raise ValueError(f"label map entries look like value=real or value=synthetic, got {pair!r}")
-        mapping[raw.strip()] = origin.strip()
-    return mapping
+    """Parses ``human=real,ai=synthetic`` into a dict (the readers' value-map syntax)."""
+    return parse_value_map(spec)
 
 
 def load_labelled(path: str, fields: LabelledFields = LabelledFields()) -> list[LabelledDoc]:
-    """Reads JSONL (optionally .gz) or Parquet files matching ``path`` (a file or glob).
+    """Reads JSONL (optionally compressed) or Parquet files matching ``path`` with the shared reader.
 
-    Records without an id get their content hash as id. An unmapped label or a
-    missing text is an error naming the file and row: training data must be clean.
+    Any path Beam's FileSystems knows works (``gs://`` included). Training data
+    must be clean: a record the reader rejects, or one without a mapped label,
+    is an error naming its file and line.
     """
-    files = sorted(glob.glob(path)) or [path]
+    options = ReadOptions(
+        inputs=(path,),
+        text_field=fields.text,
+        # The id stays in metadata: a record without one gets its content hash,
+        # which (unlike a file location) keeps the seeded split stable when files move.
+        id_field=None,
+        origin_field=fields.label,
+        origin_values=fields.label_map,
+        run_id="labelled",
+    )
     docs = []
-    for file in files:
-        for row_number, row in enumerate(_rows(file)):
-            docs.append(_to_doc(row, fields, f"{file}:{row_number}"))
+    for uri, _ in match_input(options.inputs[0]):
+        with FileSystems.open(uri) as stream:
+            for tag, row in read_file(stream, uri, options.inputs[0], options):
+                docs.append(_to_doc(tag, row, fields))
     if not docs:
         raise ValueError(f"no labelled documents in {path}")
     return docs
 
 
-def _rows(file: str) -> Iterator[Mapping[str, Any]]:
-    if file.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        yield from pq.read_table(file).to_pylist()
-        return
-    opener = gzip.open if file.endswith(".gz") else open
-    with opener(file, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-
-
-def _to_doc(row: Mapping[str, Any], fields: LabelledFields, where: str) -> LabelledDoc:
-    text = row.get(fields.text)
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{where}: field {fields.text!r} is missing or not a non-empty string")
-    raw_label = str(row.get(fields.label))
-    if raw_label not in fields.label_map:
+def _to_doc(tag: str, row: Mapping[str, Any], fields: LabelledFields) -> LabelledDoc:
+    where = f"{row['source_uri']}:{row['source_index']}"
+    if tag != DOCUMENT:
+        hint = " (map label values with --label-map VALUE=real|synthetic)" if row["reason"] == "unknown_origin_value" else ""
+        raise ValueError(f"{where}: {row['reason']}: {row['detail']}{hint}")
+    if row["declared_origin"] is None:
         raise ValueError(
-            f"{where}: label {raw_label!r} in field {fields.label!r} is not in the label map "
-            f"{dict(fields.label_map)}; pass e.g. --label-map {raw_label}=real"
+            f"{where}: no label in field {fields.label!r}; training data needs one on every record "
+            f"(map values with e.g. --label-map human=real,ai=synthetic)"
         )
-    raw_id = row.get(fields.id)
+    metadata = json.loads(row["metadata"])
+    given_id = metadata.get(fields.id) if fields.id else None
     return LabelledDoc(
-        id=str(raw_id) if raw_id not in (None, "") else content_hash(text),
-        text=text,
-        label=fields.label_map[raw_label],
-        domain=_optional(row, fields.domain),
-        generator=_optional(row, fields.generator),
+        id=str(given_id) if given_id not in (None, "") else content_hash(row["text"]),
+        text=row["text"],
+        label=row["declared_origin"],
+        domain=_optional(metadata, fields.domain),
+        generator=_optional(metadata, fields.generator),
     )
 
 
-def _optional(row: Mapping[str, Any], field: str | None) -> str:
-    value = row.get(field) if field else None
+def _optional(metadata: Mapping[str, Any], field: str | None) -> str:
+    value = metadata.get(field) if field else None
     return str(value) if value not in (None, "") else UNKNOWN
 
 

@@ -35,7 +35,7 @@ def test_jsonl_gz_and_parquet_load_alike(tmp_path):
 def test_unmapped_label_names_the_fix(tmp_path):
     path = tmp_path / "data.jsonl"
     path.write_text(json.dumps({"id": "x", "text": "t", "label": "ai"}) + "\n")
-    with pytest.raises(ValueError, match="--label-map ai=real"):
+    with pytest.raises(ValueError, match="label='ai'.*--label-map VALUE=real"):
         load_labelled(str(path))
 
 
