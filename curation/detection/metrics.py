@@ -7,6 +7,7 @@ positive class); ``scores`` are P(synthetic), higher meaning more synthetic.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -81,7 +82,8 @@ def real_below_threshold(synthetic_scores: Sequence[float], max_synthetic_share:
     ordered = np.sort(np.asarray(synthetic_scores, dtype=np.float64))
     if len(ordered) == 0:
         raise ValueError("need at least one synthetic document to calibrate real_below")
-    allowed = int(math.floor(max_synthetic_share * len(ordered) + 1e-9))
+    # Exact rational arithmetic: a float product may round up past the share (0.4999... * 2 -> 1).
+    allowed = math.floor(Fraction(max_synthetic_share) * len(ordered))
     return float(ordered[allowed])
 
 

@@ -91,3 +91,9 @@ def test_slice_metrics_generator_slice_holds_its_domains_real_docs():
 def test_summary_of_one_class_slice_is_json_safe():
     summary = metrics.summarize([True, True], [0.2, 0.9])
     assert summary["auroc"] is None and summary["tpr_at_1pct_fpr"] is None
+
+
+def test_real_below_never_rounds_the_share_up():
+    # Found by hypothesis: 0.49999999999999994 * 2 rounds to 1.0 in floating point.
+    threshold = metrics.real_below_threshold([0.0, 1.0], 0.49999999999999994)
+    assert np.mean(np.asarray([0.0, 1.0]) < threshold) == 0.0
