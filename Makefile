@@ -6,7 +6,7 @@ PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 DEMO_DIR ?= build/demo
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench simulate clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ test: install
 
 demo: install
 	$(PY) -m pipelines.demo --workdir $(DEMO_DIR)
+
+simulate: install
+	$(PY) -m pipelines.simulate_collapse --output build/simulate_collapse
 
 bench: install
 	$(PY) -m bench.run_all

@@ -32,8 +32,8 @@ LINE_BREAK = "\n"
 
 _START_ID, _END_ID, _UNKNOWN_ID = 0, 1, 2
 _TOKEN_RE = re.compile(r"\n|[^\s]+")
-# Caching a context's truncated table is only worth its memory while it is small.
-_MAX_CACHED_TABLE = 512
+# Ids held by all cached truncations together (each costs about 40 bytes).
+_MAX_CACHED_SIZE = 5_000_000
 
 
 class RandomSource(Protocol):
@@ -152,7 +152,9 @@ class NgramModel:
             self._levels[k] = {ctx: _Context(c, self._discounts[k]) for ctx, c in grouped.items()}
         self._fit_unigrams(counts_by_level[1])
         self._sampling_caches = {}
-        self._tempered_unigram_cache: dict[float, np.ndarray] = {}
+        self._cached_size = 0
+        self._suffix_continuations: dict[tuple[int, ...], _Continuations] = {}
+        self._tempered_base_cache: dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         return self
 
     def _fit_unigrams(self, continuation: Counter) -> None:
@@ -295,14 +297,16 @@ class NgramModel:
             cache = self._sampling_caches.setdefault((temperature, top_k, top_p), {})
 
             def draw(context: tuple[int, ...], rng: RandomSource) -> int:
-                table = cache.get(context)
-                if table is None:
-                    table = self._truncated_table(context, temperature, top_k, top_p)
-                    if len(table[0]) <= _MAX_CACHED_TABLE:
-                        cache[context] = table
-                ids, cumulative = table
-                index = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], "right"))
-                return int(ids[min(index, len(ids) - 1)])
+                truncation = cache.get(context)
+                if truncation is None:
+                    truncation = self._truncation(context, temperature, top_k, top_p)
+                    self._cached_size += truncation.size
+                    if self._cached_size > _MAX_CACHED_SIZE:  # start over rather than grow without bound
+                        for setting_cache in self._sampling_caches.values():
+                            setting_cache.clear()
+                        self._cached_size = truncation.size
+                    cache[context] = truncation
+                return truncation.draw(self._base_ids, rng)
 
         start = (_START_ID,) * (self.order - 1)
         context, tokens, words = start, [], 0
@@ -350,59 +354,172 @@ class NgramModel:
             if token_id != _UNKNOWN_ID:
                 return token_id
 
-    def _seen_continuations(self, context: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, float]:
-        """(ids seen after any suffix of ``context``, their exact probabilities,
-        the factor c with P(w | context) = c * P_unigram(w) for every other w)."""
-        n = self.order
-        levels = [
-            (self._levels[k].get(context[n - k :]), self._discounts[k]) for k in range(2, n + 1)
-        ]
-        levels = [(ctx.discounted_arrays(d), ctx.backoff_weight) for ctx, d in levels if ctx]
-        if not levels:
-            return np.empty(0, dtype=np.int64), np.empty(0), 1.0
-        seen_ids = np.unique(np.concatenate([ids for (ids, _), _ in levels]))
-        probs = self._unigram[seen_ids]
-        unigram_factor = 1.0
-        for (ids, discounted_share), backoff_weight in levels:  # shortest context first
-            probs *= backoff_weight
-            probs[np.searchsorted(seen_ids, ids)] += discounted_share
-            unigram_factor *= backoff_weight
-        return seen_ids, probs, unigram_factor
+    def _seen_continuations(self, context: tuple[int, ...]) -> _Continuations:
+        """The ids seen after any suffix of ``context`` with their exact probabilities,
+        and the factor c with P(w | context) = c * P_unigram(w) for every other w.
 
-    def _truncated_table(
-        self, context: tuple[int, ...], temperature: float, top_k: int | None, top_p: float | None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(kept ids in falling probability, cumulative tempered weights) for ``context``.
-
-        Unseen continuations keep the unigram order, so the full descending
-        order is the pre-sorted unigram list with the seen continuations taken
-        out and merged back in at their places: O(vocabulary), no sort.
+        Built from the one-shorter context's (memoised: few suffixes are shared
+        by many contexts). Kneser-Ney continuation counts make a context's seen
+        ids a subset of its suffix's, so usually only the probabilities change.
         """
-        seen_ids, seen_probs, unigram_factor = self._seen_continuations(context)
-        inverse_t = 1.0 / temperature
-        tempered_unigram = self._tempered_unigram_cache.get(temperature)
-        if tempered_unigram is None:
-            tempered_unigram = self._tempered_unigram_cache[temperature] = self._base_probs**inverse_t
-        ranks = self._base_rank[seen_ids]
-        # Under top-k alone the kept unseen words are among the first k + |seen|
-        # of the unigram order, so the rest of the vocabulary need not be touched.
-        limit = len(ranks) + top_k if top_p is None and top_k is not None else len(self._base_ids)
-        ranks = ranks[ranks < limit]
-        rest_weights = np.delete(tempered_unigram[:limit], ranks) * unigram_factor**inverse_t
-        rest_ids = np.delete(self._base_ids[:limit], ranks)
-        seen_weights = seen_probs**inverse_t
-        if top_k is None and top_p is None:  # no cut, so no order needed
-            ids = np.concatenate([seen_ids, rest_ids])
-            return ids, np.cumsum(np.concatenate([seen_weights, rest_weights]))
-        falling = np.argsort(-seen_weights, kind="stable")
-        seen_weights, seen_ids = seen_weights[falling], seen_ids[falling]
-        positions = np.searchsorted(-rest_weights, -seen_weights, side="left")
-        weights = np.insert(rest_weights, positions, seen_weights)
-        ids = np.insert(rest_ids, positions, seen_ids)
-        cumulative = np.cumsum(weights)
-        kept = len(ids)
-        if top_p is not None:
-            kept = min(kept, int(np.searchsorted(cumulative, top_p * cumulative[-1], "left")) + 1)
-        if top_k is not None:
-            kept = min(kept, top_k)
-        return ids[:kept], cumulative[:kept]
+        if not context:
+            empty = np.empty(0, dtype=np.int64)
+            return _Continuations(empty, np.empty(0), 1.0, empty, empty)
+        shorter = self._suffix_continuations.get(context[1:])
+        if shorter is None:
+            shorter = self._suffix_continuations[context[1:]] = self._seen_continuations(context[1:])
+        level = len(context) + 1
+        ctx = self._levels[level].get(context)
+        if ctx is None:
+            return shorter
+        ids, discounted_share = ctx.discounted_arrays(self._discounts[level])
+        positions = np.searchsorted(shorter.ids, ids)
+        if positions[-1] < len(shorter.ids) and np.array_equal(shorter.ids[positions], ids):
+            probs = shorter.probs * ctx.backoff_weight
+            probs[positions] += discounted_share
+            seen = _Continuations(shorter.ids, probs, shorter.factor * ctx.backoff_weight, shorter.ranks, shorter.falling)
+        else:  # ids the suffix never saw: they had the suffix's unigram share
+            seen_ids = np.union1d(shorter.ids, ids)
+            probs = shorter.factor * self._unigram[seen_ids]
+            probs[np.searchsorted(seen_ids, shorter.ids)] = shorter.probs
+            probs *= ctx.backoff_weight
+            probs[np.searchsorted(seen_ids, ids)] += discounted_share
+            seen = _Continuations(seen_ids, probs, shorter.factor * ctx.backoff_weight,
+                                  np.sort(self._base_rank[seen_ids]), np.arange(len(seen_ids)))
+        # The suffix's falling order is nearly right: a stable sort of a nearly sorted run is fast.
+        seen.falling = seen.falling[np.argsort(-seen.probs[seen.falling], kind="stable")]
+        return seen
+
+    def _tempered_base(self, temperature: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(P_unigram^(1/T) in falling unigram order, its negation for searches, prefix sums from 0)."""
+        cached = self._tempered_base_cache.get(temperature)
+        if cached is None:
+            tempered = self._base_probs ** (1.0 / temperature)
+            cached = tempered, -tempered, np.concatenate([[0.0], np.cumsum(tempered)])
+            self._tempered_base_cache[temperature] = cached
+        return cached
+
+    def _truncation(
+        self, context: tuple[int, ...], temperature: float, top_k: int | None, top_p: float | None
+    ) -> "_Truncation":
+        """The kept head of the tempered next-token distribution after ``context``.
+
+        Outside the seen continuations P(w | context) = c * P_unigram(w), so the
+        falling order is two sorted runs merged: the seen ids by their own
+        weight, and every other id in the pre-sorted unigram order. Any prefix
+        of that merge is "the first n seen ids and the unseen ids among the
+        first q unigram positions"; the cut is found with searches over the
+        seen ids only, so the cost is O(seen log vocabulary), never O(vocabulary).
+        """
+        seen = self._seen_continuations(context)
+        tempered, negated, base_mass = self._tempered_base(temperature)
+        scale = seen.factor ** (1.0 / temperature)  # tempered weight of position q: scale * tempered[q]
+        seen_ids = seen.ids[seen.falling]
+        weights = seen.probs[seen.falling] ** (1.0 / temperature)
+        seen_mass = np.concatenate([[0.0], np.cumsum(weights)])
+        ranks = seen.ranks
+        rank_mass = np.concatenate([[0.0], np.cumsum(tempered[ranks])])
+        rest = _UnseenRun(ranks, rank_mass, base_mass)
+        n_seen, rest_end = len(seen_ids), len(tempered)
+        if top_k is not None or top_p is not None:
+            # Unseen positions ahead of each seen id (ties put the seen id first).
+            ahead = np.searchsorted(negated, -weights / scale, "left")
+            seen_ahead = np.searchsorted(ranks, ahead, "left")
+            if top_p is not None:
+                total = seen_mass[-1] + scale * (base_mass[-1] - rank_mass[-1])
+                unseen_mass_ahead = scale * (base_mass[ahead] - rank_mass[seen_ahead])
+                cut = self._cut(seen_mass[:-1] + unseen_mass_ahead, weights, top_p * total, ahead,
+                                lambda i: rest.position_at_mass((top_p * total - seen_mass[i]) / scale))
+                n_seen, rest_end = min(n_seen, cut[0]), min(rest_end, cut[1])
+            if top_k is not None:
+                unseen_ahead = ahead - seen_ahead
+                cut = self._cut(np.arange(len(weights)) + unseen_ahead, np.ones(len(weights)), top_k, ahead,
+                                lambda i: rest.position_at_index(top_k - i - 1))
+                n_seen, rest_end = min(n_seen, cut[0]), min(rest_end, cut[1])
+        kept_ranks = int(np.searchsorted(ranks, rest_end, "left"))
+        return _Truncation(
+            seen_ids=seen_ids[:n_seen],
+            seen_cumulative=seen_mass[1 : n_seen + 1],
+            scale=scale,
+            rest=_UnseenRun(ranks[:kept_ranks], rank_mass[: kept_ranks + 1], base_mass),
+            rest_end=rest_end,
+            rest_mass=scale * (base_mass[rest_end] - rank_mass[kept_ranks]),
+        )
+
+    @staticmethod
+    def _cut(before: np.ndarray, sizes: np.ndarray, target: float, ahead: np.ndarray, unseen_cut) -> tuple[int, int]:
+        """(seen ids kept, unigram positions kept) of the shortest prefix whose measure
+        (mass or count) reaches ``target``. ``before[i]`` is the measure ahead of the
+        i-th seen id, ``sizes[i]`` its own; ``unseen_cut(i)`` is the last unseen
+        position needed when the prefix ends among the unseen ids after i seen ones."""
+        i = int(np.searchsorted(before + sizes, target, "left"))
+        if i < len(before) and before[i] < target:
+            return i + 1, int(ahead[i])
+        return i, unseen_cut(i) + 1
+
+
+class _Continuations:
+    """A context's seen continuations: ``ids`` ascending, their ``probs``, the unigram
+    ``factor`` for every other id, the ids' unigram positions ascending
+    (``ranks``), and the indices of ``ids`` by falling probability (``falling``)."""
+
+    __slots__ = ("ids", "probs", "factor", "ranks", "falling")
+
+    def __init__(self, ids, probs, factor, ranks, falling):
+        self.ids, self.probs, self.factor, self.ranks, self.falling = ids, probs, factor, ranks, falling
+
+
+class _UnseenRun:
+    """The unigram-ordered ids minus a context's seen ids, addressed by position.
+
+    ``ranks`` are the removed (seen) positions ascending, ``rank_mass`` the
+    prefix sums of their tempered unigram weights, ``base_mass`` the prefix sums
+    of all tempered unigram weights.
+    """
+
+    __slots__ = ("ranks", "rank_mass", "base_mass", "_mass_offsets", "_index_offsets")
+
+    def __init__(self, ranks: np.ndarray, rank_mass: np.ndarray, base_mass: np.ndarray):
+        self.ranks, self.rank_mass, self.base_mass = ranks, rank_mass, base_mass
+        # Unseen mass / unseen count ahead of each removed position: both rise with it.
+        self._mass_offsets = base_mass[ranks] - rank_mass[:-1]
+        self._index_offsets = ranks - np.arange(len(ranks))
+
+    def position_at_mass(self, mass: float) -> int:
+        """The position of the unseen id whose cumulative tempered unigram weight spans ``mass``."""
+        removed = int(np.searchsorted(self._mass_offsets, mass, "right"))
+        position = int(np.searchsorted(self.base_mass, mass + self.rank_mass[removed], "right")) - 1
+        return min(max(position, 0), len(self.base_mass) - 2)
+
+    def position_at_index(self, index: int) -> int:
+        """The position of the ``index``-th unseen id (from 0)."""
+        removed = int(np.searchsorted(self._index_offsets, index, "right"))
+        return min(index + removed, len(self.base_mass) - 2)
+
+    def is_removed(self, position: int) -> bool:
+        at = int(np.searchsorted(self.ranks, position, "left"))
+        return at < len(self.ranks) and int(self.ranks[at]) == position
+
+
+class _Truncation:
+    """A context's kept tokens: the first seen ids by weight, plus the unseen ids
+    among the first ``rest_end`` unigram positions, weighted ``scale * P_unigram^(1/T)``."""
+
+    __slots__ = ("seen_ids", "seen_cumulative", "scale", "rest", "rest_end", "rest_mass", "size")
+
+    def __init__(self, seen_ids, seen_cumulative, scale, rest, rest_end, rest_mass):
+        self.seen_ids, self.seen_cumulative, self.scale = seen_ids, seen_cumulative, scale
+        self.rest, self.rest_end, self.rest_mass = rest, rest_end, rest_mass
+        self.size = len(seen_ids) + len(rest.ranks)  # what it costs to keep in memory
+
+    def draw(self, base_ids: np.ndarray, rng: RandomSource) -> int:
+        seen_total = float(self.seen_cumulative[-1]) if len(self.seen_ids) else 0.0
+        while True:
+            x = rng.random() * (seen_total + self.rest_mass)
+            if x < seen_total:
+                index = int(np.searchsorted(self.seen_cumulative, x, "right"))
+                return int(self.seen_ids[min(index, len(self.seen_ids) - 1)])
+            position = self.rest.position_at_mass((x - seen_total) / self.scale)
+            # Only rounding can land on a seen or cut-off position: draw again.
+            if position < self.rest_end and not self.rest.is_removed(position):
+                return int(base_ids[position])

@@ -84,18 +84,47 @@ def test_sampling_is_seeded(model):
     assert model.sample(200, random.Random(5), top_p=0.8) == model.sample(200, random.Random(5), top_p=0.8)
 
 
-def test_truncated_table_matches_brute_force(model):
-    context_words = ("the", "model")
-    context = model._context_ids(context_words)
-    full = {w: model.prob(w, context_words) for w in model.prediction_space() if w != UNKNOWN}
-    ranked = sorted(full, key=full.get, reverse=True)
-    ids, cumulative = model._truncated_table(context, 1.0, 5, None)
-    assert {model._words[i] for i in ids} == set(ranked[:5])
-    ids, cumulative = model._truncated_table(context, 1.0, None, None)
-    weights = np.diff(np.concatenate([[0.0], cumulative]))
-    got = {model._words[i]: w / cumulative[-1] for i, w in zip(ids.tolist(), weights)}
-    norm = sum(full.values())
-    assert all(got[w] == pytest.approx(full[w] / norm) for w in full)
+def kept_weights(model, context, temperature, top_k, top_p):
+    """The truncation's kept tokens and their (unnormalised) weights, spelt out."""
+    truncation = model._truncation(context, temperature, top_k, top_p)
+    seen = np.diff(np.concatenate([[0.0], truncation.seen_cumulative]))
+    kept = dict(zip((model._words[i] for i in truncation.seen_ids.tolist()), seen))
+    tempered, _, _ = model._tempered_base(temperature)
+    for position in range(truncation.rest_end):
+        if not truncation.rest.is_removed(position):
+            kept[model._words[model._base_ids[position]]] = truncation.scale * tempered[position]
+    return kept
+
+
+@pytest.mark.parametrize("context_words", [(), ("the",), ("the", "model"), ("rare3", "rare4"), ("never", "seen")])
+@pytest.mark.parametrize(
+    "temperature, top_k, top_p", [(1.0, 5, None), (1.0, None, None), (0.9, None, 0.9), (0.7, 20, 0.95), (1.3, None, 0.5)]
+)
+def test_truncation_matches_brute_force(model, context_words, temperature, top_k, top_p):
+    full = {w: model.prob(w, context_words) ** (1 / temperature) for w in model.prediction_space() if w != UNKNOWN}
+    ranked = sorted(full.values(), reverse=True)
+    cumulative = np.cumsum(ranked)
+    size = len(ranked)
+    if top_p is not None:
+        size = min(size, int(np.searchsorted(cumulative, top_p * cumulative[-1], "left")) + 1)
+    if top_k is not None:
+        size = min(size, top_k)
+    kept = kept_weights(model, model._context_ids(context_words), temperature, top_k, top_p)
+    # Ties may be broken differently at the cut, so compare the kept weights, not the words.
+    assert sorted(kept.values(), reverse=True) == pytest.approx(ranked[:size])
+    assert all(kept[w] == pytest.approx(full[w]) for w in kept)
+
+
+def test_truncated_draws_follow_the_kept_distribution(model):
+    context = model._context_ids(("the",))
+    kept = kept_weights(model, context, 0.9, None, 0.9)
+    truncation = model._truncation(context, 0.9, None, 0.9)
+    rng = random.Random(0)
+    draws = [model._words[truncation.draw(model._base_ids, rng)] for _ in range(20000)]
+    assert set(draws) <= set(kept)
+    total = sum(kept.values())
+    for word in sorted(kept, key=kept.get, reverse=True)[:5]:
+        assert draws.count(word) / len(draws) == pytest.approx(kept[word] / total, abs=0.015)
 
 
 def test_exact_sampler_follows_the_model_distribution(model):
