@@ -140,7 +140,6 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 }
 
 # Beam output tags shared by the transforms that split a PCollection by fate.
-REJECTED_TAG = "rejected"
 DUPLICATES_TAG = "duplicates"
 
 

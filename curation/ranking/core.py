@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Hashable, Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 OrderKey = tuple[int, str]
 
@@ -69,12 +69,3 @@ def bucket_of(key: OrderKey, boundaries: Sequence[OrderKey | None]) -> int:
     """
     finite = [b for b in boundaries if b is not None]
     return bisect.bisect_right(finite, key)
-
-
-def exact_boundaries(keys_by_group: Mapping[Hashable, Iterable[OrderKey]], ranks: Mapping[Hashable, Sequence[int]]):
-    """Reference implementation by full sort, for tests: the key at each rank or None."""
-    result = {}
-    for group, group_ranks in ranks.items():
-        ordered = sorted(keys_by_group.get(group, ()))
-        result[group] = [ordered[r] if r < len(ordered) else None for r in group_ranks]
-    return result

@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from curation.hashing import content_hash
 from curation.schema import Origin, OriginBasis, RejectReason, metadata_json
 
-DOCUMENT = "documents"  # tag of accepted records; rejected ones use schema.REJECTED_TAG
-REJECTED = "rejected"
+DOCUMENT = "documents"  # Beam output tags of ReadDocuments: accepted records
+REJECTED = "rejected"  # and rejected rows
 
 MIB = 1024 * 1024
 RAW_EXCERPT_CHARS = 2000  # how much of a bad record's raw input the rejected table keeps
