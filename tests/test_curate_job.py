@@ -75,3 +75,24 @@ def test_cli_refuses_a_non_empty_output_then_overwrites_an_earlier_run(mixed_run
     assert done.returncode == 0, done.stderr
     assert "1012 records read" in done.stdout and "balanced" in done.stdout
     assert json.loads((tmp / "out" / "manifest.json").read_text())["accounting"]["balanced"]
+
+
+def test_dedup_job_writes_survivors_duplicates_and_a_balanced_manifest(tmp_path):
+    from pipelines import dedup
+
+    base = "the quick brown fox jumps over the lazy dog near the quiet river bank at dawn today"
+    rows = [
+        {"id": "a", "text": base},
+        {"id": "b", "text": base.upper()},  # exact after normalisation
+        {"id": "c", "text": base + " again"},  # near
+        {"id": "d", "text": "an unrelated sentence about tables chairs lamps and windows in a room"},
+    ]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert dedup.main(["--input", str(corpus), "--output", str(tmp_path / "out")]) == 0
+    kept = sorted(ds.dataset(tmp_path / "out" / "data").to_table().column("id").to_pylist())
+    removed = {r["id"]: r for r in ds.dataset(tmp_path / "out" / "duplicates").to_table().to_pylist()}
+    assert len(kept) == 2 and "d" in kept and set(removed) | set(kept) == {"a", "b", "c", "d"}
+    assert {r["kind"] for r in removed.values()} == {"exact", "near"}
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["accounting"]["balanced"] and manifest["accounting"]["duplicate"] == 2
