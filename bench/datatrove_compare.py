@@ -72,7 +72,10 @@ run([JsonlReader(corpus_dir, id_key="id"),
 def ensure_datatrove(venv_dir: str) -> str:
     """The venv's python, creating the venv and installing datatrove on first use."""
     python = os.path.join(venv_dir, "bin", "python")
-    if subprocess.run([python, "-c", "import datatrove.pipeline.dedup.minhash"], capture_output=True).returncode:
+    ready = os.path.exists(python) and not subprocess.run(
+        [python, "-c", "import datatrove.pipeline.dedup.minhash"], capture_output=True
+    ).returncode
+    if not ready:
         venv.create(venv_dir, with_pip=True)
         subprocess.run([python, "-m", "pip", "install", "--quiet", *DATATROVE_PACKAGES], check=True)
     return python

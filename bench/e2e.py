@@ -10,7 +10,7 @@ and decides the rest.
 
 Every run is a separate ``python -m pipelines.curate`` process: its wall time
 (interpreter start and pipeline construction included) and its peak RSS
-(``ru_maxrss`` from ``wait4``) are measured.
+(``VmHWM`` of the job's process) are measured.
 
 * Throughput: the full job with 1 worker and with 2 worker processes.
 * Per-stage share (method): the job is run with stages switched on one at a time
@@ -88,23 +88,40 @@ def train_tiny_detector(work: str) -> str:
     return model_dir
 
 
+# Runs the job and reports the peak RSS of its own address space (VmHWM). wait4's
+# ru_maxrss would also count the parent's image copied at fork, before exec.
+_CHILD = """
+import atexit, runpy, sys
+def report():
+    with open('/proc/self/status') as status:
+        peak = next(line for line in status if line.startswith('VmHWM:'))
+    sys.stderr.write('\\nPEAK_RSS_KB ' + peak.split()[1] + '\\n')
+atexit.register(report)
+sys.argv = ['pipelines.curate', *sys.argv[1:]]
+runpy.run_module('pipelines.curate', run_name='__main__')
+"""
+
+
 def run_job(flags: list[str], profile_to: str | None = None) -> dict:
-    """Runs ``pipelines.curate`` in a child process; wall seconds, peak RSS (MiB), manifest."""
-    command = [sys.executable]
+    """Runs ``pipelines.curate`` in a child process; wall seconds, peak RSS (MiB), manifest.
+
+    The RSS is the launching process's (with one local worker, the whole job's);
+    it is None for a profiled run.
+    """
     if profile_to:
-        command += ["-m", "cProfile", "-o", profile_to]
-    command += ["-m", "pipelines.curate", *flags]
+        command = [sys.executable, "-m", "cProfile", "-o", profile_to, "-m", "pipelines.curate", *flags]
+    else:
+        command = [sys.executable, "-c", _CHILD, *flags]
     started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = child.stderr.read()
-    _, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"curate failed: {stderr.decode()[-3000:]}")
+    if done.returncode != 0:
+        raise RuntimeError(f"curate failed: {done.stderr[-3000:]}")
+    peaks = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB ")]
     output = flags[flags.index("--output") + 1]
     with open(os.path.join(output, "manifest.json")) as f:
         manifest = json.load(f)
-    return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024.0, "manifest": manifest}
+    return {"seconds": seconds, "peak_rss_mib": int(peaks[-1]) / 1024.0 if peaks else None, "manifest": manifest}
 
 
 def job_flags(corpus: str, output: str, stage_flags: list[str], detector: str) -> list[str]:
