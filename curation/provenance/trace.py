@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import os
 from typing import Any, Mapping
 
 import pyarrow.dataset as ds
@@ -87,6 +88,13 @@ def parse_location(location: str) -> tuple[str, int]:
     return uri, int(index)
 
 
+def _spellings(uri: str) -> list[str]:
+    """A local path as the job may have recorded it: as given, absolute, or relative to here."""
+    if "://" in uri:
+        return [uri]
+    return sorted({uri, os.path.abspath(uri), os.path.relpath(uri)})
+
+
 def _find_rows(output_dir: str, shards: list[Mapping[str, Any]], condition: ds.Expression) -> list[dict[str, Any]]:
     paths = [files.join(output_dir, s["path"]) for s in shards]
     if not paths:
@@ -100,7 +108,7 @@ def trace_record(output_dir: str, record_id: str | None = None, location: str | 
         raise ValueError("name the record by exactly one of record_id or location")
     if location is not None:
         uri, index = parse_location(location)
-        condition = (ds.field("source_uri") == uri) & (ds.field("source_index") == index)
+        condition = ds.field("source_uri").isin(_spellings(uri)) & (ds.field("source_index") == index)
     else:
         condition = ds.field("id") == record_id
     manifest = files.read_json(files.join(output_dir, files.MANIFEST))

@@ -1,5 +1,7 @@
 """Tracing one input record to the single table that holds it."""
 
+import os
+
 import pyarrow.dataset as ds
 import pytest
 
@@ -75,3 +77,12 @@ def test_bad_locations_and_arguments_are_refused(curated_output):
     with pytest.raises(ValueError):
         trace_record(out, record_id="a", location="f#1")
     assert trace_job.main(["--output", out, "--location", "nohash"]) == 2
+
+
+def test_a_location_matches_however_the_local_path_is_spelled(curated_output):
+    out, _, _ = curated_output
+    row = ds.dataset(f"{out}/data").to_table().slice(0, 1).to_pylist()[0]
+    uri = row["source_uri"]
+    for spelling in {uri, os.path.abspath(uri), os.path.relpath(uri)}:
+        story = trace_record(out, location=f"{spelling}#{row['source_index']}")
+        assert story.status is TraceStatus.FOUND and story.sightings[0].row["id"] == row["id"]
