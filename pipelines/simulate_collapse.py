@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import io
 import json
 import logging
@@ -30,6 +29,8 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from curation.demo.corpus import real_documents
+from curation.reading.core import DOCUMENT, ReadOptions
+from curation.reading.transforms import iter_inputs
 from curation.simulation import report
 from curation.simulation.loop import Curator, SimulationConfig, simulate, split_real
 from curation.simulation.policies import REAL, Document, Policy
@@ -80,24 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def read_real_documents(args: argparse.Namespace) -> list[Document]:
-    """The real documents: the demo corpus's real side, or --input's records with a non-empty text."""
+    """The real documents: the demo corpus's real side, or --input's valid records (through the shared reader)."""
     if args.input is None:
         return [Document(d["id"], d["text"], d["module"], REAL) for d in real_documents()]
-    opener = gzip.open if args.input.endswith(".gz") else open
+    options = ReadOptions(inputs=(args.input,), text_field=args.text_field, id_field=None, run_id="simulation")
     documents, skipped = [], 0
-    with opener(args.input, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            text = record.get(args.text_field)
-            if not isinstance(text, str) or not text.split():
-                skipped += 1
-                continue
-            source = str(record.get(args.source_field, "input")) if args.source_field else "input"
-            documents.append(Document(f"real-{number}", text, source, REAL))
+    for tag, row in iter_inputs(options):
+        if tag != DOCUMENT:
+            skipped += 1
+            continue
+        source = json.loads(row["metadata"]).get(args.source_field, "input") if args.source_field else "input"
+        documents.append(Document(f"real-{len(documents)}", row["text"], str(source), REAL))
     if skipped:
-        _LOG.warning("skipped %d records without a non-empty %r string", skipped, args.text_field)
+        _LOG.warning("skipped %d records the reader rejected (see curation's rejection reasons)", skipped)
     return documents
 
 

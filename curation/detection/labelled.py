@@ -12,11 +12,9 @@ import hashlib
 import json
 from typing import Any, Mapping, Sequence
 
-from apache_beam.io.filesystems import FileSystems
-
 from curation.hashing import content_hash
-from curation.reading.core import DOCUMENT, ReadOptions, parse_value_map, read_file
-from curation.reading.transforms import match_input
+from curation.reading.core import DOCUMENT, ReadOptions, parse_value_map
+from curation.reading.transforms import iter_inputs
 from curation.schema import Origin
 
 # Label values understood without a --label-map; anything else must be mapped.
@@ -80,11 +78,7 @@ def load_labelled(path: str, fields: LabelledFields = LabelledFields()) -> list[
         origin_values=fields.label_map,
         run_id="labelled",
     )
-    docs = []
-    for uri, _ in match_input(options.inputs[0]):
-        with FileSystems.open(uri) as stream:
-            for tag, row in read_file(stream, uri, options.inputs[0], options):
-                docs.append(_to_doc(tag, row, fields))
+    docs = [_to_doc(tag, row, fields) for tag, row in iter_inputs(options)]
     if not docs:
         raise ValueError(f"no labelled documents in {path}")
     return docs

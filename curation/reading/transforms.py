@@ -27,6 +27,18 @@ def match_input(spec: InputSpec) -> list[tuple[str, int]]:
     return files
 
 
+def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
+    """Every input record as ``(DOCUMENT | REJECTED, row)``, read in this process, without a pipeline.
+
+    For small side inputs such as labelled training data; duplicate ids are not
+    resolved here (that needs the whole corpus: :class:`ReadDocuments` does it).
+    """
+    for spec in options.inputs:
+        for uri, _ in match_input(spec):
+            with FileSystems.open(uri) as stream:
+                yield from core.read_file(stream, uri, spec, options)
+
+
 class _ReadFile(beam.DoFn):
     """Streams one file into documents and rejected rows."""
 
