@@ -24,6 +24,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import DoOutputsTuple, TaggedOutput
 
+from curation.checks import expect_options
 from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star
 from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
@@ -104,6 +105,7 @@ class ExactDedup(beam.PTransform):
 
     def __init__(self, options: ExactDedupOptions = ExactDedupOptions()) -> None:
         super().__init__()
+        expect_options(self, options, ExactDedupOptions)
         self._options = options
 
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:
@@ -191,6 +193,7 @@ class NearDedup(beam.PTransform):
 
     def __init__(self, options: NearDedupOptions = NearDedupOptions()) -> None:
         super().__init__()
+        expect_options(self, options, NearDedupOptions)
         self._options = options
 
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:

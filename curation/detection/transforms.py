@@ -11,6 +11,7 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from curation.checks import expect_options
 from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector
 
 _COUNTERS = "curation.detection"
@@ -87,6 +88,7 @@ class ScoreSynthetic(beam.PTransform):
 
     def __init__(self, options: ScoreSyntheticOptions):
         super().__init__()
+        expect_options(self, options, ScoreSyntheticOptions)
         self._options = options
 
     def expand(self, records: beam.PCollection[dict[str, Any]]) -> beam.PCollection[dict[str, Any]]:

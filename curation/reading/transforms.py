@@ -8,6 +8,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from curation.checks import expect_options
 from curation.reading import core
 from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
 from curation.schema import RejectReason
@@ -91,8 +92,7 @@ class ReadDocuments(beam.PTransform):
 
     def __init__(self, options: ReadOptions):
         super().__init__()
-        if not isinstance(options, ReadOptions):
-            raise TypeError(f"ReadDocuments takes a ReadOptions, got {type(options).__name__}")
+        expect_options(self, options, ReadOptions)
         self._options = options
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:

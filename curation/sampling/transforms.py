@@ -17,6 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton
 
+from curation.checks import expect_options
 from curation.hashing import seeded_hash64
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
@@ -152,8 +153,7 @@ class SelectSample(beam.PTransform):
 
     def __init__(self, options: SampleOptions):
         super().__init__()
-        if not isinstance(options, SampleOptions):
-            raise TypeError(f"SelectSample takes a SampleOptions, got {type(options).__name__}")
+        expect_options(self, options, SampleOptions)
         self._options = options
 
     def _topic_model(self, records: beam.PCollection):

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList, AsSingleton
 
+from curation.checks import expect_options
 from curation.hashing import seeded_hash64
 from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
@@ -154,8 +155,7 @@ class WriteShards(beam.PTransform):
         finalize: bool = True,
     ):
         super().__init__()
-        if not isinstance(options, WriteOptions):
-            raise TypeError(f"WriteShards takes a WriteOptions, got {type(options).__name__}")
+        expect_options(self, options, WriteOptions)
         if class_column is not None and class_column not in schema.names:
             raise ValueError(f"class_column {class_column!r} is not a column of the schema")
         self._options, self._table, self._schema = options, table, schema
