@@ -15,26 +15,13 @@ from __future__ import annotations
 import shlex
 from typing import Any, Iterable, Mapping
 
-from curation.provenance.manifest import FATE_TABLES
+from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards
 from curation.schema import RECORD_SCHEMA, Origin, describe
 from curation.writing import files
 
 CARD_FILE = "README.md"
 MAX_STRATA_ROWS = 50  # a card is read by people: beyond this, point to manifest.json
 NOT_RUN = "not run"
-
-
-def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(manifest.get("tables", {}).get("data", {}).get("shards", []))
-
-
-def class_totals(manifest: Mapping[str, Any]) -> dict[str, int]:
-    """Output rows per origin class (``real``, ``synthetic``, ``unknown``), summed over the data shards."""
-    totals: dict[str, int] = {}
-    for shard in data_shards(manifest):
-        for cls, n in shard.get("classes", {}).items():
-            totals[cls] = totals.get(cls, 0) + n
-    return dict(sorted(totals.items()))
 
 
 def real_fraction(classes: Mapping[str, int]) -> float | None:

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 
 import pyarrow as pa
 
-from curation.provenance.card import class_totals, percent, real_fraction
+from curation.provenance.card import percent, real_fraction
+from curation.provenance.manifest import class_totals
 from curation.schema import TABLE_SCHEMAS
 from curation.writing import files
 

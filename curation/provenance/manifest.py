@@ -101,6 +101,19 @@ def build_manifest(
     return manifest
 
 
+def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(manifest.get("tables", {}).get("data", {}).get("shards", []))
+
+
+def class_totals(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """Output rows per origin class (``real``, ``synthetic``, ``unknown``), summed over the data shards."""
+    totals: dict[str, int] = {}
+    for shard in data_shards(manifest):
+        for cls, n in shard.get("classes", {}).items():
+            totals[cls] = totals.get(cls, 0) + n
+    return dict(sorted(totals.items()))
+
+
 def summarize(manifest: Mapping[str, Any]) -> str:
     """A few lines for a person: what went in, where each record went, where the output is."""
     balance = manifest["accounting"]
@@ -114,11 +127,7 @@ def summarize(manifest: Mapping[str, Any]) -> str:
             continue
         detail = ""
         if table == "data":
-            classes: dict[str, int] = {}
-            for shard in tables[table]["shards"]:
-                for cls, n in shard.get("classes", {}).items():
-                    classes[cls] = classes.get(cls, 0) + n
-            detail = ", ".join(f"{cls} {n}" for cls, n in sorted(classes.items()) if n)
+            detail = ", ".join(f"{cls} {n}" for cls, n in class_totals(manifest).items() if n)
         else:
             reasons = manifest["reasons"].get(table, {})
             detail = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))

@@ -2,7 +2,8 @@
 
 import shlex
 
-from curation.provenance.card import CARD_FILE, class_totals, reproduce_command, write_dataset_card
+from curation.provenance.card import CARD_FILE, reproduce_command, write_dataset_card
+from curation.provenance.manifest import class_totals
 from pipelines import curate
 from tests.fixtures_provenance import N_GOOD, REAL_BELOW, curated_output, full_output  # noqa: F401 (fixtures)
 
