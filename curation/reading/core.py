@@ -169,7 +169,7 @@ class _RecordError(Exception):
 
 
 def rejected_row(
-    reason: RejectReason, detail: str, spec: InputSpec, uri: str, index: int, raw: Any, run_id: str, record_id=None
+    reason: RejectReason, detail: str, source: str, uri: str, index: int, raw: Any, run_id: str, record_id=None
 ) -> dict:
     """A row of the rejected table, with a safely decoded, truncated copy of the raw input."""
     if isinstance(raw, bytes):
@@ -184,7 +184,7 @@ def rejected_row(
         "id": record_id,
         "reason": reason.value,
         "detail": detail,
-        "source": spec.source_name(),
+        "source": source,
         "source_uri": uri,
         "source_index": index,
         "raw": excerpt,
@@ -286,7 +286,7 @@ def _classify(fields: Any, spec: InputSpec, uri: str, index: int, options: ReadO
             record_id = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
             if record_id is not None:
                 record_id = record_id.encode("utf-8", "replace").decode("utf-8")
-        return REJECTED, rejected_row(err.reason, err.detail, spec, uri, index, raw, options.run_id, record_id)
+        return REJECTED, rejected_row(err.reason, err.detail, spec.source_name(), uri, index, raw, options.run_id, record_id)
 
 
 def iter_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
@@ -338,7 +338,7 @@ def read_jsonl(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions
             yield REJECTED, rejected_row(
                 RejectReason.TOO_LARGE,
                 f"line is {length} bytes, over the reader's cap of {options.max_line_bytes()}",
-                spec, uri, index, b"", options.run_id,
+                spec.source_name(), uri, index, b"", options.run_id,
             )
             continue
         if not line.strip():
@@ -347,14 +347,15 @@ def read_jsonl(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions
             decoded = line.decode("utf-8")
         except UnicodeDecodeError as err:
             yield REJECTED, rejected_row(
-                RejectReason.INVALID_UTF8, f"byte {err.start} is not UTF-8", spec, uri, index, line, options.run_id
+                RejectReason.INVALID_UTF8, f"byte {err.start} is not UTF-8", spec.source_name(), uri, index, line,
+                options.run_id,
             )
             continue
         try:
             fields = json.loads(decoded)
         except (json.JSONDecodeError, RecursionError) as err:
             yield REJECTED, rejected_row(
-                RejectReason.INVALID_JSON, str(err)[:200], spec, uri, index, line, options.run_id
+                RejectReason.INVALID_JSON, str(err)[:200], spec.source_name(), uri, index, line, options.run_id
             )
             continue
         yield _classify(fields, spec, uri, index, options, line)
@@ -387,7 +388,7 @@ def read_file(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions)
         yield REJECTED, rejected_row(
             RejectReason.UNREADABLE_FILE,
             f"{type(err).__name__}: {str(err)[:300]}",
-            spec, uri, last_index + 1, b"", options.run_id,
+            spec.source_name(), uri, last_index + 1, b"", options.run_id,
         )
 
 
@@ -400,18 +401,13 @@ def resolve_duplicate_ids(records: list[dict]) -> tuple[dict, list[dict]]:
     ordered = sorted(records, key=lambda r: (r["source_uri"], r["source_index"]))
     kept = ordered[0]
     rejected = [
-        {
-            "id": r["id"],
-            "reason": RejectReason.DUPLICATE_ID.value,
-            "detail": f"id already used at {kept['source_uri']}:{kept['source_index']}",
-            "source": r["source"],
-            "source_uri": r["source_uri"],
-            "source_index": r["source_index"],
-            "raw": json.dumps({"id": r["id"], "text": r["text"][:RAW_EXCERPT_CHARS]}, ensure_ascii=False)[
-                :RAW_EXCERPT_CHARS
-            ],
-            "run_id": r["run_id"],
-        }
+        rejected_row(
+            RejectReason.DUPLICATE_ID,
+            f"id already used at {kept['source_uri']}:{kept['source_index']}",
+            r["source"], r["source_uri"], r["source_index"],
+            json.dumps({"id": r["id"], "text": r["text"][:RAW_EXCERPT_CHARS]}, ensure_ascii=False),
+            r["run_id"], record_id=r["id"],
+        )
         for r in ordered[1:]
     ]
     return kept, rejected
