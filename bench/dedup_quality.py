@@ -30,7 +30,7 @@ from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
-from curation.dedup.sketch import bucket_candidates, signature_array, sketch_text
+from curation.dedup.sketch import bucket_pairs, signature_array, similarity, sketch_text
 
 BOILERPLATE = ("Subscribe to our newsletter for more stories like this one. "
                "All rights reserved. Terms of use and privacy policy apply.")
@@ -131,18 +131,16 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
 
     bands, rows = options.bands_and_rows
     ids = [f"{i:06d}" for i in range(len(texts))]
-    sketches = [sketch_text(t, options) for t in texts]
+    sketches = dict(zip(ids, (sketch_text(t, options) for t in texts)))
     buckets = defaultdict(list)
-    for doc_id, sketch in zip(ids, sketches):
+    for doc_id, sketch in sketches.items():
         for key in band_keys(signature_array(sketch), bands, rows):
-            buckets[key].append((doc_id, sketch))
-    candidates, edges = set(), set()
-    for members in buckets.values():
-        members_ids = sorted(m[0] for m in members)
-        candidates.update(itertools.combinations(members_ids, 2))
-        for id_a, id_b, score in bucket_candidates(members, options.all_pairs_bucket_limit):
-            if score >= options.threshold:
-                edges.add((id_a, id_b))
+            buckets[key].append(doc_id)
+    candidates, verify = set(), set()
+    for member_ids in buckets.values():
+        candidates.update(itertools.combinations(sorted(member_ids), 2))
+        verify.update(bucket_pairs(member_ids, options.all_pairs_bucket_limit))
+    edges = {(a, b) for a, b in verify if similarity(sketches[a], sketches[b]) >= options.threshold}
     roots = union_find_roots(ids, edges)
 
     def same_cluster(a: int, b: int) -> bool:

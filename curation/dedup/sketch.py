@@ -40,24 +40,19 @@ def similarity(a: DocumentSketch, b: DocumentSketch) -> float:
     return estimated_jaccard(signature_array(a), signature_array(b))
 
 
-def bucket_candidates(
-    members: Iterable[tuple[str, DocumentSketch]], all_pairs_limit: int
-) -> Iterator[tuple[str, str, float]]:
-    """(smaller id, larger id, similarity) for the pairs of one bucket worth verifying.
+def bucket_pairs(member_ids: Iterable[str], all_pairs_limit: int) -> Iterator[tuple[str, str]]:
+    """(smaller id, larger id) for the pairs of one LSH bucket worth verifying.
 
     Up to ``all_pairs_limit`` members: every pair. Beyond (a hot bucket, e.g.
     boilerplate): each member with the bucket's smallest id only, in two passes
-    over ``members`` so the bucket is never held in memory. Both rules depend
+    over ``member_ids`` so the bucket is never held in memory. Both rules depend
     only on the bucket's membership, not on the order it arrives in.
     """
-    head = list(itertools.islice(members, all_pairs_limit + 1))
+    head = list(itertools.islice(member_ids, all_pairs_limit + 1))
     if len(head) <= all_pairs_limit:
-        for (id_a, sketch_a), (id_b, sketch_b) in itertools.combinations(
-            sorted(head, key=lambda member: member[0]), 2
-        ):
-            yield id_a, id_b, similarity(sketch_a, sketch_b)
+        yield from itertools.combinations(sorted(head), 2)
         return
-    hub_id, hub_sketch = min(members, key=lambda member: member[0])
-    for member_id, sketch in members:
+    hub_id = min(member_ids)
+    for member_id in member_ids:
         if member_id != hub_id:
-            yield hub_id, member_id, similarity(hub_sketch, sketch)
+            yield hub_id, member_id

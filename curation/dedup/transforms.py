@@ -29,7 +29,7 @@ from curation.dedup.components import ComponentsNotConvergedError, large_star, s
 from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
-from curation.dedup.sketch import bucket_candidates, signature_array, similarity, sketch_text
+from curation.dedup.sketch import bucket_pairs, signature_array, similarity, sketch_text
 from curation.dedup.survivor import (
     Member,
     apply_decision,
@@ -125,23 +125,60 @@ class ExactDedup(beam.PTransform):
         return records | "Apply" >> _ApplyDecisions(decisions)
 
 
-class _VerifyBucket(beam.DoFn):
-    """Candidate pairs of one band bucket -> verified edges (smaller id, larger id)."""
+def _pairs_by_first_sketch(element: tuple[str, dict[str, Iterable]]) -> Iterator[tuple[str, tuple]]:
+    """(id_a, {pairs (id_a, id_b), id_a's sketch}) -> (id_b, (id_a, sketch_a)) per pair."""
+    id_a, grouped = element
+    sketch_a = None
+    for id_b in grouped["pair"]:
+        if sketch_a is None:
+            sketch_a = _only(grouped["sketch"], id_a, "sketches")
+        yield id_b, (id_a, sketch_a)
 
-    def __init__(self, threshold: float, all_pairs_limit: int) -> None:
+
+class _VerifyPairs(beam.DoFn):
+    """(id_b, {(id_a, sketch_a) per candidate pair, id_b's sketch}) -> verified edges (id_a, id_b)."""
+
+    def __init__(self, threshold: float) -> None:
         self._threshold = threshold
-        self._all_pairs_limit = all_pairs_limit
         self._verified = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_verified")
         self._rejected = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_rejected")
 
-    def process(self, element: tuple[bytes, Iterable]) -> Iterator[tuple[str, str]]:
-        _band_key, members = element
-        for id_a, id_b, score in bucket_candidates(members, self._all_pairs_limit):
-            if score >= self._threshold:
+    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[tuple[str, str]]:
+        id_b, grouped = element
+        sketch_b = None
+        for id_a, sketch_a in grouped["first"]:
+            if sketch_b is None:
+                sketch_b = _only(grouped["sketch"], id_b, "sketches")
+            if similarity(sketch_a, sketch_b) >= self._threshold:
                 self._verified.inc()
                 yield id_a, id_b
             else:  # a banding false positive: counted, never merged
                 self._rejected.inc()
+
+
+class _VerifyCandidates(beam.PTransform):
+    """Distinct candidate pairs -> the pairs whose similarity reaches the threshold.
+
+    Each pair fetches its two sketches by id in two joins, so a sketch is shuffled
+    about twice per document instead of once per LSH band.
+    """
+
+    def __init__(self, sketches: beam.PCollection, threshold: float) -> None:
+        super().__init__()
+        self._sketches = sketches
+        self._threshold = threshold
+
+    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
+        with_first = (
+            {"pair": pairs, "sketch": self._sketches}
+            | "JoinFirstSketch" >> beam.CoGroupByKey()
+            | "ByLargerId" >> beam.FlatMap(_pairs_by_first_sketch)
+        )
+        return (
+            {"first": with_first, "sketch": self._sketches}
+            | "JoinSecondSketch" >> beam.CoGroupByKey()
+            | "Compare" >> beam.ParDo(_VerifyPairs(self._threshold))
+        )
 
 
 class _ConnectedComponents(beam.PTransform):
@@ -205,18 +242,20 @@ class NearDedup(beam.PTransform):
             sketch = sketch_text(record["text"], options)
             return record["id"], Member(record["id"], rank, record_weight(record), sketch)
 
-        def band_entries(keyed: tuple[str, Member]) -> list[tuple[bytes, tuple]]:
+        def band_entries(keyed: tuple[str, Member]) -> list[tuple[bytes, str]]:
             record_id, member = keyed
-            keys = band_keys(signature_array(member.sketch), bands, rows)
-            return [(key, (record_id, member.sketch)) for key in keys]
+            return [(key, record_id) for key in band_keys(signature_array(member.sketch), bands, rows)]
 
         members = records | "Sketch" >> beam.Map(sketch_member)
+        sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
+        # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
         star_edges = (
             members
             | "BandKeys" >> beam.FlatMap(band_entries)
             | "GroupByBand" >> beam.GroupByKey()
-            | "Verify" >> beam.ParDo(_VerifyBucket(options.threshold, options.all_pairs_bucket_limit))
-            | "DistinctEdges" >> beam.Distinct()
+            | "CandidatePairs" >> beam.FlatMap(lambda kv: bucket_pairs(kv[1], options.all_pairs_bucket_limit))
+            | "DistinctCandidates" >> beam.Distinct()
+            | "Verify" >> _VerifyCandidates(sketches, options.threshold)
             | "Components" >> _ConnectedComponents(options.max_component_rounds)
         )
         roots = (

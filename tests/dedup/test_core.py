@@ -19,7 +19,7 @@ from curation.dedup.minhash import band_keys, exact_jaccard, lsh_bands, signatur
 from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
-from curation.dedup.sketch import bucket_candidates, sketch_text
+from curation.dedup.sketch import bucket_pairs
 from curation.dedup.survivor import Member, resolve_cluster, survivor_rank
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
@@ -117,15 +117,14 @@ def test_exact_jaccard():
 # --- buckets ---------------------------------------------------------------------
 
 
-def test_small_bucket_verifies_all_pairs_hot_bucket_is_a_star():
-    options = NearDedupOptions(num_perm=64)
-    sketch = sketch_text("same words here for every member of this bucket", options)
-    small = [(f"d{i}", sketch) for i in range(4)]
-    assert len(list(bucket_candidates(small, 8))) == 6
-    hot = [(f"d{i:04d}", sketch) for i in range(2000)]
-    pairs = list(bucket_candidates(list(reversed(hot)), 8))
-    assert len(pairs) == 1999 and {a for a, _, _ in pairs} == {"d0000"}
-    assert all(score == 1.0 for _, _, score in pairs)
+def test_small_bucket_pairs_all_members_hot_bucket_is_a_star():
+    assert sorted(bucket_pairs(["d3", "d1", "d2", "d0"], 8)) == [
+        ("d0", "d1"), ("d0", "d2"), ("d0", "d3"), ("d1", "d2"), ("d1", "d3"), ("d2", "d3")
+    ]
+    hot = [f"d{i:04d}" for i in range(2000)]
+    pairs = list(bucket_pairs(list(reversed(hot)), 8))
+    assert len(pairs) == 1999 and {a for a, _ in pairs} == {"d0000"}
+    assert {b for _, b in pairs} == set(hot[1:])
 
 
 # --- connected components --------------------------------------------------------
