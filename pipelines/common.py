@@ -44,6 +44,11 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-text-bytes", type=int, default=1024 * 1024, help="reject texts longer than this (default: 1 MiB)"
     )
+    group.add_argument(
+        "--split-mib", type=int, default=64,
+        help="read uncompressed files larger than this in parts of this size, on several workers; "
+        "the output does not depend on it (default: 64)",
+    )
 
 
 def add_writing_flags(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ from curation.detection.summary import detector_section
 from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
 from curation.provenance.manifest import derive_run_id, summarize
 from curation.provenance.transforms import LogProgress
-from curation.reading.core import ReadOptions, parse_value_map
+from curation.reading.core import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
@@ -33,7 +33,8 @@ from pipelines import common
 
 # Flags that say where the output goes, not what it holds: left out of the run id
 # so the same curation written to two places is byte-identical.
-_NOT_IN_RUN_ID = ("output", "overwrite", "run_id")
+# Flags that cannot change what is written (split_mib only changes who reads what).
+_NOT_IN_RUN_ID = ("output", "overwrite", "run_id", "split_mib")
 
 
 def build_parser(
@@ -109,6 +110,7 @@ def plan_job(argv: list[str] | None = None, parser: argparse.ArgumentParser | No
         origin_field=args.origin_field,
         origin_values=parse_value_map(args.origin_values),
         max_text_bytes=args.max_text_bytes,
+        split_bytes=args.split_mib * MIB,
     )
     inputs = [f for spec in read_options.inputs for f in match_input(spec)]
     run_id = args.run_id or derive_run_id(config, inputs)

@@ -11,10 +11,11 @@ but ``source_index`` still counts them so it is the file's true line number.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import re
-from typing import Any, BinaryIO, Iterator, Mapping
+from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
 import pyarrow.parquet as pq
 
@@ -77,12 +78,18 @@ class InputSpec:
         return strip_extensions(tail)
 
 
+def _compression_suffix(name: str) -> str:
+    return next((suffix for suffix in _COMPRESSION_SUFFIXES if name.endswith(suffix)), "")
+
+
+def is_compressed(uri: str) -> bool:
+    """Whether the file name says compressed (then it can only be read from the start)."""
+    return bool(_compression_suffix(uri.lower()))
+
+
 def strip_extensions(name: str) -> str:
     """``part-1.jsonl.gz`` -> ``part-1``."""
-    for suffix in _COMPRESSION_SUFFIXES:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
+    name = name[: len(name) - len(_compression_suffix(name))]
     stem, ext = os.path.splitext(name)
     return stem if ext in _KNOWN_FORMATS else name
 
@@ -90,10 +97,7 @@ def strip_extensions(name: str) -> str:
 def file_format(uri: str) -> str:
     """``jsonl`` or ``parquet`` from the file name (compression suffixes ignored)."""
     name = uri.lower()
-    for suffix in _COMPRESSION_SUFFIXES:
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-            break
+    name = name[: len(name) - len(_compression_suffix(name))]
     fmt = _KNOWN_FORMATS.get(os.path.splitext(name)[1])
     if fmt is None:
         raise ValueError(
@@ -128,6 +132,8 @@ class ReadOptions:
         so a typo cannot silently change the real:synthetic accounting.
       max_text_bytes: texts longer than this (UTF-8 bytes) are rejected.
       run_id: stamped on every row the job writes.
+      split_bytes: uncompressed files larger than this are read in parts of
+        about this size by several workers (see :mod:`curation.reading.splits`).
     """
 
     inputs: tuple[InputSpec, ...]
@@ -139,6 +145,7 @@ class ReadOptions:
     )
     max_text_bytes: int = MIB
     run_id: str = "unnamed"  # jobs set a real one (see provenance.manifest.derive_run_id)
+    split_bytes: int = 64 * MIB
 
     def __post_init__(self):
         inputs = tuple(InputSpec.parse(i) if isinstance(i, str) else i for i in self.inputs)
@@ -155,6 +162,8 @@ class ReadOptions:
         object.__setattr__(self, "origin_values", dict(self.origin_values))
         if not self.run_id:
             raise ValueError("run_id must not be empty")
+        if self.split_bytes < 1:
+            raise ValueError(f"split_bytes must be positive, got {self.split_bytes}")
 
     def max_line_bytes(self) -> int:
         # JSON escaping can at most ~6x a text (\uXXXX); the rest of the line is metadata.
@@ -331,9 +340,16 @@ def _finish_line(index: int, pending: bytearray, overflow: int) -> tuple[int, by
     return index, line, len(line)
 
 
-def read_jsonl(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions) -> Iterator[tuple[str, dict]]:
-    """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each JSONL line."""
-    for index, line, length in iter_lines(stream, options.max_line_bytes()):
+def read_jsonl(
+    stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions, first_index: int = 0, lines: int | None = None
+) -> Iterator[tuple[str, dict]]:
+    """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each JSONL line.
+
+    Reads from the stream's position: ``lines`` lines (None: to the end), the
+    first being line ``first_index`` of the file.
+    """
+    for offset, line, length in itertools.islice(iter_lines(stream, options.max_line_bytes()), lines):
+        index = first_index + offset
         if line is None:
             yield REJECTED, rejected_row(
                 RejectReason.TOO_LARGE,
@@ -361,25 +377,35 @@ def read_jsonl(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions
         yield _classify(fields, spec, uri, index, options, line)
 
 
-def read_parquet(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions) -> Iterator[tuple[str, dict]]:
-    """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each Parquet row, batch by batch."""
-    index = 0
-    for batch in pq.ParquetFile(stream).iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+def read_parquet(
+    stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions, first_index: int = 0,
+    row_groups: Sequence[int] | None = None,
+) -> Iterator[tuple[str, dict]]:
+    """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each Parquet row, batch by batch.
+
+    ``row_groups``: only these (None: all), the first row being row ``first_index`` of the file.
+    """
+    index = first_index
+    for batch in pq.ParquetFile(stream).iter_batches(batch_size=_PARQUET_BATCH_ROWS, row_groups=row_groups):
         for fields in batch.to_pylist():
             yield _classify(fields, spec, uri, index, options, fields)
             index += 1
 
 
-def read_file(stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions) -> Iterator[tuple[str, dict]]:
-    """Reads one (already decompressed) file; a failure of the file itself becomes one rejected row.
+def read_file(
+    stream: BinaryIO, uri: str, spec: InputSpec, options: ReadOptions, **part: Any
+) -> Iterator[tuple[str, dict]]:
+    """Reads one (already decompressed) file, or the part of it that ``part`` names
+    (``read_jsonl`` / ``read_parquet`` keywords); a failure of the file itself
+    becomes one rejected row.
 
     Records yielded before the failure stand; the rejected row sits at the index
     where reading stopped, so the accounting still says where the rest went.
     """
     reader = read_parquet if file_format(uri) == "parquet" else read_jsonl
-    last_index = -1
+    last_index = part.get("first_index", 0) - 1
     try:
-        for tag, row in reader(stream, uri, spec, options):
+        for tag, row in reader(stream, uri, spec, options, **part):
             last_index = row["source_index"]
             yield tag, row
     except Exception as err:  # noqa: BLE001

@@ -9,8 +9,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.reading import core
+from curation.reading import core, splits
 from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
+from curation.reading.splits import FileSplit
 from curation.schema import RejectReason
 
 FILES = "files"  # tag of the per-file summaries: {"uri", "source", "bytes", "records"}
@@ -40,8 +41,21 @@ def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
                 yield from core.read_file(stream, uri, spec, options)
 
 
-class _ReadFile(beam.DoFn):
-    """Streams one file into documents and rejected rows."""
+def _plan_splits(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit]:
+    spec_index, uri, size = file
+    return splits.plan_file(spec_index, uri, size, split_bytes, lambda: FileSystems.open(uri))
+
+
+def _locate_lines(split: FileSplit) -> FileSplit:
+    """Counts a JSONL byte range's lines (the one pass that needs the bytes twice)."""
+    if split.parts == 1 or split.records is not None:
+        return split
+    with FileSystems.open(split.uri) as stream:
+        return splits.locate_lines(stream, split)
+
+
+class _ReadSplit(beam.DoFn):
+    """Streams one file split into documents and rejected rows."""
 
     def __init__(self, options: ReadOptions):
         self._options = options
@@ -49,12 +63,12 @@ class _ReadFile(beam.DoFn):
         self._bytes = Metrics.counter(_COUNTER_NAMESPACE, "bytes")
         self._rejected = {r: Metrics.counter(_COUNTER_NAMESPACE, f"rejected_{r.value}") for r in RejectReason}
 
-    def process(self, element: tuple[int, str, int]) -> Iterable:
-        spec_index, uri, size = element
-        spec = self._options.inputs[spec_index]
-        self._bytes.inc(size)
-        with FileSystems.open(uri) as stream:
-            for tag, row in core.read_file(stream, uri, spec, self._options):
+    def process(self, split: FileSplit) -> Iterable:
+        spec = self._options.inputs[split.spec_index]
+        if split.start == 0:
+            self._bytes.inc(split.size)
+        with FileSystems.open(split.uri) as stream:
+            for tag, row in splits.read_split(stream, split, spec, self._options):
                 if tag == DOCUMENT:
                     self._documents.inc()
                     yield row
@@ -104,11 +118,19 @@ class ReadDocuments(beam.PTransform):
             repeated = sorted({u for u in uris if uris.count(u) > 1})
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
         file_list = pbegin | "ListFiles" >> beam.Create(files)
-        read = (
+        file_splits = (
             file_list
-            # Spread files over workers before the (long) per-file reads.
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(_ReadFile(self._options)).with_outputs(REJECTED, main=DOCUMENT)
+            | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
+            | "LocateLines" >> beam.Map(_locate_lines)
+            | "KeyByFile" >> beam.Map(lambda split: (split.uri, split))
+            | "GroupByFile" >> beam.GroupByKey()
+            | "NumberSplits" >> beam.FlatMapTuple(lambda _, file_splits: splits.number_splits(file_splits))
+            # Spread splits over workers before the (long) reads: one large file is read by many.
+            | "SpreadSplits" >> beam.Reshuffle()
+        )
+        read = file_splits | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
+            REJECTED, main=DOCUMENT
         )
         resolved = (
             read[DOCUMENT]
