@@ -63,7 +63,10 @@ def _pair_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def _hashed_term_weights(text: str, seed: int | str, dims: int) -> tuple[np.ndarray, np.ndarray]:
     """Signed, sublinear-TF feature-hashed unigram+bigram weights of one text:
     (sorted bucket indices, their non-zero weights)."""
-    words = np.array([_word_hash(w, seed) for w in word_tokens(text)], dtype=np.uint64)
+    tokens = word_tokens(text)
+    # Hash each word type once; a dict lookup per token is several times cheaper than the cache's.
+    hashes = {word: _word_hash(word, seed) for word in set(tokens)}
+    words = np.fromiter(map(hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
     # Counting n-grams by 64-bit hash rather than by string: a collision there is negligible.
     ngrams, counts = np.unique(
         np.concatenate([words, _pair_hashes(words[:-1], words[1:])]), return_counts=True

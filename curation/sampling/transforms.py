@@ -11,11 +11,15 @@ group is ever gathered on one worker and quotas are met exactly.
 
 from __future__ import annotations
 
+import collections
 import math
+from typing import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
@@ -95,6 +99,36 @@ class _Stratify(beam.DoFn):
         yield {**record, "stratum": key}
 
 
+class _CountWords(beam.DoFn):
+    """Texts -> (word, count) pairs summed over a bundle in one Counter.
+
+    One pair per word type and bundle instead of per word type and text: the
+    counting runs in C (``Counter.update``), and far fewer elements cross to the
+    combine. The Counter is flushed at ``max_types`` so memory stays bounded.
+    ``types_per_text``: count each type once per text (is it present at all).
+    """
+
+    def __init__(self, types_per_text: bool, max_types: int = 100_000) -> None:
+        self._types_per_text = types_per_text
+        self._max_types = max_types
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def start_bundle(self) -> None:
+        self._counts = collections.Counter()
+
+    def process(self, text: str) -> Iterator[tuple[str, int]]:
+        words = word_tokens(text)
+        self._counts.update(set(words) if self._types_per_text else words)
+        if len(self._counts) >= self._max_types:
+            yield from self._counts.items()
+            self._counts = collections.Counter()
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for pair in self._counts.items():
+            yield GlobalWindows.windowed_value(pair)
+        self._counts = collections.Counter()
+
+
 class _RareVocabularyCoverage(beam.PTransform):
     """Share of the input's rare word types still in the output, tallied per word type.
 
@@ -107,13 +141,13 @@ class _RareVocabularyCoverage(beam.PTransform):
         rare_max = tail_metrics.RARE_WORD_MAX_FREQUENCY
         counts_in = (
             texts["in"]
-            | "WordsIn" >> beam.FlatMap(lambda t: tail_metrics.word_counts(t).items())
+            | "WordsIn" >> beam.ParDo(_CountWords(types_per_text=False))
             | "SumWordsIn" >> beam.CombinePerKey(sum)
         )
         seen_out = (
             texts["out"]
-            | "WordsOut" >> beam.FlatMap(lambda t: ((w, 1) for w in set(word_tokens(t))))
-            | "AnyWordOut" >> beam.CombinePerKey(max)
+            | "WordsOut" >> beam.ParDo(_CountWords(types_per_text=True))
+            | "SumWordsOut" >> beam.CombinePerKey(sum)
         )
         return (
             {"in": counts_in, "out": seen_out}
