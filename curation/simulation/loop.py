@@ -168,12 +168,15 @@ def _training_corpus(
 def _row(
     generation: int, corpus: Sequence[Document], model: NgramModel, samples: Sequence[Document], reference: _Reference
 ) -> dict[str, Any]:
+    words = [count_words(d.text) for d in corpus]
     return {
         "generation": generation,
         "train_docs": len(corpus),
-        "train_words": sum(count_words(d.text) for d in corpus),
+        "train_words": sum(words),
         "train_real_docs": sum(d.origin == REAL for d in corpus),
         "train_synthetic_share": sum(d.origin == SYNTHETIC for d in corpus) / len(corpus),
+        # The model learns from words, and the real floor counts documents: the two shares can differ.
+        "train_synthetic_word_share": sum(n for d, n in zip(corpus, words) if d.origin == SYNTHETIC) / sum(words),
         **_measure(model, samples, reference),
     }
 
@@ -184,9 +187,9 @@ def simulate(
     """Runs every policy for ``config.generations`` generations after generation 0.
 
     Returns ``{"config", "real": {...sizes}, "policies": {policy: [row per generation]}}``
-    where each row holds the training corpus's size and true synthetic share and
-    the metrics of :func:`_measure`. Timings go to the log only, so the same
-    configuration gives the same results.
+    where each row holds the training corpus's size and true synthetic share (of
+    documents and of words) and the metrics of :func:`_measure`. Timings go to
+    the log only, so the same configuration gives the same results.
     """
     if any(d.origin != REAL for d in train):
         raise ValueError("the training split must be real documents")

@@ -63,8 +63,8 @@ def summary_markdown(results: dict[str, Any], runtime_seconds: float | None = No
         f"({real['train_words']} words, {real['train_types']} word types, {real['rare_types']} of them rare: "
         f"at most {config['rare_max_count']} occurrences), {real['heldout_docs']} held-out documents.",
         "",
-        "| gen | policy | perplexity | rare types | vocab coverage | distinct-2 | JS div. | train docs "
-        "| synthetic in training |",
+        "| gen | policy | perplexity | rare types | vocab coverage | distinct-2 | JS div. | train docs (real) "
+        "| synthetic in training: docs / words |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     generations = range(config["generations"] + 1)
@@ -74,7 +74,8 @@ def summary_markdown(results: dict[str, Any], runtime_seconds: float | None = No
             lines.append(
                 f"| {generation} | {policy} | {r['perplexity']:.1f} | {r['rare_type_share']:.3f} | "
                 f"{r['vocab_coverage']:.3f} | {r['distinct_2']:.3f} | {r['js_divergence']:.4f} | "
-                f"{r['train_docs']} | {r['train_synthetic_share']:.0%} |"
+                f"{r['train_docs']} ({r['train_real_docs']}) | {r['train_synthetic_share']:.0%} / "
+                f"{r['train_synthetic_word_share']:.0%} |"
             )
             if generation == 0:
                 break  # generation 0 is one model shared by every policy
@@ -131,9 +132,6 @@ def curated_drift(rows: list[dict[str, Any]], results: dict[str, Any]) -> str:
     config, real = results["config"], results["real"]
     curate = results.get("curate", {})
     min_real_fraction = curate.get("min_real_fraction", 0.8)
-    origin_rule = "counted as synthetic"
-    if curate.get("detector"):
-        origin_rule = "decided by a detector trained on the declared ones"
     perplexity, rare = relative_change(rows, "perplexity"), relative_change(rows, "rare_type_share")
     last = rows[-1]
     close = abs(perplexity) <= CLOSE and abs(rare) <= CLOSE
@@ -143,17 +141,37 @@ def curated_drift(rows: list[dict[str, Any]], results: dict[str, Any]) -> str:
     )
     if not close:
         leak = ""
-        if last["train_synthetic_share"] > 1 - min_real_fraction:
-            leak = " of what the job counts as synthetic; the detector let some synthetic documents through as real"
+        if last["train_synthetic_share"] > 1 - min_real_fraction + 1e-9:  # 1 - 0.8 is 0.19999999999999996
+            leak = "; the detector let some synthetic documents through as real"
         text += (
-            f" Its last training set still held {last['train_synthetic_share']:.0%} synthetic documents (the real "
-            f"floor allows up to {1 - min_real_fraction:.0%}{leak}), all written by the curated chain's own "
-            f"earlier models, whose truncated samples over-weight frequent words: that extra head mass pushes more rare "
-            f"words out of the next model's top-p set. Undeclared records ({config['undeclared_share']:.0%} of the "
-            f"crawl) are {origin_rule}, and only {last['train_real_docs']} of the {real['train_docs']} real training "
-            f"documents were kept: the real words found only in the others are unknown to the model (vocabulary "
-            f"coverage {last['vocab_coverage']:.3f}), which costs perplexity."
+            f" Its last training set was {last['train_synthetic_share']:.0%} synthetic by documents (the real floor "
+            f"allows {1 - min_real_fraction:.0%}{leak}) and {last['train_synthetic_word_share']:.0%} by words, "
+            f"all written by the curated chain's own earlier models."
         )
+        if last["train_synthetic_word_share"] > last["train_synthetic_share"]:
+            text += " The floor counts documents, and the synthetic documents kept are longer than the real ones."
+        if config["temperature"] < 1 or config["top_p"] is not None or config["top_k"] is not None:
+            text += (
+                " Sampled with truncation, that text over-weights frequent words, so each model cuts more rare words "
+                "out of what it samples."
+            )
+        text += (
+            " Re-counting word sequences the model already knows also takes probability from the unseen word pairs "
+            "and words that held-out text needs, which raises perplexity."
+        )
+        if last["train_real_docs"] < real["train_docs"]:
+            origin_rule = "counted as synthetic"
+            if curate.get("detector"):
+                origin_rule = (
+                    "decided by a detector trained on the declared ones, whose threshold lets almost no synthetic "
+                    "document pass as real and so labels real documents synthetic too"
+                )
+            text += (
+                f" And only {last['train_real_docs']} of the {real['train_docs']} real training documents were kept: "
+                f"undeclared records ({config['undeclared_share']:.0%} of the crawl) are {origin_rule}, and what is "
+                f"labelled synthetic competes for the synthetic quota. Words found only in the dropped documents are "
+                f"unknown to the model (vocabulary coverage {last['vocab_coverage']:.3f})."
+            )
     if len(rows) > 2:
         step = (last["perplexity"] - rows[-2]["perplexity"]) / rows[-2]["perplexity"]
         text += f" The last generation moved its perplexity by {step:+.1%}"

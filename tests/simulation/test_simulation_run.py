@@ -35,10 +35,12 @@ def test_replace_loses_rare_types_and_runs_are_reproducible():
     assert replace[0] == uncurated[0]  # one shared generation 0
     assert replace[2]["rare_type_share"] < replace[0]["rare_type_share"]
     assert replace[2]["vocab_coverage"] < 1.0 == replace[0]["vocab_coverage"]
-    assert replace[1]["train_synthetic_share"] == 1.0
+    assert replace[1]["train_synthetic_share"] == replace[1]["train_synthetic_word_share"] == 1.0
+    assert replace[0]["train_synthetic_word_share"] == 0.0
     # The web keeps every real training document and adds synthetic ones.
     assert uncurated[2]["train_docs"] > uncurated[1]["train_docs"] > len(train)
     assert 0 < uncurated[1]["train_synthetic_share"] < uncurated[2]["train_synthetic_share"]
+    assert 0 < uncurated[1]["train_synthetic_word_share"] < uncurated[2]["train_synthetic_word_share"] < 1
 
 
 def test_curated_policy_needs_the_curate_job():
