@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ["io_throughput", "dedup_speed", "dedup_quality", "e2e", "datatrove_compare"]
+BENCHMARKS = [
+    "io_throughput", "dedup_speed", "dedup_quality", "detector_speed", "detector_lodo", "e2e", "datatrove_compare"
+]
 
 
 def main(argv=None) -> None:

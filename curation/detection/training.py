@@ -11,7 +11,15 @@ import fasttext
 
 from curation.detection import metrics, preprocess
 from curation.detection.labelled import LabelledDoc, fingerprint
-from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector, TrainConfig, file_sha256, score_texts, train_model
+from curation.detection.model import (
+    MODEL_BIN,
+    MODEL_JSON,
+    Detector,
+    LinearScorer,
+    TrainConfig,
+    file_sha256,
+    train_model,
+)
 from curation.detection.split import stratified_split
 from curation.schema import Origin
 
@@ -43,10 +51,11 @@ def train_detector(
     """
     split = stratified_split(docs, seed)
     model = train_model(split.train, config, seed)
-    validation_scores = score_texts(model, [d.text for d in split.validation], config)
+    scorer = LinearScorer(model, config.word_ngrams)
+    validation_scores = scorer.scores([d.text for d in split.validation])
     synthetic_validation = [s for s, d in zip(validation_scores, split.validation) if d.is_synthetic]
     real_below = metrics.real_below_threshold(synthetic_validation, max_synthetic_share)
-    test_scores = score_texts(model, [d.text for d in split.test], config)
+    test_scores = scorer.scores([d.text for d in split.test])
     validation_summary = metrics.summarize([d.is_synthetic for d in split.validation], validation_scores, real_below)
     metadata = {
         "format_version": MODEL_FORMAT_VERSION,

@@ -10,9 +10,10 @@ from typing import Any, Iterator
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.utils import shared
 
 from curation.checks import expect_options
-from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector
+from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector, LinearScorer
 
 _COUNTERS = "curation.detection"
 _RAW = CompressionTypes.UNCOMPRESSED
@@ -35,11 +36,11 @@ def copy_model_dir(source_dir: str, target_dir: str) -> str:
 @dataclasses.dataclass(frozen=True)
 class ScoreSyntheticOptions:
     """model_dir: a directory (local or gs://...) written by pipelines.train_detector.
-    batch_size: documents per fastText predict call; larger amortises per-call overhead.
+    batch_size: documents scored per vectorised call; smaller ones cost more per document.
     """
 
     model_dir: str
-    batch_size: int = 512
+    batch_size: int = LinearScorer.BATCH
 
     def __post_init__(self) -> None:
         if not self.model_dir:
@@ -55,28 +56,32 @@ class ScoreSyntheticOptions:
 
 
 class _ScoreBatches(beam.DoFn):
-    """Scores a batch of records; the model is loaded once per DoFn instance in setup()."""
+    """Scores a batch of records with a model loaded once per worker process.
+
+    A model (tens to hundreds of MB) is shared by the DoFn instances of all
+    threads of a process (``shared.Shared``, as RunInference does), not loaded per thread.
+    """
 
     def __init__(self, model_dir: str):
         self._model_dir = model_dir
-        self._local_dir: str | None = None
+        self._shared_detector = shared.Shared()
         self._detector: Detector | None = None
         self._scored = beam.metrics.Metrics.counter(_COUNTERS, "scored")
 
     def setup(self) -> None:
-        self._local_dir = tempfile.mkdtemp(prefix="curation-detector-")
-        self._detector = Detector.load(copy_model_dir(self._model_dir, self._local_dir))
+        def load() -> Detector:
+            # fastText reads model.bin whole, so the local copy is not needed after loading.
+            with tempfile.TemporaryDirectory(prefix="curation-detector-") as local_dir:
+                return Detector.load(copy_model_dir(self._model_dir, local_dir))
+
+        self._detector = self._shared_detector.acquire(load, tag=self._model_dir)
 
     def process(self, batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         scores = self._detector.score([record["text"] for record in batch])
         detector_id = self._detector.detector_id
         self._scored.inc(len(batch))
-        for record, score in zip(batch, scores):
-            yield {**record, "synthetic_score": float(score), "detector_id": detector_id}
-
-    def teardown(self) -> None:
-        if self._local_dir:
-            shutil.rmtree(self._local_dir, ignore_errors=True)
+        for record, score in zip(batch, scores.tolist()):
+            yield {**record, "synthetic_score": score, "detector_id": detector_id}
 
 
 class ScoreSynthetic(beam.PTransform):
