@@ -17,7 +17,10 @@ Every run is a separate ``python -m pipelines.curate`` process: its wall time
   (read+write, +exact dedup, +near dedup, +detector, +sampling, 1 worker); a
   stage's time is the difference to the run before it, its share that over the
   full run. Differences of separate runs carry their noise (a few percent).
-* Memory: peak RSS of the full 1-worker run at 1x, 2x and 4x the corpus.
+* Memory: peak RSS of the full 1-worker run at 1x, 2x and 4x the corpus; a
+  least-squares line through the three runs splits time and memory into a
+  fixed part (start-up, pipeline construction, per-stage costs) and a part
+  per MB of input (the marginal throughput, what a large corpus approaches).
 * ``--profile``: cProfile of the full 1-worker run (the FnApiRunner runs the
   workers in-process), top functions by own time.
 """
@@ -132,6 +135,16 @@ def job_flags(corpus: str, output: str, stage_flags: list[str], detector: str) -
     return flags
 
 
+def fixed_and_per_mb(megabytes: list[float], values: list[float]) -> tuple[float, float]:
+    """(intercept, slope) of the least-squares line of ``values`` over ``megabytes``."""
+    n = len(megabytes)
+    mean_x, mean_y = sum(megabytes) / n, sum(values) / n
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(megabytes, values)) / sum(
+        (x - mean_x) ** 2 for x in megabytes
+    )
+    return mean_y - slope * mean_x, slope
+
+
 def top_costs(profile_path: str, limit: int = 15) -> list[dict]:
     stats = pstats.Stats(profile_path)
     rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:limit]
@@ -194,6 +207,14 @@ def main(argv: list[str] | None = None) -> dict:
                                       "megabytes": round(corpora[scale][1] / 1e6, 2),
                                       "peak_rss_mib": round(run["peak_rss_mib"], 1),
                                       "seconds": round(run["seconds"], 2)})
+        sizes = [m["megabytes"] for m in results["memory"]]
+        fixed_seconds, seconds_per_mb = fixed_and_per_mb(sizes, [m["seconds"] for m in results["memory"]])
+        base_mib, mib_per_mb = fixed_and_per_mb(sizes, [m["peak_rss_mib"] for m in results["memory"]])
+        results["scaling"] = {
+            "fixed_seconds": round(fixed_seconds, 2), "marginal_mb_per_s": round(1 / seconds_per_mb, 3),
+            "base_rss_mib": round(base_mib, 1), "rss_mib_per_input_mb": round(mib_per_mb, 1),
+            "rss_growth_4x_over_1x": round(results["memory"][-1]["peak_rss_mib"] / results["memory"][0]["peak_rss_mib"], 2),
+        }
         if args.profile:
             profile_path = os.path.join(work, "curate.prof")
             run_job(flags("profiled", full) , profile_to=profile_path)
@@ -212,6 +233,10 @@ def main(argv: list[str] | None = None) -> dict:
         print_table(["scale", "documents", "MB", "peak RSS MiB", "seconds"],
                     [(m["scale"], m["documents"], m["megabytes"], m["peak_rss_mib"], m["seconds"])
                      for m in results["memory"]])
+        scaling = results["scaling"]
+        print(f"fit over 1x/2x/4x: {scaling['fixed_seconds']} s fixed + {scaling['marginal_mb_per_s']} MB/s marginal; "
+              f"RSS {scaling['base_rss_mib']} MiB + {scaling['rss_mib_per_input_mb']} MiB per input MB "
+              f"(4x the input: {scaling['rss_growth_4x_over_1x']}x the RSS)")
         if args.profile:
             print("\nprofile, top functions by own time (full run, 1 worker)")
             print_table(["function", "own s", "share", "cum s", "calls"],
