@@ -42,7 +42,15 @@ def main(argv: list[str] | None = None) -> None:
         metadata = write_model_dir(model, metadata, local_dir)
         copy_model_dir(local_dir, args.output)
     print(metrics_table(metadata["metrics"]["test"]))
-    print(f"real_below={metadata['thresholds']['real_below']:.6f} model_sha256={metadata['model_sha256']}")
+    thresholds = metadata["thresholds"]
+    print(f"real_below={thresholds['real_below']:.6f} model_sha256={metadata['model_sha256']}")
+    if thresholds["synthetic_share_below_upper_95"] > 2 * args.max_synthetic_share:
+        print(
+            f"warning: calibrated on {thresholds['validation_synthetic_documents']} synthetic validation documents, "
+            f"real_below may let up to {thresholds['synthetic_share_below_upper_95']:.1%} of synthetic documents count "
+            f"as real (95% confidence), not {args.max_synthetic_share:.1%}: label more synthetic documents",
+            file=sys.stderr,
+        )
     print(f"wrote {args.output}", file=sys.stderr)
 
 

@@ -75,6 +75,11 @@ def train_detector(
             "real_below": real_below,
             "max_synthetic_share_below": max_synthetic_share,
             "validation_synthetic_share_below": validation_summary["synthetic_share_below_real_below"],
+            "validation_synthetic_documents": len(synthetic_validation),
+            # What the validation set can promise: a small one cannot pin a 1% quantile.
+            "synthetic_share_below_upper_95": metrics.share_upper_bound(
+                sum(score < real_below for score in synthetic_validation), len(synthetic_validation)
+            ),
             "validation_real_share_below": validation_summary["real_share_below_real_below"],
         },
         "metrics": {"test": measure(test_scores, split.test, real_below)},
