@@ -25,7 +25,8 @@ NOT_RUN = "not run"
 
 
 def real_fraction(classes: Mapping[str, int]) -> float | None:
-    """Share of ``real`` rows among all rows, as the writer's floor check counts it (None when empty)."""
+    """Share of ``real`` among all, per class: of rows as the writer's floor check counts
+    them, or of text bytes (None when empty)."""
     rows = sum(classes.values())
     return classes.get(Origin.REAL.value, 0) / rows if rows else None
 
@@ -116,6 +117,7 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
     balance = manifest["accounting"]
     data = manifest.get("tables", {}).get("data", {"rows": 0, "bytes": 0, "shards": []})
     totals = class_totals(manifest)
+    text_bytes = class_totals(manifest, "class_text_bytes")
     real = totals.get(Origin.REAL.value, 0)
     synthetic = totals.get(Origin.SYNTHETIC.value, 0)
     undecided = sum(totals.values()) - real - synthetic
@@ -131,6 +133,9 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
         "",
         f"Requested floor on the real fraction of every shard: {percent(floor) if floor is not None else 'none'}.",
         "",
+        f"Real share of the text: {percent(real_fraction(text_bytes))} of {sum(text_bytes.values()):,} UTF-8 bytes "
+        "(the floor counts rows, not text: when one side's documents are longer, this share differs).",
+        "",
         "Where every input record went (the accounting is "
         f"{'balanced' if balance['balanced'] else 'NOT BALANCED'}):",
         "",
@@ -143,9 +148,11 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
         classes = shard.get("classes", {})
         shard_rows.append(
             [shard["name"], shard["rows"], classes.get(Origin.REAL.value, 0), classes.get(Origin.SYNTHETIC.value, 0),
-             percent(real_fraction(classes)), shard["bytes"], shard["sha256"]]
+             percent(real_fraction(classes)), percent(real_fraction(shard.get("class_text_bytes", {}))),
+             shard["bytes"], shard["sha256"]]
         )
-    return lines + _table(["shard", "rows", "real", "synthetic", "real fraction", "bytes", "sha256"], shard_rows)
+    headers = ["shard", "rows", "real", "synthetic", "real fraction", "real share of text", "bytes", "sha256"]
+    return lines + _table(headers, shard_rows)
 
 
 def _removals_section(manifest: Mapping[str, Any]) -> list[str]:

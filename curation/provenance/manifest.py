@@ -89,7 +89,7 @@ def build_manifest(
                 "rows": sum(s["rows"] for s in shards),
                 "bytes": sum(s["bytes"] for s in shards),
                 "shards": [
-                    {k: s[k] for k in ("name", "path", "rows", "bytes", "sha256", "classes") if k in s}
+                    {k: s[k] for k in ("name", "path", "rows", "bytes", "sha256", "classes", "class_text_bytes") if k in s}
                     for s in shards
                 ],
             }
@@ -105,11 +105,12 @@ def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(manifest.get("tables", {}).get("data", {}).get("shards", []))
 
 
-def class_totals(manifest: Mapping[str, Any]) -> dict[str, int]:
-    """Output rows per origin class (``real``, ``synthetic``, ``unknown``), summed over the data shards."""
+def class_totals(manifest: Mapping[str, Any], measure: str = "classes") -> dict[str, int]:
+    """Output per origin class (``real``, ``synthetic``, ``unknown``), summed over the data
+    shards: rows (``measure="classes"``) or UTF-8 bytes of text (``"class_text_bytes"``)."""
     totals: dict[str, int] = {}
     for shard in data_shards(manifest):
-        for cls, n in shard.get("classes", {}).items():
+        for cls, n in shard.get(measure, {}).items():
             totals[cls] = totals.get(cls, 0) + n
     return dict(sorted(totals.items()))
 
@@ -128,6 +129,9 @@ def summarize(manifest: Mapping[str, Any]) -> str:
         detail = ""
         if table == "data":
             detail = ", ".join(f"{cls} {n}" for cls, n in class_totals(manifest).items() if n)
+            text = class_totals(manifest, "class_text_bytes")
+            if sum(text.values()):
+                detail += f"; real share of text {text.get('real', 0) / sum(text.values()):.1%}"
         else:
             reasons = manifest["reasons"].get(table, {})
             detail = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))

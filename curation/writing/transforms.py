@@ -52,6 +52,15 @@ def _text_bytes(row: Mapping) -> int:
     return len(row["text"].encode("utf-8")) if "text" in row else 0
 
 
+def _class_text_bytes(rows: Iterable[Mapping], class_column: str) -> dict[str, int]:
+    """UTF-8 bytes of text per class."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        cls = _class_of(row, class_column)
+        totals[cls] = totals.get(cls, 0) + _text_bytes(row)
+    return dict(sorted(totals.items()))
+
+
 class _Totals(beam.CombineFn):
     """Rows per class and total text bytes of a table."""
 
@@ -107,6 +116,8 @@ class _WriteShard(beam.DoFn):
             "sha256": core.sha256_hex(data),
             "class_column": self._class_column,
             "classes": dict(plan["shards"][index]) if self._class_column else {},
+            # The real floor counts rows; how much text each class brings is reported beside it.
+            "class_text_bytes": _class_text_bytes(rows, self._class_column) if self._class_column else {},
         }
 
 

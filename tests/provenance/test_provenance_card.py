@@ -2,8 +2,10 @@
 
 import shlex
 
+import pyarrow.parquet as pq
+
 from curation.provenance.card import CARD_FILE, reproduce_command, write_dataset_card
-from curation.provenance.manifest import class_totals
+from curation.provenance.manifest import class_totals, summarize
 from pipelines import curate
 from tests.fixtures_provenance import N_GOOD, REAL_BELOW, curated_output, full_output  # noqa: F401 (fixtures)
 
@@ -30,6 +32,24 @@ def test_card_states_the_achieved_ratio_and_matches_the_manifest(curated_output)
     assert "## Synthetic-text detector\n\nnot run" in card
     assert "## Strata and tails\n\nnot run" in card
     assert "| `synthetic_score` | double | yes |" in card
+
+
+def test_text_bytes_per_origin_match_the_shards_and_the_card_states_the_real_share(curated_output):
+    out, manifest, _ = curated_output
+    written: dict = {}
+    for shard in manifest["tables"]["data"]["shards"]:
+        table = pq.read_table(f"{out}/{shard['path']}", columns=["origin", "text"]).to_pylist()
+        per_shard: dict = {}
+        for row in table:
+            per_shard[row["origin"]] = per_shard.get(row["origin"], 0) + len(row["text"].encode("utf-8"))
+        assert shard["class_text_bytes"] == per_shard
+        for origin, n in per_shard.items():
+            written[origin] = written.get(origin, 0) + n
+    assert class_totals(manifest, "class_text_bytes") == written
+    card = write_dataset_card(manifest, out)
+    share = 100 * written["real"] / sum(written.values())
+    assert f"Real share of the text: {share:.2f}% of {sum(written.values()):,} UTF-8 bytes" in card
+    assert f"real share of text {share / 100:.1%}" in summarize(manifest)
 
 
 def test_reproduce_command_parses_back_to_the_recorded_config(curated_output):
