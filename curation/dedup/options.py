@@ -9,11 +9,18 @@ from curation.dedup.normalize import TextNormalization
 from curation.dedup.survivor import DEFAULT_SURVIVOR_POLICY, validate_policy
 
 VERIFICATIONS = ("signature", "shingles")
+# Members of one duplicate cluster decided on one worker at most: a larger cluster
+# (a boilerplate text copied a million times) is split over several join keys.
+MEMBERS_PER_KEY = 10_000
 
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _require_members_per_key(value: int, owner: str) -> None:
+    _require(isinstance(value, int) and value >= 1, f"{owner}.members_per_key must be an integer >= 1, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,10 +30,13 @@ class ExactDedupOptions:
     normalization: what is hashed: records whose normalised texts are equal are
         one cluster (so texts that normalise to "" are duplicates of each other).
     survivor_policy: criteria from ``survivor.SURVIVOR_CRITERIA``, in order.
+    members_per_key: a cluster with more members is decided on several workers
+        (see ``MEMBERS_PER_KEY``).
     """
 
     normalization: TextNormalization = TextNormalization()
     survivor_policy: tuple[str, ...] = DEFAULT_SURVIVOR_POLICY
+    members_per_key: int = MEMBERS_PER_KEY
 
     def __post_init__(self) -> None:
         _require(
@@ -34,6 +44,7 @@ class ExactDedupOptions:
             "ExactDedupOptions.normalization must be a TextNormalization",
         )
         validate_policy(self.survivor_policy, "ExactDedupOptions")
+        _require_members_per_key(self.members_per_key, "ExactDedupOptions")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +71,8 @@ class NearDedupOptions:
         12 converges a 3,000-document chain in id order (the worst case we
         measured; random order needs fewer); the job fails loudly, naming this
         option, if the clusters have not converged.
+    members_per_key: a cluster with more members is decided on several workers
+        (see ``MEMBERS_PER_KEY``).
     """
 
     normalization: TextNormalization = TextNormalization()
@@ -73,6 +86,7 @@ class NearDedupOptions:
     all_pairs_bucket_limit: int = 8
     max_component_rounds: int = 12
     survivor_policy: tuple[str, ...] = DEFAULT_SURVIVOR_POLICY
+    members_per_key: int = MEMBERS_PER_KEY
 
     def __post_init__(self) -> None:
         name = "NearDedupOptions"
@@ -115,6 +129,7 @@ class NearDedupOptions:
             f"{name}.max_component_rounds must be an integer >= 1, got {self.max_component_rounds!r}",
         )
         validate_policy(self.survivor_policy, name)
+        _require_members_per_key(self.members_per_key, name)
 
     @property
     def bands_and_rows(self) -> tuple[int, int]:

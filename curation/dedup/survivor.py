@@ -77,31 +77,79 @@ def cluster_id_for(kind: str, survivor_id: str) -> str:
     return f"{kind}:{survivor_id}"
 
 
+class ClusterSummary(NamedTuple):
+    """What deciding a cluster needs: its survivor, member count and summed weight.
+
+    Mergeable (:func:`add_member`, :func:`merge_summaries`), so a runner can build it
+    from partial summaries on many workers instead of gathering the cluster.
+    """
+
+    survivor: Member | None
+    count: int
+    size: int
+
+
+EMPTY_SUMMARY = ClusterSummary(None, 0, 0)
+
+
+def _better(a: Member | None, b: Member | None) -> Member | None:
+    """The member that survives of two (ranks end on the id, so with unique ids they never tie)."""
+    if a is None or b is None:
+        return a or b
+    return a if a.rank < b.rank else b
+
+
+def add_member(summary: ClusterSummary, member: Member) -> ClusterSummary:
+    return ClusterSummary(_better(summary.survivor, member), summary.count + 1, summary.size + member.weight)
+
+
+def merge_summaries(summaries: Iterable[ClusterSummary]) -> ClusterSummary:
+    merged = EMPTY_SUMMARY
+    for summary in summaries:
+        merged = ClusterSummary(
+            _better(merged.survivor, summary.survivor), merged.count + summary.count, merged.size + summary.size
+        )
+    return merged
+
+
+def decide(
+    members: Iterable[Member], summary: ClusterSummary, kind: str, similarity: Callable[[Any, Any], float]
+) -> Iterator[tuple[str, Decision]]:
+    """(member id, Decision) for the given members of a summarised cluster of two or more.
+
+    ``members`` may be any part of the cluster: the decisions of each member
+    depend only on it and the summary. ``cluster_size`` is the summed weight, so
+    a near cluster counts the exact duplicates its members already absorbed.
+    """
+    if summary.count < 2:
+        return
+    for member in members:
+        yield member.id, decision_for(member.id, member.sketch, summary, kind, similarity)
+
+
+def decision_for(
+    member_id: str, sketch: Any, summary: ClusterSummary, kind: str, similarity: Callable[[Any, Any], float]
+) -> Decision:
+    """The Decision for one member of a summarised cluster of two or more."""
+    survivor = summary.survivor
+    score = 1.0 if member_id == survivor.id else similarity(sketch, survivor.sketch)
+    return Decision(survivor.id, cluster_id_for(kind, survivor.id), summary.size, score, kind)
+
+
 def resolve_cluster(
     members: Iterable[Member],
     kind: str,
     similarity: Callable[[Any, Any], float],
 ) -> Iterator[tuple[str, Decision]]:
-    """(member id, Decision) for every member of a cluster of two or more; nothing for one.
+    """(member id, Decision) for every member of a whole cluster of two or more; nothing for one.
 
-    Two passes over ``members`` (Beam's grouped values are re-iterable), so a
-    cluster of a million members holds only the survivor in memory.
-    ``cluster_size`` sums the members' weights, so a near cluster counts the
-    exact duplicates its members already absorbed.
+    In memory, two passes over ``members``: the reference for the Beam transform,
+    which builds the summary with a combine and decides members where they are.
     """
-    survivor = None
-    size = count = 0
+    summary = EMPTY_SUMMARY
     for member in members:
-        count += 1
-        size += member.weight
-        if survivor is None or member.rank < survivor.rank:
-            survivor = member
-    if count < 2:
-        return
-    cluster_id = cluster_id_for(kind, survivor.id)
-    for member in members:
-        score = 1.0 if member.id == survivor.id else similarity(member.sketch, survivor.sketch)
-        yield member.id, Decision(survivor.id, cluster_id, size, score, kind)
+        summary = add_member(summary, member)
+    yield from decide(members, summary, kind, similarity)
 
 
 def duplicate_row(record: Mapping[str, Any], decision: Decision) -> dict[str, Any]:

@@ -12,8 +12,10 @@ Every input record lands in exactly one of the two. A survivor of a cluster of
 two or more gets ``cluster_id`` ``"exact:<survivor id>"`` / ``"near:<survivor
 id>"`` and ``cluster_size`` = the documents the cluster stands for; a record in
 no cluster keeps its cluster_id (null unless set earlier) and cluster_size
-(1 if absent). Only small per-record summaries (rank, sketch) are grouped by
-cluster; full records are shuffled once, by id, to apply the decisions.
+(1 if absent). Only small per-record summaries (rank, sketch) meet per
+cluster, and no cluster is gathered on one worker (see ``_JoinClusterSummaries``);
+full records are shuffled once to be routed: by text for exact dedup, by id
+for near dedup.
 """
 
 from __future__ import annotations
@@ -31,41 +33,47 @@ from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.sketch import bucket_pairs, signature_array, similarity, sketch_text
 from curation.dedup.survivor import (
+    EMPTY_SUMMARY,
+    ClusterSummary,
+    Decision,
     Member,
+    add_member,
     apply_decision,
+    decide,
+    decision_for,
     duplicate_row,
+    merge_summaries,
     record_weight,
-    resolve_cluster,
     survivor_rank,
 )
-from curation.hashing import content_hash
+from curation.hashing import content_hash, seeded_hash64
 from curation.schema import DUPLICATES_TAG
 
 COUNTER_NAMESPACE = "curation.dedup"
+
+
+def _not_unique(record_id: str, count: int, what: str) -> ValueError:
+    return ValueError(
+        f"dedup needs unique record ids, but id {record_id!r} has {count} {what}: "
+        "read with the reader's duplicate-id check (RejectReason.DUPLICATE_ID) first"
+    )
 
 
 def _only(values: Iterable[Any], record_id: str, what: str) -> Any:
     """The single value grouped under an id; ids must be unique for dedup to be sound."""
     values = list(values)
     if len(values) != 1:
-        raise ValueError(
-            f"dedup needs unique record ids, but id {record_id!r} has {len(values)} {what}: "
-            "read with the reader's duplicate-id check (RejectReason.DUPLICATE_ID) first"
-        )
+        raise _not_unique(record_id, len(values), what)
     return values[0]
 
 
-class _RouteByDecision(beam.DoFn):
-    """Joins each record with its decision: survivor to main, duplicate to DUPLICATES_TAG."""
+class _Route(beam.DoFn):
+    """Sends a record with its decision on: survivor to main, duplicate to DUPLICATES_TAG."""
 
     def __init__(self) -> None:
         self._removed = {}
 
-    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[Any]:
-        record_id, grouped = element
-        record = _only(grouped["record"], record_id, "records")
-        decisions = list(grouped["decision"])
-        decision = decisions[0] if decisions else None
+    def _route(self, record: dict, decision: Decision | None) -> Iterator[Any]:
         survivor = apply_decision(record, decision)
         if survivor is not None:
             yield survivor
@@ -74,6 +82,33 @@ class _RouteByDecision(beam.DoFn):
             self._removed[decision.kind] = Metrics.counter(COUNTER_NAMESPACE, f"{decision.kind}_duplicate")
         self._removed[decision.kind].inc()
         yield TaggedOutput(DUPLICATES_TAG, duplicate_row(record, decision))
+
+
+class _RouteByDecision(_Route):
+    """(id, {the record, its decision if any}) -> the record, routed."""
+
+    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[Any]:
+        record_id, grouped = element
+        record = _only(grouped["record"], record_id, "records")
+        decisions = list(grouped["decision"])
+        yield from self._route(record, decisions[0] if decisions else None)
+
+
+class _RouteByExactCluster(_Route):
+    """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
+
+    def process(self, element: tuple[tuple, dict[str, Iterable]]) -> Iterator[Any]:
+        _, grouped = element
+        summary = next(iter(grouped["summary"]), None)
+        # Records of one id and text share a salt, so they meet here: a repeated id
+        # would make both copies "the survivor". At most members_per_key ids are held.
+        seen: set[str] = set()
+        for record in grouped["item"]:
+            if record["id"] in seen:
+                raise _not_unique(record["id"], 2, "records with the same text")
+            seen.add(record["id"])
+            decision = None if summary is None else decision_for(record["id"], None, summary, "exact", _identical)
+            yield from self._route(record, decision)
 
 
 class _ApplyDecisions(beam.PTransform):
@@ -96,6 +131,75 @@ def _identical(_a: Any, _b: Any) -> float:
     return 1.0
 
 
+class _SummarizeCluster(beam.CombineFn):
+    """Members of one cluster -> its ClusterSummary (survivor, count, weight), mergeable."""
+
+    def create_accumulator(self) -> ClusterSummary:
+        return EMPTY_SUMMARY
+
+    def add_input(self, summary: ClusterSummary, member: Member) -> ClusterSummary:
+        return add_member(summary, member)
+
+    def merge_accumulators(self, summaries: Iterable[ClusterSummary]) -> ClusterSummary:
+        return merge_summaries(summaries)
+
+    def extract_output(self, summary: ClusterSummary) -> ClusterSummary:
+        return summary
+
+
+class _SummarizeClusters(beam.PTransform):
+    """(cluster key, Member) -> (cluster key, ClusterSummary) of every cluster of two or more.
+
+    A combine, so most of the work runs before the shuffle and no cluster is
+    gathered on one worker.
+    """
+
+    def expand(self, members: beam.PCollection) -> beam.PCollection:
+        return (
+            members
+            | "Summarize" >> beam.CombinePerKey(_SummarizeCluster())
+            | "TwoOrMore" >> beam.Filter(lambda kv: kv[1].count >= 2)
+        )
+
+
+def _salt(item_id: str, salts: int) -> int:
+    return seeded_hash64(item_id, 0, "dedup-cluster-salt") % salts
+
+
+class _JoinClusterSummaries(beam.PTransform):
+    """(cluster key, item) -> ((cluster key, salt), {"item": items, "summary": [its summary]}).
+
+    A cluster of more than ``members_per_key`` members (a boilerplate text copied
+    a million times) is spread over several salts, its summary sent to each, so
+    no worker receives more than about ``members_per_key`` of its items.
+    """
+
+    def __init__(self, summaries: beam.PCollection, members_per_key: int, id_of) -> None:
+        super().__init__()
+        self._summaries, self._members_per_key, self._id_of = summaries, members_per_key, id_of
+
+    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+        limit, id_of = self._members_per_key, self._id_of
+        # Only clusters over the limit are listed: at most (documents / limit) entries.
+        salts = beam.pvalue.AsDict(
+            self._summaries
+            | "SaltsOfLarge" >> beam.FlatMap(lambda kv: [(kv[0], -(-kv[1].count // limit))] if kv[1].count > limit else [])
+        )
+        salted_items = keyed | "SaltItems" >> beam.Map(
+            lambda kv, salts: ((kv[0], _salt(id_of(kv[1]), salts.get(kv[0], 1))), kv[1]), salts
+        )
+        salted_summaries = self._summaries | "SummaryPerSalt" >> beam.FlatMap(
+            lambda kv, salts: [((kv[0], salt), kv[1]) for salt in range(salts.get(kv[0], 1))], salts
+        )
+        return {"item": salted_items, "summary": salted_summaries} | "JoinSummary" >> beam.CoGroupByKey()
+
+
+def _decide_part(element: tuple, similarity) -> Iterator[tuple[str, Decision]]:
+    _, grouped = element
+    for summary in grouped["summary"]:  # none for a cluster of one: nothing to decide
+        yield from decide(grouped["item"], summary, "near", similarity)
+
+
 class ExactDedup(beam.PTransform):
     """Removes records whose normalised text equals another's; one survivor per text.
 
@@ -111,18 +215,19 @@ class ExactDedup(beam.PTransform):
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:
         options = self._options
 
-        def text_member(record: dict) -> tuple[str, Member]:
-            key = content_hash(normalize_text(record["text"], options.normalization))
-            rank = survivor_rank(record, options.survivor_policy)
-            return key, Member(record["id"], rank, record_weight(record), None)
+        def member(record: dict) -> Member:
+            return Member(record["id"], survivor_rank(record, options.survivor_policy), record_weight(record), None)
 
-        decisions = (
-            records
-            | "KeyByText" >> beam.Map(text_member)
-            | "GroupByText" >> beam.GroupByKey()
-            | "Resolve" >> beam.FlatMap(lambda kv: resolve_cluster(kv[1], "exact", _identical))
+        keyed = records | "KeyByText" >> beam.Map(
+            lambda record: (content_hash(normalize_text(record["text"], options.normalization)), record)
         )
-        return records | "Apply" >> _ApplyDecisions(decisions)
+        summaries = keyed | "Members" >> beam.MapTuple(lambda key, record: (key, member(record))) | _SummarizeClusters()
+        # Records meet their text's summary directly: one shuffle of records, keyed by text.
+        return (
+            keyed
+            | "JoinRecords" >> _JoinClusterSummaries(summaries, options.members_per_key, lambda record: record["id"])
+            | "Route" >> beam.ParDo(_RouteByExactCluster()).with_outputs(DUPLICATES_TAG, main="survivors")
+        )
 
 
 def _pairs_by_first_sketch(element: tuple[str, dict[str, Iterable]]) -> Iterator[tuple[str, tuple]]:
@@ -263,12 +368,17 @@ class NearDedup(beam.PTransform):
             | "RootOfEachNode" >> beam.FlatMap(lambda e: ((e[1], e[0]), (e[0], e[0])))
             | "DistinctRoots" >> beam.Distinct()
         )
-        decisions = (
+        members_by_root = (
             {"member": members, "root": roots}
             | "JoinRoots" >> beam.CoGroupByKey()
             | "KeyByRoot" >> beam.FlatMap(_member_by_root, options.max_component_rounds)
-            | "GroupByCluster" >> beam.GroupByKey()
-            | "Resolve" >> beam.FlatMap(lambda kv: resolve_cluster(kv[1], "near", similarity))
+        )
+        decisions = (
+            members_by_root
+            | "JoinMembers" >> _JoinClusterSummaries(
+                members_by_root | "Summaries" >> _SummarizeClusters(), options.members_per_key, lambda member: member.id
+            )
+            | "Decide" >> beam.FlatMap(_decide_part, similarity)
         )
         return records | "Apply" >> _ApplyDecisions(decisions)
 

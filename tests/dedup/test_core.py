@@ -20,7 +20,7 @@ from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
 from curation.dedup.sketch import bucket_pairs
-from curation.dedup.survivor import Member, resolve_cluster, survivor_rank
+from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, resolve_cluster, survivor_rank
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
 
@@ -180,6 +180,24 @@ def test_default_policy_real_then_synthetic_then_null_then_longest_then_id():
                record("d", "ttt", "real"), record("e", "ttt", "real")]
     ranked = sorted(records, key=lambda r: survivor_rank(r, policy))
     assert [r["id"] for r in ranked] == ["d", "e", "c", "b", "a"]
+
+
+def test_cluster_summaries_merge_in_any_grouping_to_the_whole_clusters_summary():
+    members = [Member(f"m{i}", (i % 3, f"m{i}"), 1 + i % 2, None) for i in range(10)]
+    whole = EMPTY_SUMMARY
+    for member in members:
+        whole = add_member(whole, member)
+    assert whole == (members[0], 10, 15)
+    parts = []
+    for chunk in (members[7:], members[:3], members[3:7]):
+        part = EMPTY_SUMMARY
+        for member in reversed(chunk):
+            part = add_member(part, member)
+        parts.append(part)
+    assert merge_summaries(parts + [EMPTY_SUMMARY]) == whole
+    # Any part of the members is decided the same as within the whole cluster.
+    every = dict(decide(members, whole, "exact", lambda a, b: 1.0))
+    assert dict(decide(members[4:6], whole, "exact", lambda a, b: 1.0)) == {m.id: every[m.id] for m in members[4:6]}
 
 
 def test_resolve_cluster_is_order_independent_and_sums_weights():

@@ -1,5 +1,6 @@
 """ExactDedup / NearDedup in Beam pipelines (FnApiRunner)."""
 
+import dataclasses
 import json
 import pathlib
 import random
@@ -117,7 +118,7 @@ def test_near_dedup_merges_a_chain_whose_ends_are_not_similar(make_pipeline, tmp
     assert by_id(duplicates)[far_end]["similarity"] < 0.8  # to the survivor, not along the chain
 
 
-def test_near_dedup_large_cluster_and_hot_buckets(make_pipeline, tmp_path):
+def large_clusters() -> list[dict]:
     base = words(7, 300)
     rng = random.Random(8)
     copies = []
@@ -130,12 +131,30 @@ def test_near_dedup_large_cluster_and_hot_buckets(make_pipeline, tmp_path):
     empties = [make_record(f"empty{i:03d}", "?!" * (i % 3 + 1)) for i in range(400)]
     identical = [make_record(f"same{i:03d}", "click here to subscribe to our newsletter today")
                  for i in range(400)]
-    records = copies + empties + identical
-    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(NEAR), records)
+    return copies + empties + identical
+
+
+def test_near_dedup_large_cluster_and_hot_buckets(make_pipeline, tmp_path):
+    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(NEAR), large_clusters())
     kept = by_id(survivors)
     assert set(kept) == {"copyreal", "empty002", "same000"}  # "?!?!?!" is the longest empty
     assert kept["copyreal"]["cluster_size"] == 301
     assert kept["empty002"]["cluster_size"] == 400 and kept["same000"]["cluster_size"] == 400
+
+
+@pytest.mark.parametrize("dedup", ["exact", "near"])
+def test_clusters_larger_than_members_per_key_are_split_with_the_same_result(make_pipeline, tmp_path, dedup):
+    def transform(members_per_key):
+        if dedup == "exact":
+            return ExactDedup(ExactDedupOptions(members_per_key=members_per_key))
+        return NearDedup(dataclasses.replace(NEAR, members_per_key=members_per_key))
+
+    records = large_clusters()
+    whole = run(make_pipeline, tmp_path, transform(10_000), records)
+    split = run(make_pipeline, tmp_path, transform(7), records)  # clusters of 400 on 58 keys
+    canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
+    assert canonical(split) == canonical(whole)
+    assert max(r["cluster_size"] for r in split[0]) >= 400
 
 
 def corpus_for_determinism():
@@ -169,9 +188,13 @@ def test_near_dedup_exact_verification_and_sizes_from_exact_stage(make_pipeline,
 
 
 def test_duplicate_ids_fail_loudly(make_pipeline, tmp_path):
-    records = [make_record("a", "one text here"), make_record("a", "another text")]
+    # Exact dedup can only be misled by one id twice in one cluster (which copy survives?).
+    same_text = [make_record("a", "one text here"), make_record("a", "One text here!")]
     with pytest.raises(Exception, match="unique record ids"):
-        run(make_pipeline, tmp_path, ExactDedup(), records)
+        run(make_pipeline, tmp_path, ExactDedup(), same_text)
+    other_texts = [make_record("a", "one text here"), make_record("a", "another text")]
+    with pytest.raises(Exception, match="unique record ids"):
+        run(make_pipeline, tmp_path, NearDedup(NEAR), other_texts)
 
 
 def test_unconverged_components_fail_loudly(make_pipeline, tmp_path):
