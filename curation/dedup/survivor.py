@@ -136,22 +136,6 @@ def decision_for(
     return Decision(survivor.id, cluster_id_for(kind, survivor.id), summary.size, score, kind)
 
 
-def resolve_cluster(
-    members: Iterable[Member],
-    kind: str,
-    similarity: Callable[[Any, Any], float],
-) -> Iterator[tuple[str, Decision]]:
-    """(member id, Decision) for every member of a whole cluster of two or more; nothing for one.
-
-    In memory, two passes over ``members``: the reference for the Beam transform,
-    which builds the summary with a combine and decides members where they are.
-    """
-    summary = EMPTY_SUMMARY
-    for member in members:
-        summary = add_member(summary, member)
-    yield from decide(members, summary, kind, similarity)
-
-
 def duplicate_row(record: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
     """The DUPLICATE_SCHEMA row for a removed record."""
     return {

@@ -194,7 +194,7 @@ class _JoinClusterSummaries(beam.PTransform):
         return {"item": salted_items, "summary": salted_summaries} | "JoinSummary" >> beam.CoGroupByKey()
 
 
-def _decide_part(element: tuple, similarity) -> Iterator[tuple[str, Decision]]:
+def _decide_near_members(element: tuple, similarity) -> Iterator[tuple[str, Decision]]:
     _, grouped = element
     for summary in grouped["summary"]:  # none for a cluster of one: nothing to decide
         yield from decide(grouped["item"], summary, "near", similarity)
@@ -378,7 +378,7 @@ class NearDedup(beam.PTransform):
             | "JoinMembers" >> _JoinClusterSummaries(
                 members_by_root | "Summaries" >> _SummarizeClusters(), options.members_per_key, lambda member: member.id
             )
-            | "Decide" >> beam.FlatMap(_decide_part, similarity)
+            | "Decide" >> beam.FlatMap(_decide_near_members, similarity)
         )
         return records | "Apply" >> _ApplyDecisions(decisions)
 

@@ -77,9 +77,9 @@ def plan_file(
 ) -> list[FileSplit]:
     """The splits of one file. ``open_file`` opens it (for a Parquet footer); a file
     whose footer cannot be read is one split, so that reading it reports the damage."""
-    whole = [FileSplit(spec_index, uri, size, 0, size)]
     if file_format(uri) == "jsonl":
         return plan_jsonl(spec_index, uri, size, split_bytes)
+    whole = [FileSplit(spec_index, uri, size, 0, size)]
     if is_compressed(uri) or size <= split_bytes:
         return whole
     try:
@@ -94,6 +94,11 @@ def parquet_row_groups(stream: BinaryIO) -> list[tuple[int, int]]:
     """``(rows, bytes)`` of each row group, from the Parquet footer."""
     metadata = pq.ParquetFile(stream).metadata
     return [(metadata.row_group(i).num_rows, metadata.row_group(i).total_byte_size) for i in range(metadata.num_row_groups)]
+
+
+def needs_line_count(split: FileSplit) -> bool:
+    """A JSONL byte range whose lines are not yet counted (see :func:`locate_lines`)."""
+    return split.parts > 1 and split.records is None
 
 
 def locate_lines(stream: BinaryIO, split: FileSplit) -> FileSplit:

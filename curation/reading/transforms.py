@@ -48,7 +48,7 @@ def _plan_splits(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit
 
 def _locate_lines(split: FileSplit) -> FileSplit:
     """Counts a JSONL byte range's lines (the one pass that needs the bytes twice)."""
-    if split.parts == 1 or split.records is not None:
+    if not splits.needs_line_count(split):
         return split
     with FileSystems.open(split.uri) as stream:
         return splits.locate_lines(stream, split)

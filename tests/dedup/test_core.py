@@ -20,7 +20,7 @@ from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
 from curation.dedup.sketch import bucket_pairs
-from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, resolve_cluster, survivor_rank
+from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, survivor_rank
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
 
@@ -198,6 +198,14 @@ def test_cluster_summaries_merge_in_any_grouping_to_the_whole_clusters_summary()
     # Any part of the members is decided the same as within the whole cluster.
     every = dict(decide(members, whole, "exact", lambda a, b: 1.0))
     assert dict(decide(members[4:6], whole, "exact", lambda a, b: 1.0)) == {m.id: every[m.id] for m in members[4:6]}
+
+
+def resolve_cluster(members, kind, similarity):
+    """A whole cluster in memory: summarised, then every member decided."""
+    summary = EMPTY_SUMMARY
+    for member in members:
+        summary = add_member(summary, member)
+    return decide(members, summary, kind, similarity)
 
 
 def test_resolve_cluster_is_order_independent_and_sums_weights():

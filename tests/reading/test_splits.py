@@ -28,7 +28,7 @@ DATA = "\n".join(LINES).encode()
 
 def _read_in_splits(data: bytes, uri: str, split_bytes: int, options: ReadOptions) -> list:
     planned = splits.plan_file(0, uri, len(data), split_bytes, lambda: io.BytesIO(data))
-    located = [s if s.parts == 1 or s.records is not None else splits.locate_lines(io.BytesIO(data), s) for s in planned]
+    located = [splits.locate_lines(io.BytesIO(data), s) if splits.needs_line_count(s) else s for s in planned]
     rows = []
     for split in splits.number_splits(located):
         rows += list(splits.read_split(io.BytesIO(data), split, options.inputs[0], options))
