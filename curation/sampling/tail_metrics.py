@@ -2,8 +2,8 @@
 
 Every input is a count dict (stratum -> documents, word -> occurrences), built
 per record and merged with :func:`merge_counts`, so each metric can be computed
-after a Beam ``CombineGlobally`` (or, for large vocabularies, per word with a
-``CombinePerKey``) without holding documents.
+after a Beam ``CombineGlobally`` (or, for large vocabularies, per shard of the
+vocabulary with a ``CombinePerKey``) without holding documents.
 """
 
 from __future__ import annotations
@@ -94,6 +94,17 @@ def jensen_shannon_divergence(counts_p: Mapping[str, int], counts_q: Mapping[str
     return min(max(divergence, 0.0), 1.0)  # clamp float error
 
 
+def rare_type_tally(
+    words_in: Mapping[str, int],
+    words_out: Mapping[str, int],
+    max_frequency: int = RARE_WORD_MAX_FREQUENCY,
+) -> tuple[int, int]:
+    """(rare word types of the input, those still in the output). Tallies of
+    disjoint vocabularies add up, so a vocabulary can be split by word and summed."""
+    rare = [w for w, n in words_in.items() if 0 < n <= max_frequency]
+    return len(rare), sum(1 for w in rare if words_out.get(w, 0) > 0)
+
+
 def rare_vocabulary_coverage(
     words_in: Mapping[str, int],
     words_out: Mapping[str, int],
@@ -101,7 +112,5 @@ def rare_vocabulary_coverage(
 ) -> float:
     """Share of the input's rare word types (occurring 1..``max_frequency`` times)
     that still occur in the output. NaN when the input has no rare word."""
-    rare = [w for w, n in words_in.items() if 0 < n <= max_frequency]
-    if not rare:
-        return math.nan
-    return sum(1 for w in rare if words_out.get(w, 0) > 0) / len(rare)
+    rare, covered = rare_type_tally(words_in, words_out, max_frequency)
+    return covered / rare if rare else math.nan

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import math
+import zlib
 from typing import Iterator
 
 import apache_beam as beam
@@ -99,12 +100,20 @@ class _Stratify(beam.DoFn):
         yield {**record, "stratum": key}
 
 
-class _CountWords(beam.DoFn):
-    """Texts -> (word, count) pairs summed over a bundle in one Counter.
+VOCABULARY_SHARDS = 256  # word types meet per shard: a shard holds about 1/256 of the vocabulary
 
-    One pair per word type and bundle instead of per word type and text: the
-    counting runs in C (``Counter.update``), and far fewer elements cross to the
-    combine. The Counter is flushed at ``max_types`` so memory stays bounded.
+
+def vocabulary_shard(word: str) -> int:
+    """The word's shard: a stable hash (crc32), the same in every worker process."""
+    return zlib.crc32(word.encode("utf-8")) % VOCABULARY_SHARDS
+
+
+class _CountWords(beam.DoFn):
+    """Texts -> (shard, {word: count}) per vocabulary shard, summed over a bundle.
+
+    Counting runs in C (``Counter.update``), and per bundle at most
+    VOCABULARY_SHARDS elements cross to the combine, not one per word type.
+    The Counter is flushed at ``max_types`` so memory stays bounded.
     ``types_per_text``: count each type once per text (is it present at all).
     """
 
@@ -116,45 +125,56 @@ class _CountWords(beam.DoFn):
     def start_bundle(self) -> None:
         self._counts = collections.Counter()
 
-    def process(self, text: str) -> Iterator[tuple[str, int]]:
+    def _by_shard(self) -> Iterator[tuple[int, dict[str, int]]]:
+        shards: dict[int, dict[str, int]] = {}
+        for word, count in self._counts.items():
+            shards.setdefault(vocabulary_shard(word), {})[word] = count
+        self._counts = collections.Counter()
+        return iter(shards.items())
+
+    def process(self, text: str) -> Iterator[tuple[int, dict[str, int]]]:
         words = word_tokens(text)
         self._counts.update(set(words) if self._types_per_text else words)
         if len(self._counts) >= self._max_types:
-            yield from self._counts.items()
-            self._counts = collections.Counter()
+            yield from self._by_shard()
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for pair in self._counts.items():
+        for pair in self._by_shard():
             yield GlobalWindows.windowed_value(pair)
-        self._counts = collections.Counter()
+
+
+def _tally_shard(element: tuple[int, dict[str, list]]) -> tuple[int, int]:
+    _, sides = element
+    return tail_metrics.rare_type_tally(
+        tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]),
+        tail_metrics.RARE_WORD_MAX_FREQUENCY,
+    )
 
 
 class _RareVocabularyCoverage(beam.PTransform):
-    """Share of the input's rare word types still in the output, tallied per word type.
+    """Share of the input's rare word types still in the output.
 
-    Word counts meet per word (a keyed combine), never as one vocabulary-sized
-    dict on one worker: vocabularies grow with the corpus (names, numbers, URLs).
-    Input: ``{"in": texts, "out": texts}``; output: one float (NaN: no rare type).
+    Word counts meet per vocabulary shard (a keyed combine of count dicts), never
+    as one vocabulary-sized dict on one worker: vocabularies grow with the corpus
+    (names, numbers, URLs). Input: ``{"in": texts, "out": texts}``; output: one
+    float (NaN: no rare type).
     """
 
     def expand(self, texts: dict[str, beam.PCollection]) -> beam.PCollection:
-        rare_max = tail_metrics.RARE_WORD_MAX_FREQUENCY
         counts_in = (
             texts["in"]
             | "WordsIn" >> beam.ParDo(_CountWords(types_per_text=False))
-            | "SumWordsIn" >> beam.CombinePerKey(sum)
+            | "SumWordsIn" >> beam.CombinePerKey(tail_metrics.merge_counts)
         )
         seen_out = (
             texts["out"]
             | "WordsOut" >> beam.ParDo(_CountWords(types_per_text=True))
-            | "SumWordsOut" >> beam.CombinePerKey(sum)
+            | "SumWordsOut" >> beam.CombinePerKey(tail_metrics.merge_counts)
         )
         return (
             {"in": counts_in, "out": seen_out}
-            | "JoinWords" >> beam.CoGroupByKey()
-            | "RareTypes" >> beam.FlatMap(
-                lambda kv: [(1, 1 if any(kv[1]["out"]) else 0)] if 0 < sum(kv[1]["in"]) <= rare_max else []
-            )
+            | "JoinShards" >> beam.CoGroupByKey()
+            | "TallyShard" >> beam.Map(_tally_shard)
             | "Tally" >> beam.CombineGlobally(beam.combiners.TupleCombineFn(sum, sum))
             | "Coverage" >> beam.Map(lambda t: t[1] / t[0] if t[0] else math.nan)
         )

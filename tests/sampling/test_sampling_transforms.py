@@ -1,11 +1,12 @@
 import math
+import random
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from curation.sampling import tail_metrics
-from curation.sampling.transforms import _RareVocabularyCoverage
+from curation.sampling.transforms import VOCABULARY_SHARDS, _CountWords, _RareVocabularyCoverage, vocabulary_shard
 
 TEXTS_IN = ["Alpha beta beta", "gamma " * 6, "delta, alpha", "epsilon zeta"]
 TEXTS_OUT = ["ALPHA gamma", "zeta"]
@@ -31,3 +32,32 @@ def test_no_rare_word_gives_nan(make_pipeline):
             "out": p | "Out" >> beam.Create([]),
         } | _RareVocabularyCoverage()
         assert_that(coverage | beam.Map(math.isnan), equal_to([True]))
+
+
+def test_a_vocabulary_over_many_shards_and_flushes_matches_the_reference(make_pipeline):
+    rng = random.Random(5)
+    vocabulary = [f"w{i}" for i in range(3000)]
+    texts_in = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 40))) for _ in range(400)]
+    texts_out = texts_in[::3]
+    words_in = tail_metrics.merge_counts(tail_metrics.word_counts(t) for t in texts_in)
+    words_out = tail_metrics.merge_counts(tail_metrics.word_counts(t) for t in texts_out)
+    expected = tail_metrics.rare_vocabulary_coverage(words_in, words_out)
+    assert len({vocabulary_shard(w) for w in words_in}) == VOCABULARY_SHARDS
+    with make_pipeline() as p:
+        coverage = {
+            "in": p | "In" >> beam.Create(texts_in, reshuffle=False),
+            "out": p | "Out" >> beam.Create(texts_out),
+        } | _RareVocabularyCoverage()
+        assert_that(coverage | beam.Map(lambda c: round(c, 9)), equal_to([round(expected, 9)]))
+
+
+def test_counting_flushes_bounded_shard_dicts():
+    count = _CountWords(types_per_text=False, max_types=50)
+    count.start_bundle()
+    texts = [" ".join(f"t{i}_{j}" for j in range(20)) for i in range(10)]
+    emitted = [pair for text in texts for pair in count.process(text)]
+    emitted += [wv.value for wv in count.finish_bundle()]
+    assert all(0 <= shard < VOCABULARY_SHARDS and words for shard, words in emitted)
+    merged = tail_metrics.merge_counts(words for _, words in emitted)
+    assert merged == tail_metrics.merge_counts(tail_metrics.word_counts(t) for t in texts)
+    assert all(vocabulary_shard(w) == shard for shard, words in emitted for w in words)

@@ -8,6 +8,7 @@ from curation.sampling.tail_metrics import (
     StratumCounts,
     jensen_shannon_divergence,
     merge_counts,
+    rare_type_tally,
     rare_vocabulary_coverage,
     rarest_strata_kept_share,
     stratum_counts,
@@ -61,6 +62,16 @@ def test_rare_vocabulary_coverage_from_merged_summaries():
     assert rare_vocabulary_coverage(words_in, words_out) == pytest.approx(1 / 3)
     assert rare_vocabulary_coverage(words_in, words_out, max_frequency=6) == pytest.approx(2 / 4)
     assert math.isnan(rare_vocabulary_coverage({"common": 9}, {}))
+
+
+def test_rare_type_tallies_of_disjoint_vocabulary_parts_add_up():
+    words_in = merge_counts(word_counts(t) for t in ["a b b c", "d e e e e e e", "f a g"])
+    words_out = word_counts("a e g")
+    whole = rare_type_tally(words_in, words_out)
+    assert whole == (6, 2)  # rare: a b c d f g (e occurs 6 times); a and g are kept
+    parts = [{w: n for w, n in words_in.items() if w < "d"}, {w: n for w, n in words_in.items() if w >= "d"}]
+    tallies = [rare_type_tally(part, words_out) for part in parts]
+    assert tuple(map(sum, zip(*tallies))) == whole
 
 
 def test_merging_is_order_independent():
