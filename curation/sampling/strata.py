@@ -87,25 +87,33 @@ def _metadata(record: Mapping[str, Any]) -> Mapping[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def stratum_key(
-    record: Mapping[str, Any],
+def stratum_keys(
+    records: Sequence[Mapping[str, Any]],
     fields: Sequence[str],
     length_bucket: bool = True,
     topic_model: TopicModel | None = None,
-) -> str:
-    """The stratum key of a record dict (see the module docstring for the format)."""
-    parts = []
-    metadata = None  # parsed only if some field is not a column
-    for name in fields:
-        if name in record:
-            value = record[name]
-        else:
-            metadata = _metadata(record) if metadata is None else metadata
-            value = metadata.get(name)
-        parts.append(f"{name}={_format_value(value)}")
-    if length_bucket:
-        parts.append(f"{LENGTH_PART}={word_count_bucket(len(word_tokens(record['text'])))}")
-    if topic_model is not None:
-        topic = topic_model.assign(record["text"])
-        parts.append(f"{TOPIC_PART}={topic_label(topic, topic_model.num_topics)}")
-    return "|".join(parts)
+) -> list[str]:
+    """The stratum key of each record dict (see the module docstring for the format).
+
+    A batch at a time: each text is tokenised once for its length and topic, and
+    the topic model labels the whole batch in one vectorised call.
+    """
+    tokens = [word_tokens(r["text"]) for r in records] if length_bucket or topic_model is not None else []
+    topics = topic_model.assign_tokens(tokens) if topic_model is not None else []
+    keys = []
+    for i, record in enumerate(records):
+        parts = []
+        metadata = None  # parsed only if some field is not a column
+        for name in fields:
+            if name in record:
+                value = record[name]
+            else:
+                metadata = _metadata(record) if metadata is None else metadata
+                value = metadata.get(name)
+            parts.append(f"{name}={_format_value(value)}")
+        if length_bucket:
+            parts.append(f"{LENGTH_PART}={word_count_bucket(len(tokens[i]))}")
+        if topic_model is not None:
+            parts.append(f"{TOPIC_PART}={topic_label(topics[i], topic_model.num_topics)}")
+        keys.append("|".join(parts))
+    return keys

@@ -3,7 +3,8 @@
 Features: every word unigram and bigram (:func:`~curation.sampling.tokens.word_tokens`)
 is feature-hashed into ``dims`` buckets (words with
 :func:`curation.hashing.seeded_hash64`, bigrams by mixing their words' hashes)
-with a hash-derived sign (so collisions cancel rather than pile up),
+with a hash-derived sign (so collisions cancel rather than pile up; an n-gram
+is its hash's low 40 bits, the highest of them its sign),
 weighted by sublinear term frequency ``1 + ln(count)`` times a smoothed IDF
 ``1 + ln((1 + n) / (1 + df))`` learnt from the fitting sample, then L2-normalised.
 
@@ -17,17 +18,19 @@ in that hash order. Topics are numbered by size in the sample, largest first.
 
 The model is deterministic given (texts as a multiset, seed, parameters). It
 serialises to canonical JSON bytes (:meth:`TopicModel.to_bytes`) to be broadcast
-to workers; :meth:`TopicModel.assign` then labels any document.
+to workers; :meth:`TopicModel.assign` then labels documents, a batch at a time.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -37,6 +40,9 @@ from curation.sampling.tokens import word_tokens
 _FORMAT = "curation.topic_model"
 _FORMAT_VERSION = 1
 _TWO_TO_64 = 2**64
+_NGRAM_BITS = 40  # n-gram hash bits kept; the rest of a uint64 numbers the document
+_NGRAM_MASK = np.uint64((1 << _NGRAM_BITS) - 1)
+_MAX_ROWS = 1 << (64 - _NGRAM_BITS)
 _SAME_POINT = 1e-5  # squared distances below this are float32 noise between equal vectors
 
 
@@ -60,33 +66,58 @@ def _pair_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hashed_term_weights(text: str, seed: int | str, dims: int) -> tuple[np.ndarray, np.ndarray]:
-    """Signed, sublinear-TF feature-hashed unigram+bigram weights of one text:
-    (sorted bucket indices, their non-zero weights)."""
-    tokens = word_tokens(text)
+@dataclass(frozen=True)
+class _SparseRows:
+    """Sparse rows, one per document: entry ``i`` is (``rows[i]``, ``columns[i]``, ``values[i]``),
+    sorted by row then column. A document without features has no entry."""
+
+    count: int  # documents
+    rows: np.ndarray  # int64
+    columns: np.ndarray  # int64 bucket indices
+    values: np.ndarray  # float64
+
+    def per_row_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum per document of a value per entry. ``bincount`` adds in entry order, so a
+        document's sum never depends on which other documents share the batch."""
+        return np.bincount(self.rows, weights=values, minlength=self.count)
+
+
+def _hashed_term_weights(token_lists: Sequence[list[str]], seed: int | str, dims: int) -> _SparseRows:
+    """Signed, sublinear-TF feature-hashed unigram+bigram weights of many documents at once.
+
+    One pass of numpy calls per batch instead of per document; each document's
+    entries are what it would get alone.
+    """
+    count = len(token_lists)
+    if count >= _MAX_ROWS:
+        raise ValueError(f"at most {_MAX_ROWS - 1} documents per call, got {count}")
     # Hash each word type once; a dict lookup per token is several times cheaper than the cache's.
-    hashes = {word: _word_hash(word, seed) for word in set(tokens)}
-    words = np.fromiter(map(hashes.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
-    # Counting n-grams by 64-bit hash rather than by string: a collision there is negligible.
-    ngrams, counts = np.unique(
-        np.concatenate([words, _pair_hashes(words[:-1], words[1:])]), return_counts=True
+    hashes = {word: _word_hash(word, seed) for word in set(itertools.chain.from_iterable(token_lists))}
+    lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=count)
+    words = np.fromiter(
+        map(hashes.__getitem__, itertools.chain.from_iterable(token_lists)), dtype=np.uint64, count=int(lengths.sum())
     )
-    signs = np.where(ngrams >> np.uint64(63), 1.0, -1.0)
-    buckets = (ngrams % np.uint64(dims)).astype(np.int64)
-    weights = np.bincount(buckets, weights=signs * (1.0 + np.log(counts)), minlength=dims)
-    indices = np.flatnonzero(weights)
-    return indices, weights[indices]
+    word_rows = np.repeat(np.arange(count, dtype=np.uint64), lengths)
+    within = word_rows[:-1] == word_rows[1:]  # bigrams never span two documents
+    ngrams = np.concatenate([words, _pair_hashes(words[:-1][within], words[1:][within])]) & _NGRAM_MASK
+    rows = np.concatenate([word_rows, word_rows[:-1][within]])
+    # One uint64 per (document, n-gram) so a single sort counts them all; n-grams are
+    # told apart by 40 hash bits, a collision within one document is negligible.
+    keys, counts = np.unique((rows << np.uint64(_NGRAM_BITS)) | ngrams, return_counts=True)
+    ngrams, rows = keys & _NGRAM_MASK, (keys >> np.uint64(_NGRAM_BITS)).astype(np.int64)
+    signs = np.where(ngrams >> np.uint64(_NGRAM_BITS - 1), 1.0, -1.0)
+    cells, entry_of = np.unique(rows * dims + (ngrams % np.uint64(dims)).astype(np.int64), return_inverse=True)
+    weights = np.bincount(entry_of, weights=signs * (1.0 + np.log(counts)), minlength=len(cells))
+    nonzero = weights != 0.0  # signed collisions can cancel out
+    cells = cells[nonzero]
+    return _SparseRows(count, cells // dims, cells % dims, weights[nonzero])
 
 
-def _tfidf_vector(
-    indices: np.ndarray, weights: np.ndarray, idf: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """L2-normalised TF-IDF values at ``indices`` (both empty for no features)."""
-    values = weights * idf[indices]
-    norm = float(np.sqrt(values @ values))
-    if norm == 0.0:
-        return indices[:0], values[:0]
-    return indices, values / norm
+def _tfidf_rows(weights: _SparseRows, idf: np.ndarray) -> _SparseRows:
+    """Each document's TF-IDF vector, L2-normalised (a document without features stays empty)."""
+    values = weights.values * idf[weights.columns]
+    norms = np.sqrt(weights.per_row_sum(values * values))
+    return dataclasses.replace(weights, values=values / norms[weights.rows])
 
 
 def _uniform(seed: int | str, purpose: str, step: int) -> float:
@@ -107,19 +138,23 @@ class TopicModel:
     def num_topics(self) -> int:
         return int(self.centroids.shape[0])
 
-    def features(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """The document's sparse unit vector: (bucket indices, values)."""
-        return _tfidf_vector(*_hashed_term_weights(text, self.seed, self.dims), self.idf)
+    def assign(self, texts: Sequence[str]) -> list[int]:
+        """The topic index of each text (see :meth:`assign_tokens`)."""
+        return self.assign_tokens([word_tokens(text) for text in texts])
 
-    def assign(self, text: str) -> int:
-        """The topic index of ``text`` (most similar centroid; ties go to the lower index).
+    def assign_tokens(self, token_lists: Sequence[list[str]]) -> list[int]:
+        """The topic index of each document given as its :func:`word_tokens` (most similar
+        centroid; ties go to the lower index). Vectorised: pass many documents at once.
 
-        A text without any word has no direction: it is assigned topic 0.
+        A document without any word has no direction: it is assigned topic 0.
         """
-        indices, values = self.features(text)
-        if indices.size == 0:
-            return 0
-        return int(np.argmax(self.centroids[:, indices] @ values))
+        if not token_lists:
+            return []
+        features = _tfidf_rows(_hashed_term_weights(token_lists, self.seed, self.dims), self.idf)
+        similarities = np.column_stack(
+            [features.per_row_sum(features.values * centroid[features.columns]) for centroid in self.centroids]
+        )
+        return np.argmax(similarities, axis=1).tolist()
 
     def to_bytes(self) -> bytes:
         """Canonical JSON (arrays as base64 little-endian float64): same model, same bytes."""
@@ -214,26 +249,26 @@ def fit_topic_model(
     """
     if num_topics < 1:
         raise ValueError(f"num_topics must be at least 1, got {num_topics}")
-    if dims < 1 or dims & (dims - 1):
-        raise ValueError(f"dims must be a power of two, got {dims}")
+    if dims < 1 or dims & (dims - 1) or dims >= 1 << (_NGRAM_BITS - 1):
+        raise ValueError(f"dims must be a power of two below 2**{_NGRAM_BITS - 1}, got {dims}")
     if iterations < 0 or restarts < 1 or max_documents < 1:
         raise ValueError("iterations must be >= 0, restarts and max_documents >= 1")
     sample = _bounded_sample(texts, seed, max_documents)
-    term_weights = [w for w in (_hashed_term_weights(t, seed, dims) for t in sample) if w[0].size]
-    if not term_weights:
+    weights = _hashed_term_weights([word_tokens(t) for t in sample], seed, dims)
+    # Documents without any word are left out; rows are renumbered over the rest.
+    with_words, rows = np.unique(weights.rows, return_inverse=True)
+    if not len(with_words):
         raise ValueError("cannot fit a topic model: no text in the sample contains a word")
+    weights = dataclasses.replace(weights, count=len(with_words), rows=rows)
 
-    document_frequency = np.zeros(dims)
-    for indices, _ in term_weights:
-        document_frequency[indices] += 1.0
-    idf = 1.0 + np.log((1.0 + len(term_weights)) / (1.0 + document_frequency))
+    document_frequency = np.bincount(weights.columns, minlength=dims).astype(np.float64)
+    idf = 1.0 + np.log((1.0 + weights.count) / (1.0 + document_frequency))
 
     # Dense float32 rows (max_documents x dims x 4 bytes: 80 MB at the defaults)
     # make every k-means pass one matrix product. idf >= 1, so no row is zero.
-    documents = np.zeros((len(term_weights), dims), dtype=np.float32)
-    for row, (indices, weights) in enumerate(term_weights):
-        indices, values = _tfidf_vector(indices, weights, idf)
-        documents[row, indices] = values
+    features = _tfidf_rows(weights, idf)
+    documents = np.zeros((features.count, dims), dtype=np.float32)
+    documents[features.rows, features.columns] = features.values
 
     # Restarts: Lloyd's local optima on text often merge two topics and split a
     # third; the run whose documents sit closest to their centroids wins.

@@ -30,7 +30,7 @@ from curation.sampling import tail_metrics
 from curation.sampling.origin import decide_origin
 from curation.sampling.options import SampleOptions
 from curation.sampling.selection import plan_selection, sampling_report
-from curation.sampling.strata import stratum_key
+from curation.sampling.strata import stratum_keys
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
 
@@ -39,6 +39,7 @@ NOT_SELECTED = "not_selected"
 SHARD_PLAN = "shard_plan"
 REPORT = "report"
 OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
+STRATIFY_BATCH = 512  # records keyed per vectorised call
 
 
 def with_origin(record: dict, real_below: float | None, assume: str | None) -> dict:
@@ -87,17 +88,19 @@ class _Split(beam.DoFn):
 
 
 class _Stratify(beam.DoFn):
-    """Sets ``stratum``; the topic model is decoded once per worker, not per record."""
+    """Batches of records -> records with ``stratum`` set; the topic model is decoded
+    once per worker, not per record."""
 
     def __init__(self, options: SampleOptions):
         self._options = options
         self._model = None
 
-    def process(self, record, model_bytes=None):
+    def process(self, batch: list[dict], model_bytes=None) -> Iterator[dict]:
         if model_bytes is not None and self._model is None:
             self._model = TopicModel.from_bytes(model_bytes)
-        key = stratum_key(record, self._options.strata_fields, self._options.length_buckets, self._model)
-        yield {**record, "stratum": key}
+        keys = stratum_keys(batch, self._options.strata_fields, self._options.length_buckets, self._model)
+        for record, key in zip(batch, keys):
+            yield {**record, "stratum": key}
 
 
 VOCABULARY_SHARDS = 256  # word types meet per shard: a shard holds about 1/256 of the vocabulary
@@ -239,7 +242,11 @@ class SelectSample(beam.PTransform):
         model_bytes = self._topic_model(decided)
 
         side = {"model_bytes": model_bytes} if model_bytes is not None else {}
-        stratified = decided | "Stratify" >> beam.ParDo(_Stratify(options), **side)
+        stratified = (
+            decided
+            | "Batch" >> beam.BatchElements(min_batch_size=STRATIFY_BATCH, max_batch_size=STRATIFY_BATCH)
+            | "Stratify" >> beam.ParDo(_Stratify(options), **side)
+        )
         counts = (
             stratified
             | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), 1))

@@ -4,7 +4,7 @@ import pytest
 
 from curation.sampling.strata import (
     MISSING,
-    stratum_key,
+    stratum_keys,
     topic_label,
     validate_stratum_fields,
     word_count_bucket,
@@ -29,6 +29,10 @@ from curation.sampling.topics import fit_topic_model
 )
 def test_word_count_bucket_edges(words, bucket):
     assert word_count_bucket(words) == bucket
+
+
+def stratum_key(rec, fields, **options):
+    return stratum_keys([rec], fields, **options)[0]
 
 
 def record(text="one two three", source="mail", **metadata):
@@ -81,3 +85,13 @@ def test_ambiguous_field_names_are_rejected(fields):
 
 def test_valid_field_names_pass():
     validate_stratum_fields(["source", "language", "meta.lang"])
+
+
+def test_a_records_key_does_not_depend_on_its_batch():
+    texts = [f"apple banana cherry fruit {i}" for i in range(20)] + [f"engine wheel brake car {i}" for i in range(20)]
+    model = fit_topic_model(texts, 2, seed=1)
+    records = [record(text=t * (i % 3 + 1), source=f"s{i % 2}") for i, t in enumerate(texts)] + [record(text="")]
+    together = stratum_keys(records, ["source"], topic_model=model)
+    assert together == [stratum_key(r, ["source"], topic_model=model) for r in records]
+    assert stratum_keys(records[::-1], ["source"], topic_model=model) == together[::-1]
+    assert stratum_keys([], ["source"], topic_model=model) == []

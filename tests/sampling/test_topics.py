@@ -1,8 +1,11 @@
+import math
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from curation.sampling.topics import TopicModel, fit_topic_model
+from curation.sampling.tokens import word_tokens
+from curation.sampling.topics import TopicModel, _hashed_term_weights, _pair_hashes, _word_hash, fit_topic_model
 
 VOCABULARIES = {
     "sport": "football match goal team player score league coach season referee".split(),
@@ -23,7 +26,7 @@ def corpus():
 def test_separable_topics_are_recovered():
     texts = corpus()
     model = fit_topic_model(texts, 3, seed=11)
-    labels = [model.assign(t) for t in texts]
+    labels = model.assign(texts)
     per_topic = [Counter(labels[i * 60 : (i + 1) * 60]) for i in range(3)]
     assert all(len(c) == 1 for c in per_topic)
     assert {next(iter(c)) for c in per_topic} == {0, 1, 2}
@@ -41,7 +44,7 @@ def test_serialisation_round_trip():
     restored = TopicModel.from_bytes(model.to_bytes())
     assert restored.to_bytes() == model.to_bytes()
     assert (restored.num_topics, restored.dims, restored.seed) == (3, 256, 5)
-    assert [restored.assign(t) for t in texts] == [model.assign(t) for t in texts]
+    assert restored.assign(texts) == model.assign(texts)
 
 
 def test_bounded_sample_and_few_distinct_documents():
@@ -51,11 +54,12 @@ def test_bounded_sample_and_few_distinct_documents():
 
 def test_text_without_words_is_topic_zero():
     model = fit_topic_model(corpus(), 3, seed=1)
-    assert model.assign("... !!! ---") == 0
+    assert model.assign(["... !!! ---", ""]) == [0, 0]
+    assert model.assign([]) == []
 
 
 @pytest.mark.parametrize(
-    "kwargs", [dict(num_topics=0), dict(dims=1000), dict(texts=["?!", ""])]
+    "kwargs", [dict(num_topics=0), dict(dims=1000), dict(dims=2**39), dict(texts=["?!", ""])]
 )
 def test_invalid_fits_raise(kwargs):
     args = dict(texts=["a b c"], num_topics=2, seed=0) | kwargs
@@ -66,3 +70,33 @@ def test_invalid_fits_raise(kwargs):
 def test_foreign_payload_is_rejected():
     with pytest.raises(ValueError, match="curation.topic_model"):
         TopicModel.from_bytes(b'{"format": "other"}')
+
+
+def reference_term_weights(tokens, seed, dims):
+    """One document's hashed weights, written the plain way: {bucket: weight}."""
+    hashes = [_word_hash(w, seed) for w in tokens]
+    pairs = [int(_pair_hashes(np.array([a], np.uint64), np.array([b], np.uint64))[0]) for a, b in zip(hashes, hashes[1:])]
+    weights = {}
+    for ngram, count in sorted(Counter(h % 2**40 for h in hashes + pairs).items()):
+        sign = 1.0 if ngram >> 39 else -1.0
+        weights[ngram % dims] = weights.get(ngram % dims, 0.0) + sign * (1.0 + math.log(count))
+    return {b: w for b, w in weights.items() if w != 0.0}
+
+
+def test_batched_term_weights_match_each_document_alone():
+    texts = ["the cat sat on the mat", "", "mat the cat", "one", "the the the cat cat", "!!!", "cat sat on"]
+    tokens = [word_tokens(t) for t in texts]
+    batch = _hashed_term_weights(tokens, 3, 64)  # few buckets: collisions and cancellations occur
+    for row, doc_tokens in enumerate(tokens):
+        mine = batch.rows == row
+        assert dict(zip(batch.columns[mine].tolist(), batch.values[mine].tolist())) == pytest.approx(
+            reference_term_weights(doc_tokens, 3, 64)
+        )
+    alone = [_hashed_term_weights([t], 3, 64) for t in tokens]
+    assert np.concatenate([a.values for a in alone]).tolist() == batch.values.tolist()
+
+
+def test_a_documents_topic_does_not_depend_on_its_batch():
+    texts = corpus()
+    model = fit_topic_model(texts, 3, seed=4)
+    assert model.assign(texts) == [model.assign([t])[0] for t in texts] == model.assign(texts[::-1])[::-1]
