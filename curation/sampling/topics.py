@@ -43,6 +43,7 @@ _TWO_TO_64 = 2**64
 _NGRAM_BITS = 40  # n-gram hash bits kept; the rest of a uint64 numbers the document
 _NGRAM_MASK = np.uint64((1 << _NGRAM_BITS) - 1)
 _MAX_ROWS = 1 << (64 - _NGRAM_BITS)
+_CHUNK = 512  # documents featurised per call while fitting
 _SAME_POINT = 1e-5  # squared distances below this are float32 noise between equal vectors
 
 
@@ -254,21 +255,27 @@ def fit_topic_model(
     if iterations < 0 or restarts < 1 or max_documents < 1:
         raise ValueError("iterations must be >= 0, restarts and max_documents >= 1")
     sample = _bounded_sample(texts, seed, max_documents)
-    weights = _hashed_term_weights([word_tokens(t) for t in sample], seed, dims)
-    # Documents without any word are left out; rows are renumbered over the rest.
-    with_words, rows = np.unique(weights.rows, return_inverse=True)
-    if not len(with_words):
+    # A chunk at a time: tokens and sort keys of the whole sample at once take hundreds of MB.
+    chunks = [
+        _hashed_term_weights([word_tokens(t) for t in sample[i : i + _CHUNK]], seed, dims)
+        for i in range(0, len(sample), _CHUNK)
+    ]
+    # Documents without any word have no entry and are left out.
+    present = [np.unique(chunk.rows, return_inverse=True) for chunk in chunks]
+    documents_with_words = sum(len(rows) for rows, _ in present)
+    if not documents_with_words:
         raise ValueError("cannot fit a topic model: no text in the sample contains a word")
-    weights = dataclasses.replace(weights, count=len(with_words), rows=rows)
-
-    document_frequency = np.bincount(weights.columns, minlength=dims).astype(np.float64)
-    idf = 1.0 + np.log((1.0 + weights.count) / (1.0 + document_frequency))
+    document_frequency = sum(np.bincount(chunk.columns, minlength=dims) for chunk in chunks).astype(np.float64)
+    idf = 1.0 + np.log((1.0 + documents_with_words) / (1.0 + document_frequency))
 
     # Dense float32 rows (max_documents x dims x 4 bytes: 80 MB at the defaults)
     # make every k-means pass one matrix product. idf >= 1, so no row is zero.
-    features = _tfidf_rows(weights, idf)
-    documents = np.zeros((features.count, dims), dtype=np.float32)
-    documents[features.rows, features.columns] = features.values
+    documents = np.zeros((documents_with_words, dims), dtype=np.float32)
+    first_row = 0
+    for chunk, (rows, row_of_entry) in zip(chunks, present):
+        features = _tfidf_rows(chunk, idf)
+        documents[first_row + row_of_entry, features.columns] = features.values
+        first_row += len(rows)
 
     # Restarts: Lloyd's local optima on text often merge two topics and split a
     # third; the run whose documents sit closest to their centroids wins.
