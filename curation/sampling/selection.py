@@ -61,8 +61,8 @@ def plan_selection(counts: Mapping[Group, int], text_bytes: int, options: Sample
 def sampling_report(plan: Mapping, rare_vocabulary_coverage: float, options: SampleOptions) -> dict:
     """The manifest's ``sampling`` section: per-stratum counts in and out, and tail figures.
 
-    ``rare_vocabulary_coverage`` is computed per word type in the pipeline
-    (see :func:`curation.sampling.tail_metrics.rare_vocabulary_coverage`).
+    ``rare_vocabulary_coverage`` is computed per vocabulary shard in the pipeline
+    (see :func:`curation.sampling.tail_metrics.rare_type_tally`).
     """
     sizes, quotas = plan["sizes"], plan["quotas"]
     strata: dict[str, dict[str, int]] = {}
