@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Hashable
 
 import apache_beam as beam
-from apache_beam.pvalue import AsSingleton
+from apache_beam.pvalue import AsDict, AsSingleton
 
 from curation.ranking import core
 
@@ -70,18 +70,18 @@ class RankBoundaries(beam.PTransform):
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
         targets = AsSingleton(self._targets)
+        # Per-key results reach the single-element steps as dict side inputs
+        # (AsDict), not through a global ToDict combine: far fewer transforms.
         histogram = (
             keyed
             | "BinKeys" >> beam.Map(lambda gk, t: ((gk[0], core.key_bin(gk[1], _bits_for(gk[0], t))), 1), targets)
             | "CountPerBin" >> beam.CombinePerKey(sum)
-            | "Histogram" >> beam.combiners.ToDict()
         )
-        located = histogram | "LocateRanks" >> beam.Map(_located, targets)
+        located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, t), AsDict(histogram))
         found = (
             keyed
             | "KeepTargetBins" >> beam.FlatMap(_in_target_bin, AsSingleton(located), targets)
             | "GroupTargetBins" >> beam.GroupByKey()
             | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located))
-            | "CollectBoundaries" >> beam.combiners.ToDict()
         )
-        return found | "Assemble" >> beam.Map(_assemble, targets)
+        return self._targets | "Assemble" >> beam.Map(lambda t, f: _assemble(f, t), AsDict(found))

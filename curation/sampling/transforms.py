@@ -18,7 +18,7 @@ from typing import Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsSingleton
+from apache_beam.pvalue import AsDict, AsSingleton
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -251,14 +251,13 @@ class SelectSample(beam.PTransform):
             stratified
             | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), 1))
             | "CountGroups" >> beam.CombinePerKey(sum)
-            | "Counts" >> beam.combiners.ToDict()
         )
         text_bytes = (
             stratified
             | "TextBytes" >> beam.Map(lambda r: len(r["text"].encode("utf-8")))
             | "SumTextBytes" >> beam.CombineGlobally(sum)
         )
-        plan = counts | "Plan" >> beam.Map(plan_selection, AsSingleton(text_bytes), options)
+        plan = text_bytes | "Plan" >> beam.Map(lambda total, c: plan_selection(c, total, options), AsDict(counts))
         targets = plan | "RankTargets" >> beam.Map(
             lambda p: {g: (n, [p["quotas"].get(g, 0)]) for g, n in p["sizes"].items()}
         )
