@@ -10,13 +10,13 @@ half-written or unverified.
 from __future__ import annotations
 
 import io
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsList, AsSingleton
+from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
@@ -31,6 +31,8 @@ from curation.writing import core, files
 from curation.writing.core import WriteOptions
 
 _SINGLE_CLASS = "all"
+_STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
+_REASON_COLUMNS = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
 
 
 class ShardVerificationError(RuntimeError):
@@ -244,17 +246,6 @@ def finalize_tables(output: str, tables: Mapping[str, list[dict]]) -> list[dict]
     return ordered
 
 
-class _CountBy(beam.PTransform):
-    """``{key: count}`` of a PCollection, as one element (``{}`` when empty)."""
-
-    def __init__(self, key: Callable):
-        super().__init__()
-        self._key = key
-
-    def expand(self, pcoll):
-        return pcoll | beam.Map(lambda r: (self._key(r), 1)) | beam.CombinePerKey(sum) | beam.combiners.ToDict()
-
-
 class WriteCuratedOutput(beam.PTransform):
     """Writes every table of a curation run and its ``manifest.json``, atomically.
 
@@ -303,20 +294,24 @@ class WriteCuratedOutput(beam.PTransform):
                 self._options, name, schema, "origin" if is_data else None,
                 self._data_shard_plan if is_data else None, finalize=False,
             )
-        reason_keys = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
-        reasons = {
-            name: tables[name] | f"Reasons_{name}" >> _CountBy(lambda r, k=key: r[k])
-            for name, key in reason_keys.items()
+        # The funnel's stages and each table's reasons, counted in one keyed combine.
+        tallies = [
+            pcoll | f"CountStage_{name}" >> beam.Map(lambda _, n=name: ((_STAGE, n), 1))
+            for name, pcoll in self._stages.items()
+        ] + [
+            tables[name] | f"CountReasons_{name}" >> beam.Map(lambda r, n=name, k=key: ((n, r[k]), 1))
+            for name, key in _REASON_COLUMNS.items()
             if name in tables
-        }
-        stage_counts = {
-            name: pcoll | f"Count_{name}" >> beam.combiners.Count.Globally() for name, pcoll in self._stages.items()
-        }
+        ]
+        counts = (
+            tallies
+            | "AllCounts" >> beam.Flatten(pipeline=tables["data"].pipeline)
+            | "Count" >> beam.CombinePerKey(sum)
+        )
         side = {
             "input_files": AsList(tables["files"]),
+            "counts": AsDict(counts),
             **{f"shards_{n}": AsList(p) for n, p in infos.items()},
-            **{f"reasons_{n}": AsSingleton(p) for n, p in reasons.items()},
-            **{f"stage_{n}": AsSingleton(p) for n, p in stage_counts.items()},
         }
         if self._extra is not None:
             side["extra"] = AsSingleton(self._extra)
@@ -326,15 +321,19 @@ class WriteCuratedOutput(beam.PTransform):
             | "WriteManifest" >> beam.Map(self._finalize, **side)
         )
 
-    def _finalize(self, _, input_files, extra=None, **side) -> dict:
+    def _finalize(self, _, input_files, counts, extra=None, **side) -> dict:
         tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
+        reasons = {name: {} for name in _REASON_COLUMNS if name in tables}
+        for (what, key), count in counts.items():
+            if what != _STAGE:
+                reasons[what][key] = count
         try:
             manifest = build_manifest(
                 run_id=self._run_id,
                 config=self._config,
                 files=input_files,
-                stage_counts={n: side[f"stage_{n}"] for n in self._stages},
-                reasons={k[len("reasons_"):]: v for k, v in side.items() if k.startswith("reasons_")},
+                stage_counts={n: counts.get((_STAGE, n), 0) for n in self._stages},
+                reasons=reasons,
                 tables=tables,
                 extra=extra,
             )
