@@ -21,6 +21,11 @@ Every run is a separate ``python -m pipelines.curate`` process: its wall time
   least-squares line through the three runs splits time and memory into a
   fixed part (start-up, pipeline construction, per-stage costs) and a part
   per MB of input (the marginal throughput, what a large corpus approaches).
+* Baseline: the job's own library work (reading, dedup keys and sketches,
+  detector, topic fit and stratum keys, vocabulary counts, Parquet encoding)
+  run in this process without Beam on the 4x corpus, timed per step; the job's
+  marginal time per MB is reported as a multiple of the per-document steps'
+  (all but the topic fit, which the job runs once on a bounded sample).
 * ``--profile``: cProfile of the full 1-worker run (the FnApiRunner runs the
   workers in-process), top functions by own time.
 """
@@ -28,6 +33,7 @@ Every run is a separate ``python -m pipelines.curate`` process: its wall time
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import io
 import json
@@ -42,6 +48,19 @@ import time
 
 from bench.common import print_table, write_results
 from bench.dedup_quality import planted_corpus
+from curation.dedup.minhash import band_keys
+from curation.dedup.normalize import normalize_text
+from curation.dedup.options import ExactDedupOptions, NearDedupOptions
+from curation.dedup.sketch import signature_array, sketch_text
+from curation.detection.model import Detector, LinearScorer
+from curation.hashing import content_hash
+from curation.reading.core import DOCUMENT, InputSpec, ReadOptions, read_file
+from curation.sampling.options import SampleOptions
+from curation.sampling.strata import stratum_keys
+from curation.sampling.topics import fit_topic_model
+from curation.sampling.transforms import STRATIFY_BATCH, _CountWords
+from curation.schema import RECORD_SCHEMA
+from curation.writing.core import WriteOptions, encode_parquet
 from pipelines import train_detector
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,6 +75,7 @@ STAGES = [
     ("+detector", ["DETECTOR"]),
     ("+sampling", ["DETECTOR", "--min-real-fraction", "0.5", "--sample-fraction", "0.5"]),
 ]
+FIXED_STEP = "topic model fit"
 TWO_PROCESSES = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 
 
@@ -133,6 +153,60 @@ def job_flags(corpus: str, output: str, stage_flags: list[str], detector: str) -
     for flag in stage_flags:
         flags += ["--detector", detector] if flag == "DETECTOR" else [flag]
     return flags
+
+
+def library_work(corpus: str, detector_dir: str) -> dict:
+    """The same per-document work without Beam, in this process: seconds per step.
+
+    Every step runs on every document (the job runs scoring and sampling only on
+    the documents dedup kept), so this slightly over-states the library's share.
+    What the job needs beyond it is the framework's: moving elements between
+    stages, grouping, and pipeline start-up.
+    """
+    exact, near, sampling = ExactDedupOptions(), NearDedupOptions(), SampleOptions()
+    bands, rows = near.bands_and_rows
+    detector = Detector.load(detector_dir)
+    spec = InputSpec.parse(f"{corpus}:source=web")
+    read_options = ReadOptions(inputs=(spec,), origin_field="origin", origin_values={"human": "real", "ai": "synthetic"})
+    seconds: dict[str, float] = {}
+    records = []
+
+    def timed(step: str, work) -> None:
+        started = time.perf_counter()
+        work()
+        seconds[step] = time.perf_counter() - started
+
+    def read() -> None:
+        with open(corpus, "rb") as stream:
+            records.extend(row for tag, row in read_file(stream, corpus, spec, read_options) if tag == DOCUMENT)
+
+    def batches(size: int) -> list[list[dict]]:
+        return [records[i : i + size] for i in range(0, len(records), size)]
+
+    timed("read (parse, validate)", read)
+    texts = [r["text"] for r in records]
+    timed("exact dedup key", lambda: [content_hash(normalize_text(t, exact.normalization)) for t in texts])
+    timed("MinHash sketch + LSH bands",
+          lambda: [band_keys(signature_array(sketch_text(t, near)), bands, rows) for t in texts])
+    timed("detector scores", lambda: [detector.score([r["text"] for r in b]) for b in batches(LinearScorer.BATCH)])
+    model = []
+    timed(FIXED_STEP, lambda: model.append(
+        fit_topic_model(texts, sampling.topics, sampling.seed, max_documents=sampling.topic_sample)))
+    timed("stratum keys", lambda: [stratum_keys(b, sampling.strata_fields, sampling.length_buckets, model[0])
+                                   for b in batches(STRATIFY_BATCH)])
+    def count_words(types_per_text: bool) -> None:
+        counter = _CountWords(types_per_text)
+        counter.start_bundle()
+        for text in texts:
+            collections.deque(counter.process(text), maxlen=0)
+        collections.deque(counter.finish_bundle(), maxlen=0)
+
+    timed("rare-vocabulary counts", lambda: (count_words(False), count_words(True)))
+    timed("Parquet encoding", lambda: encode_parquet(records, RECORD_SCHEMA, WriteOptions(output="unused")))
+    # The fit runs once per job on a bounded sample: a fixed cost, not a per-MB one.
+    per_document = sum(t for step, t in seconds.items() if step != FIXED_STEP)
+    return {"documents": len(records), "seconds": {k: round(v, 3) for k, v in seconds.items()},
+            "per_document_seconds": round(per_document, 3)}
 
 
 def fixed_and_per_mb(megabytes: list[float], values: list[float]) -> tuple[float, float]:
@@ -215,6 +289,13 @@ def main(argv: list[str] | None = None) -> dict:
             "base_rss_mib": round(base_mib, 1), "rss_mib_per_input_mb": round(mib_per_mb, 1),
             "rss_growth_4x_over_1x": round(results["memory"][-1]["peak_rss_mib"] / results["memory"][0]["peak_rss_mib"], 2),
         }
+        # The baseline beside the job: its own library work on the 4x corpus, without Beam.
+        library = library_work(corpora[4][0], detector)
+        library_mb_per_s = corpora[4][1] / 1e6 / library["per_document_seconds"]
+        results["library_work"] = {
+            **library, "megabytes": round(corpora[4][1] / 1e6, 2), "mb_per_s": round(library_mb_per_s, 3),
+            "job_marginal_over_library": round(library_mb_per_s / results["scaling"]["marginal_mb_per_s"], 2),
+        }
         if args.profile:
             profile_path = os.path.join(work, "curate.prof")
             run_job(flags("profiled", full) , profile_to=profile_path)
@@ -237,6 +318,12 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"fit over 1x/2x/4x: {scaling['fixed_seconds']} s fixed + {scaling['marginal_mb_per_s']} MB/s marginal; "
               f"RSS {scaling['base_rss_mib']} MiB + {scaling['rss_mib_per_input_mb']} MiB per input MB "
               f"(4x the input: {scaling['rss_growth_4x_over_1x']}x the RSS)")
+        library = results["library_work"]
+        print(f"\nthe job's library work without Beam, one core, on the 4x corpus ({library['megabytes']} MB)")
+        print_table(["step", "seconds", "MB/s"],
+                    [(step, t, round(library["megabytes"] / t, 1)) for step, t in library["seconds"].items()]
+                    + [("total per document (all but the fit)", library["per_document_seconds"], library["mb_per_s"])])
+        print(f"the job's marginal time per MB is {library['job_marginal_over_library']}x its library work's")
         if args.profile:
             print("\nprofile, top functions by own time (full run, 1 worker)")
             print_table(["function", "own s", "share", "cum s", "calls"],
