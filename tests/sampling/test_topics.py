@@ -4,6 +4,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from curation.sampling import topics
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, _hashed_term_weights, _pair_hashes, _word_hash, fit_topic_model
 
@@ -100,3 +101,10 @@ def test_a_documents_topic_does_not_depend_on_its_batch():
     texts = corpus()
     model = fit_topic_model(texts, 3, seed=4)
     assert model.assign(texts) == [model.assign([t])[0] for t in texts] == model.assign(texts[::-1])[::-1]
+
+
+def test_fitting_in_chunks_gives_the_same_model(monkeypatch):
+    texts = corpus() + ["", "!!!"]  # documents without words are left out in every chunk
+    whole = fit_topic_model(texts, 3, seed=8).to_bytes()
+    monkeypatch.setattr(topics, "_CHUNK", 7)
+    assert fit_topic_model(texts, 3, seed=8).to_bytes() == whole
