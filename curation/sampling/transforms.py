@@ -107,8 +107,9 @@ VOCABULARY_SHARDS = 256  # word types meet per shard: a shard holds about 1/256 
 
 
 def vocabulary_shard(word: str) -> int:
-    """The word's shard: a stable hash (crc32), the same in every worker process."""
-    return zlib.crc32(word.encode("utf-8")) % VOCABULARY_SHARDS
+    """The word's shard: a stable hash (crc32), the same in every worker process.
+    (``surrogatepass``: a text the reader did not check may hold lone surrogates.)"""
+    return zlib.crc32(word.encode("utf-8", "surrogatepass")) % VOCABULARY_SHARDS
 
 
 class _CountWords(beam.DoFn):

@@ -61,3 +61,7 @@ def test_counting_flushes_bounded_shard_dicts():
     merged = tail_metrics.merge_counts(words for _, words in emitted)
     assert merged == tail_metrics.merge_counts(tail_metrics.word_counts(t) for t in texts)
     assert all(vocabulary_shard(w) == shard for shard, words in emitted for w in words)
+
+
+def test_a_word_with_a_lone_surrogate_has_a_shard():
+    assert 0 <= vocabulary_shard("bad\ud800word") < VOCABULARY_SHARDS
