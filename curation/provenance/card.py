@@ -15,20 +15,13 @@ from __future__ import annotations
 import shlex
 from typing import Any, Iterable, Mapping
 
-from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards
+from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import RECORD_SCHEMA, Origin, describe
 from curation.writing import files
 
 CARD_FILE = "README.md"
 MAX_STRATA_ROWS = 50  # a card is read by people: beyond this, point to manifest.json
 NOT_RUN = "not run"
-
-
-def real_fraction(classes: Mapping[str, int]) -> float | None:
-    """Share of ``real`` among all, per class: of rows as the writer's floor check counts
-    them, or of text bytes (None when empty)."""
-    rows = sum(classes.values())
-    return classes.get(Origin.REAL.value, 0) / rows if rows else None
 
 
 def min_real_fraction(manifest: Mapping[str, Any]) -> float | None:

@@ -14,8 +14,8 @@ from typing import Any, Mapping
 
 import pyarrow as pa
 
-from curation.provenance.card import percent, real_fraction
-from curation.provenance.manifest import class_totals
+from curation.provenance.card import percent
+from curation.provenance.manifest import class_totals, real_fraction
 from curation.schema import TABLE_SCHEMAS
 from curation.writing import files
 

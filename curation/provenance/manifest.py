@@ -15,7 +15,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 import curation
-from curation.schema import SCHEMA_VERSION
+from curation.schema import SCHEMA_VERSION, Origin
 
 # Where records can end, and the table each fate is written to.
 FATE_TABLES = {"output": "data", "rejected": "rejected", "duplicate": "duplicates", "not_selected": "not_selected"}
@@ -115,6 +115,13 @@ def class_totals(manifest: Mapping[str, Any], measure: str = "classes") -> dict[
     return dict(sorted(totals.items()))
 
 
+def real_fraction(classes: Mapping[str, int]) -> float | None:
+    """Share of ``real`` among all, per class: of rows as the writer's floor check counts
+    them, or of text bytes (None when empty)."""
+    total = sum(classes.values())
+    return classes.get(Origin.REAL.value, 0) / total if total else None
+
+
 def summarize(manifest: Mapping[str, Any]) -> str:
     """A few lines for a person: what went in, where each record went, where the output is."""
     balance = manifest["accounting"]
@@ -129,9 +136,9 @@ def summarize(manifest: Mapping[str, Any]) -> str:
         detail = ""
         if table == "data":
             detail = ", ".join(f"{cls} {n}" for cls, n in class_totals(manifest).items() if n)
-            text = class_totals(manifest, "class_text_bytes")
-            if sum(text.values()):
-                detail += f"; real share of text {text.get('real', 0) / sum(text.values()):.1%}"
+            text_share = real_fraction(class_totals(manifest, "class_text_bytes"))
+            if text_share is not None:
+                detail += f"; real share of text {text_share:.1%}"
         else:
             reasons = manifest["reasons"].get(table, {})
             detail = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))

@@ -30,8 +30,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, real_fraction
-from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards
+from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent
+from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import Origin
 from curation.writing import files
 from curation.writing.core import UNKNOWN_CLASS

@@ -149,10 +149,7 @@ class _CountWords(beam.DoFn):
 
 def _tally_shard(element: tuple[int, dict[str, list]]) -> tuple[int, int]:
     _, sides = element
-    return tail_metrics.rare_type_tally(
-        tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]),
-        tail_metrics.RARE_WORD_MAX_FREQUENCY,
-    )
+    return tail_metrics.rare_type_tally(tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]))
 
 
 class _RareVocabularyCoverage(beam.PTransform):
