@@ -19,9 +19,8 @@ from typing import Iterator
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsDict, AsSingleton
-from apache_beam.transforms.window import GlobalWindows
-from apache_beam.utils.windowed_value import WindowedValue
 
+from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
 from curation.ranking.core import bucket_of
@@ -112,7 +111,7 @@ def vocabulary_shard(word: str) -> int:
     return zlib.crc32(word.encode("utf-8", "surrogatepass")) % VOCABULARY_SHARDS
 
 
-class _CountWords(beam.DoFn):
+class _CountWords(BundleBuffer):
     """Texts -> (shard, {word: count}) per vocabulary shard, summed over a bundle.
 
     Counting runs in C (``Counter.update``), and per bundle at most
@@ -124,27 +123,22 @@ class _CountWords(beam.DoFn):
     def __init__(self, types_per_text: bool, max_types: int = 100_000) -> None:
         self._types_per_text = types_per_text
         self._max_types = max_types
+        self.empty()
+
+    def empty(self) -> None:
         self._counts: collections.Counter[str] = collections.Counter()
 
-    def start_bundle(self) -> None:
-        self._counts = collections.Counter()
+    def add(self, text: str) -> bool:
+        words = word_tokens(text)
+        self._counts.update(set(words) if self._types_per_text else words)
+        return len(self._counts) >= self._max_types
 
-    def _by_shard(self) -> Iterator[tuple[int, dict[str, int]]]:
+    def drain(self) -> Iterator[tuple[int, dict[str, int]]]:
         shards: dict[int, dict[str, int]] = {}
         for word, count in self._counts.items():
             shards.setdefault(vocabulary_shard(word), {})[word] = count
-        self._counts = collections.Counter()
+        self.empty()
         return iter(shards.items())
-
-    def process(self, text: str) -> Iterator[tuple[int, dict[str, int]]]:
-        words = word_tokens(text)
-        self._counts.update(set(words) if self._types_per_text else words)
-        if len(self._counts) >= self._max_types:
-            yield from self._by_shard()
-
-    def finish_bundle(self) -> Iterator[WindowedValue]:
-        for pair in self._by_shard():
-            yield GlobalWindows.windowed_value(pair)
 
 
 def _tally_shard(element: tuple[int, dict[str, list]]) -> tuple[int, int]:

@@ -9,8 +9,9 @@ half-written or unverified.
 
 from __future__ import annotations
 
+import collections
 import io
-from typing import Iterable, Mapping
+from typing import Callable, Hashable, Iterable, Iterator, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
+from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
 from curation.provenance.card import write_dataset_card
@@ -88,6 +90,26 @@ class _Totals(beam.CombineFn):
 
     def extract_output(self, acc):
         return {"classes": acc[0], "text_bytes": acc[1]}
+
+
+class _Tally(BundleBuffer):
+    """Rows -> (key, rows with that key in the bundle) for each key seen."""
+
+    def __init__(self, key_of: Callable[[Mapping], Hashable]) -> None:
+        self._key_of = key_of
+        self.empty()
+
+    def empty(self) -> None:
+        self._counts: collections.Counter = collections.Counter()
+
+    def add(self, row: Mapping) -> bool:
+        self._counts[self._key_of(row)] += 1
+        return len(self._counts) >= 10_000  # reason columns are small vocabularies; a bound all the same
+
+    def drain(self) -> Iterator[tuple[Hashable, int]]:
+        counts = self._counts
+        self.empty()
+        return iter(counts.items())
 
 
 class _WriteShard(beam.DoFn):
@@ -294,12 +316,13 @@ class WriteCuratedOutput(beam.PTransform):
                 self._options, name, schema, "origin" if is_data else None,
                 self._data_shard_plan if is_data else None, finalize=False,
             )
-        # The funnel's stages and each table's reasons, counted in one keyed combine.
+        # The funnel's stages and each table's reasons, counted in one keyed combine;
+        # each bundle sends it a few subtotals, not one element per record.
         tallies = [
-            pcoll | f"CountStage_{name}" >> beam.Map(lambda _, n=name: ((_STAGE, n), 1))
+            pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
             for name, pcoll in self._stages.items()
         ] + [
-            tables[name] | f"CountReasons_{name}" >> beam.Map(lambda r, n=name, k=key: ((n, r[k]), 1))
+            tables[name] | f"CountReasons_{name}" >> beam.ParDo(_Tally(lambda r, n=name, k=key: (n, r[k])))
             for name, key in _REASON_COLUMNS.items()
             if name in tables
         ]
