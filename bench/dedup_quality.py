@@ -30,7 +30,7 @@ from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
-from curation.dedup.sketch import bucket_pairs, signature_array, similarity, sketch_text
+from curation.dedup.sketch import candidate_pairs, signature_array, similarity, sketch_text
 
 BOILERPLATE = ("Subscribe to our newsletter for more stories like this one. "
                "All rights reserved. Terms of use and privacy policy apply.")
@@ -132,14 +132,15 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
     bands, rows = options.bands_and_rows
     ids = [f"{i:06d}" for i in range(len(texts))]
     sketches = dict(zip(ids, (sketch_text(t, options) for t in texts)))
+    entries = [(key, doc_id) for doc_id, sketch in sketches.items()
+               for key in band_keys(signature_array(sketch), bands, rows)]
     buckets = defaultdict(list)
-    for doc_id, sketch in sketches.items():
-        for key in band_keys(signature_array(sketch), bands, rows):
-            buckets[key].append(doc_id)
-    candidates, verify = set(), set()
+    for key, doc_id in entries:
+        buckets[key].append(doc_id)
+    candidates = set()
     for member_ids in buckets.values():
         candidates.update(itertools.combinations(sorted(member_ids), 2))
-        verify.update(bucket_pairs(member_ids, options.all_pairs_bucket_limit))
+    verify = set(candidate_pairs([entries], options.all_pairs_bucket_limit))
     edges = {(a, b) for a, b in verify if similarity(sketches[a], sketches[b]) >= options.threshold}
     roots = union_find_roots(ids, edges)
 

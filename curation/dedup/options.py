@@ -67,6 +67,12 @@ class NearDedupOptions:
     all_pairs_bucket_limit: a band bucket up to this size verifies every pair;
         a larger (hot) bucket links each member to its smallest id only (a star),
         so thousands of identical documents cost linear, not quadratic, work.
+    band_shards: the LSH buckets are gathered in this many groups (by a hash of
+        the band key), each bundle sending one list of entries per group. A
+        group's worker holds about 1/band_shards of all band entries (about 100
+        bytes each, 22 per document at the defaults): 4096 keeps it near 50 MB
+        per 100 million documents. Raise it for larger corpora; results do not
+        depend on it.
     max_component_rounds: Large-Star/Small-Star rounds unrolled in the graph.
         12 converges a 3,000-document chain in id order (the worst case we
         measured; random order needs fewer); the job fails loudly, naming this
@@ -84,6 +90,7 @@ class NearDedupOptions:
     false_negative_weight: float = 0.9
     verification: str = "signature"
     all_pairs_bucket_limit: int = 8
+    band_shards: int = 4096
     max_component_rounds: int = 12
     survivor_policy: tuple[str, ...] = DEFAULT_SURVIVOR_POLICY
     members_per_key: int = MEMBERS_PER_KEY
@@ -123,6 +130,10 @@ class NearDedupOptions:
         _require(
             isinstance(self.all_pairs_bucket_limit, int) and self.all_pairs_bucket_limit >= 2,
             f"{name}.all_pairs_bucket_limit must be an integer >= 2, got {self.all_pairs_bucket_limit!r}",
+        )
+        _require(
+            isinstance(self.band_shards, int) and self.band_shards >= 1,
+            f"{name}.band_shards must be an integer >= 1, got {self.band_shards!r}",
         )
         _require(
             isinstance(self.max_component_rounds, int) and self.max_component_rounds >= 1,

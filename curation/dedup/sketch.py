@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import zlib
 from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
@@ -40,19 +41,41 @@ def similarity(a: DocumentSketch, b: DocumentSketch) -> float:
     return estimated_jaccard(signature_array(a), signature_array(b))
 
 
-def bucket_pairs(member_ids: Iterable[str], all_pairs_limit: int) -> Iterator[tuple[str, str]]:
-    """(smaller id, larger id) for the pairs of one LSH bucket worth verifying.
+def band_shard(band_key: bytes, shards: int) -> int:
+    """The shard whose worker gathers this LSH bucket: a stable hash (crc32) of the key."""
+    return zlib.crc32(band_key) % shards
 
-    Up to ``all_pairs_limit`` members: every pair. Beyond (a hot bucket, e.g.
-    boilerplate): each member with the bucket's smallest id only, in two passes
-    over ``member_ids`` so the bucket is never held in memory. Both rules depend
-    only on the bucket's membership, not on the order it arrives in.
+
+def candidate_pairs(
+    batches: Iterable[Iterable[tuple[bytes, str]]], all_pairs_limit: int
+) -> Iterator[tuple[str, str]]:
+    """(smaller id, larger id) for the pairs worth verifying, over every bucket in ``batches``.
+
+    ``batches`` holds lists of (band key, id) entries in any order and may be
+    iterated twice (Beam's grouped values can). A bucket of up to ``all_pairs_limit`` members
+    gives every pair. A larger (hot) bucket, e.g. boilerplate, gives each member
+    with the bucket's smallest id only: the first pass keeps only that id for it,
+    the second emits the pairs, so a hot bucket costs O(1) memory, not O(members).
+    Both rules depend only on each bucket's membership, not on the order of entries.
     """
-    head = list(itertools.islice(member_ids, all_pairs_limit + 1))
-    if len(head) <= all_pairs_limit:
-        yield from itertools.combinations(sorted(head), 2)
-        return
-    hub_id = min(member_ids)
-    for member_id in member_ids:
-        if member_id != hub_id:
-            yield hub_id, member_id
+    small: dict[bytes, list[str]] = {}
+    hubs: dict[bytes, str] = {}  # hot bucket -> its smallest id
+    for key, member_id in itertools.chain.from_iterable(batches):
+        hub = hubs.get(key)
+        if hub is not None:
+            if member_id < hub:
+                hubs[key] = member_id
+            continue
+        members = small.setdefault(key, [])
+        members.append(member_id)
+        if len(members) > all_pairs_limit:
+            hubs[key] = min(members)
+            del small[key]
+    for members in small.values():
+        if len(members) > 1:
+            yield from itertools.combinations(sorted(members), 2)
+    if hubs:
+        for key, member_id in itertools.chain.from_iterable(batches):
+            hub = hubs.get(key)
+            if hub is not None and member_id != hub:
+                yield hub, member_id

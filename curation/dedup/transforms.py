@@ -26,12 +26,13 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import DoOutputsTuple, TaggedOutput
 
+from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star
 from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
-from curation.dedup.sketch import bucket_pairs, signature_array, similarity, sketch_text
+from curation.dedup.sketch import band_shard, candidate_pairs, signature_array, similarity, sketch_text
 from curation.dedup.survivor import (
     EMPTY_SUMMARY,
     ClusterSummary,
@@ -286,6 +287,34 @@ class _VerifyCandidates(beam.PTransform):
         )
 
 
+class _BandEntriesByShard(BundleBuffer):
+    """(id, Member) -> (shard, [(band key, id), ...]): a bundle's LSH band entries, per shard.
+
+    One element per band per document (22 at the defaults) was the largest
+    shuffle of the job; a bundle now sends at most one list per shard.
+    """
+
+    def __init__(self, bands: int, rows: int, shards: int, max_entries: int = 200_000) -> None:
+        self._bands, self._rows, self._shards, self._max_entries = bands, rows, shards, max_entries
+        self.empty()
+
+    def empty(self) -> None:
+        self._by_shard: dict[int, list[tuple[bytes, str]]] = {}
+        self._entries = 0
+
+    def add(self, keyed: tuple[str, Member]) -> bool:
+        record_id, member = keyed
+        for key in band_keys(signature_array(member.sketch), self._bands, self._rows):
+            self._by_shard.setdefault(band_shard(key, self._shards), []).append((key, record_id))
+        self._entries += self._bands
+        return self._entries >= self._max_entries
+
+    def drain(self) -> Iterator[tuple[int, list[tuple[bytes, str]]]]:
+        by_shard = self._by_shard
+        self.empty()
+        return iter(by_shard.items())
+
+
 class _ConnectedComponents(beam.PTransform):
     """Edges -> one star per component, centred on its smallest id (see components.py).
 
@@ -347,18 +376,14 @@ class NearDedup(beam.PTransform):
             sketch = sketch_text(record["text"], options)
             return record["id"], Member(record["id"], rank, record_weight(record), sketch)
 
-        def band_entries(keyed: tuple[str, Member]) -> list[tuple[bytes, str]]:
-            record_id, member = keyed
-            return [(key, record_id) for key in band_keys(signature_array(member.sketch), bands, rows)]
-
         members = records | "Sketch" >> beam.Map(sketch_member)
         sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
         # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
         star_edges = (
             members
-            | "BandKeys" >> beam.FlatMap(band_entries)
-            | "GroupByBand" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda kv: bucket_pairs(kv[1], options.all_pairs_bucket_limit))
+            | "BandEntries" >> beam.ParDo(_BandEntriesByShard(bands, rows, options.band_shards))
+            | "GroupByShard" >> beam.GroupByKey()
+            | "CandidatePairs" >> beam.FlatMap(lambda kv: candidate_pairs(kv[1], options.all_pairs_bucket_limit))
             | "DistinctCandidates" >> beam.Distinct()
             | "Verify" >> _VerifyCandidates(sketches, options.threshold)
             | "Components" >> _ConnectedComponents(options.max_component_rounds)

@@ -1,6 +1,7 @@
 """Pure dedup cores, without Beam."""
 
 import random
+import zlib
 
 import datasketch
 import numpy as np
@@ -19,7 +20,7 @@ from curation.dedup.minhash import band_keys, exact_jaccard, lsh_bands, signatur
 from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
-from curation.dedup.sketch import bucket_pairs
+from curation.dedup.sketch import band_shard, candidate_pairs
 from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, survivor_rank
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
@@ -118,13 +119,39 @@ def test_exact_jaccard():
 
 
 def test_small_bucket_pairs_all_members_hot_bucket_is_a_star():
-    assert sorted(bucket_pairs(["d3", "d1", "d2", "d0"], 8)) == [
+    small = [(b"k1", i) for i in ("d3", "d1", "d2", "d0")]
+    assert sorted(candidate_pairs([small], 8)) == [
         ("d0", "d1"), ("d0", "d2"), ("d0", "d3"), ("d1", "d2"), ("d1", "d3"), ("d2", "d3")
     ]
     hot = [f"d{i:04d}" for i in range(2000)]
-    pairs = list(bucket_pairs(list(reversed(hot)), 8))
+    pairs = list(candidate_pairs([[(b"k2", i) for i in reversed(hot)]], 8))
     assert len(pairs) == 1999 and {a for a, _ in pairs} == {"d0000"}
     assert {b for _, b in pairs} == set(hot[1:])
+
+
+def test_candidate_pairs_depend_only_on_bucket_membership():
+    """Any split of the entries into batches, in any order, gives the same pairs;
+    the hub of a hot bucket is its smallest id even when it arrives last."""
+    rng = random.Random(3)
+    entries = [(b"hot", f"h{i:03d}") for i in range(40)]  # over the limit: a star
+    entries += [(b"pair", "p1"), (b"pair", "p0"), (b"lone", "x0")]
+    entries += [(f"b{i % 5}".encode(), f"m{i:02d}") for i in range(20)]  # five buckets of four
+    expected = sorted(candidate_pairs([entries], 8))
+    assert ("p0", "p1") in expected and not any("x0" in pair for pair in expected)
+    assert [p for p in expected if p[0].startswith("h")] == [("h000", f"h{i:03d}") for i in range(1, 40)]
+    for _ in range(5):
+        shuffled = entries[:]
+        rng.shuffle(shuffled)
+        cuts = sorted(rng.sample(range(1, len(shuffled)), 4))
+        batches = [shuffled[a:b] for a, b in zip([0] + cuts, cuts + [len(shuffled)])]
+        assert sorted(candidate_pairs(batches, 8)) == expected
+
+
+def test_band_shard_is_stable_and_in_range():
+    keys = [bytes([i, 255 - i]) * 5 for i in range(200)]
+    shards = [band_shard(k, 16) for k in keys]
+    assert all(0 <= s < 16 for s in shards) and len(set(shards)) == 16
+    assert band_shard(b"\x00\x01abc", 4096) == zlib.crc32(b"\x00\x01abc") % 4096
 
 
 # --- connected components --------------------------------------------------------
@@ -225,7 +252,7 @@ def test_resolve_cluster_is_order_independent_and_sums_weights():
 
 @pytest.mark.parametrize("field,value,message", [
     ("threshold", 1.0, "threshold"), ("ngram_size", 0, "ngram_size"), ("num_perm", 8, "num_perm"),
-    ("verification", "fuzzy", "verification"), ("all_pairs_bucket_limit", 1, "all_pairs_bucket_limit"),
+    ("verification", "fuzzy", "verification"), ("all_pairs_bucket_limit", 1, "all_pairs_bucket_limit"), ("band_shards", 0, "band_shards"),
     ("max_component_rounds", 0, "max_component_rounds"), ("survivor_policy", ("newest",), "newest"),
 ])
 def test_near_options_are_validated(field, value, message):

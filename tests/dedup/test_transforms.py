@@ -8,12 +8,15 @@ import random
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.utils.windowed_value import WindowedValue
 
-from curation.dedup.minhash import exact_jaccard
+from curation.dedup.minhash import band_keys, exact_jaccard
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
-from curation.dedup.transforms import ExactDedup, NearDedup
+from curation.dedup.sketch import band_shard, signature_array, sketch_text
+from curation.dedup.survivor import Member
+from curation.dedup.transforms import ExactDedup, NearDedup, _BandEntriesByShard
 from curation.hashing import content_hash
 from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, to_table
 
@@ -172,9 +175,27 @@ def test_near_dedup_is_deterministic_across_runs_and_workers(make_pipeline, tmp_
     again = run(make_pipeline, tmp_path, NearDedup(NEAR), list(reversed(records)))
     two_workers = run(make_pipeline, tmp_path, NearDedup(NEAR), records,
                       direct_num_workers=2, direct_running_mode="multi_processing")
+    few_shards = run(make_pipeline, tmp_path, NearDedup(dataclasses.replace(NEAR, band_shards=3)), records)
     canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
-    assert canonical(first) == canonical(again) == canonical(two_workers)
+    assert canonical(first) == canonical(again) == canonical(two_workers) == canonical(few_shards)
     assert len(first[1]) > 20  # the corpus really had duplicates
+
+
+def test_band_entries_leave_in_lists_per_shard_and_none_is_lost_at_the_bound():
+    bands, rows = NEAR.bands_and_rows
+    fn = _BandEntriesByShard(bands, rows, shards=5, max_entries=3 * bands)  # full every third record
+    records = corpus_for_determinism()
+    members = [(r["id"], Member(r["id"], (0,), 1, sketch_text(r["text"], NEAR))) for r in records]
+    fn.start_bundle()
+    sent = [out for member in members for out in fn.process(member)]
+    at_end = list(fn.finish_bundle())
+    assert sent and all(isinstance(w, WindowedValue) for w in at_end)  # flushed before the end too
+    sent += [w.value for w in at_end]
+    entries = sorted(e for shard, batch in sent for e in batch)
+    expected = sorted((key, record_id) for record_id, member in members
+                      for key in band_keys(signature_array(member.sketch), bands, rows))
+    assert entries == expected
+    assert all(band_shard(key, 5) == shard for shard, batch in sent for key, _ in batch)
 
 
 def test_near_dedup_exact_verification_and_sizes_from_exact_stage(make_pipeline, tmp_path):
