@@ -28,6 +28,9 @@ Every run is a separate ``python -m pipelines.curate`` process: its wall time
   run in this process without Beam on the 4x corpus, timed per step; the job's
   marginal time per MB is reported as a multiple of the per-document steps'
   (all but the topic fit, which the job runs once on a bounded sample).
+* Target budget: the end-to-end target (4 MB/s on 2 cores) allows 0.5
+  core-seconds per MB; what the library work leaves of that is the most the
+  framework may cost, printed beside what it costs the job now.
 * ``--profile``: cProfile of the full 1-worker run (the FnApiRunner runs the
   workers in-process), top functions by own time.
 """
@@ -80,6 +83,7 @@ STAGES = [
 ]
 FIXED_STEP = "topic model fit"
 TWO_PROCESSES = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+TARGET_MB_PER_S, TARGET_CORES = 4.0, 2  # the end-to-end target of the scale-out issue
 
 
 def write_corpus(path: str, docs: int) -> int:
@@ -230,6 +234,24 @@ def library_work(corpus: str, detector_dir: str) -> dict:
             "per_document_seconds": round(per_document, 3)}
 
 
+def target_budget(library_mb_per_s: float, job_marginal_mb_per_s: float) -> dict:
+    """What the issue's target leaves for the framework, in core-seconds per input MB.
+
+    At TARGET_MB_PER_S on TARGET_CORES, each MB may take cores / rate core-seconds;
+    the library work takes 1 / its rate, and the rest is all the framework may use.
+    The job's framework cost is its marginal time per MB (one worker, so
+    core-seconds) minus the library's.
+    """
+    allowed = TARGET_CORES / TARGET_MB_PER_S
+    library = 1 / library_mb_per_s
+    framework = 1 / job_marginal_mb_per_s - library
+    return {"mb_per_s": TARGET_MB_PER_S, "cores": TARGET_CORES,
+            "allowed_core_seconds_per_mb": round(allowed, 3), "library_core_seconds_per_mb": round(library, 3),
+            "framework_budget_core_seconds_per_mb": round(allowed - library, 3),
+            "job_framework_core_seconds_per_mb": round(framework, 3),
+            "no_framework_ceiling_mb_per_s": round(TARGET_CORES * library_mb_per_s, 2)}
+
+
 def fixed_and_per_mb(megabytes: list[float], values: list[float]) -> tuple[float, float]:
     """(intercept, slope) of the least-squares line of ``values`` over ``megabytes``."""
     n = len(megabytes)
@@ -322,6 +344,7 @@ def main(argv: list[str] | None = None) -> dict:
             **library, "megabytes": round(corpora[4][1] / 1e6, 2), "mb_per_s": round(library_mb_per_s, 3),
             "job_marginal_over_library": round(library_mb_per_s / results["scaling"]["marginal_mb_per_s"], 2),
         }
+        results["target"] = target_budget(library_mb_per_s, results["scaling"]["marginal_mb_per_s"])
         if args.profile:
             profile_path = os.path.join(work, "curate.prof")
             run_job(flags("profiled", full) , profile_to=profile_path)
@@ -351,6 +374,13 @@ def main(argv: list[str] | None = None) -> dict:
                     [(step, t, round(library["megabytes"] / t, 1)) for step, t in library["seconds"].items()]
                     + [("total per document (all but the fit)", library["per_document_seconds"], library["mb_per_s"])])
         print(f"the job's marginal time per MB is {library['job_marginal_over_library']}x its library work's")
+        target = results["target"]
+        print(f"target {target['mb_per_s']} MB/s on {target['cores']} cores: "
+              f"{target['allowed_core_seconds_per_mb']} core-s per MB, of which the library work takes "
+              f"{target['library_core_seconds_per_mb']}, leaving {target['framework_budget_core_seconds_per_mb']} "
+              f"for the framework; the job's framework takes {target['job_framework_core_seconds_per_mb']} "
+              f"(no-framework ceiling on {target['cores']} cores, perfect split, no fixed costs: "
+              f"{target['no_framework_ceiling_mb_per_s']} MB/s)")
         if args.profile:
             print("\nprofile, top functions by own time (full run, 1 worker)")
             print_table(["function", "own s", "share", "cum s", "calls"],
