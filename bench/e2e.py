@@ -52,6 +52,8 @@ import sys
 import tempfile
 import time
 
+from apache_beam.transforms.window import GlobalWindow
+
 from bench.common import print_table, write_results
 from bench.dedup_quality import planted_corpus
 from curation.dedup.minhash import band_keys
@@ -223,7 +225,7 @@ def library_work(corpus: str, detector_dir: str) -> dict:
         counter = _CountWords(types_per_text)
         counter.start_bundle()
         for text in texts:
-            collections.deque(counter.process(text), maxlen=0)
+            collections.deque(counter.process(text, window=GlobalWindow()), maxlen=0)
         collections.deque(counter.finish_bundle(), maxlen=0)
 
     timed("rare-vocabulary counts", lambda: (count_words(False), count_words(True)))

@@ -5,7 +5,8 @@ A shuffle costs about as much per element as per byte on the local runners
 (id, int) pairs 0.86 s). A step that would emit many tiny elements per record
 (a count, an LSH band entry) instead folds them into a buffer keyed by where
 they are going, and emits one element per key when the buffer is full and when
-the bundle ends. Outputs go to the global window: these steps run in batch jobs.
+the bundle ends. Outputs go to the global window, so the input must be in it
+too (checked: these steps run in batch jobs).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindows
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
 
@@ -35,7 +36,13 @@ class BundleBuffer(beam.DoFn):
     def drain(self) -> Iterator[Any]:
         raise NotImplementedError
 
-    def process(self, element: Any) -> Iterator[Any]:
+    def process(self, element: Any, window=beam.DoFn.WindowParam) -> Iterator[Any]:
+        if not isinstance(window, GlobalWindow):
+            # Outputs leave in the global window: windowed inputs would silently stop meeting their peers.
+            raise ValueError(
+                f"{type(self).__name__} needs its input in the global window, got {window}: "
+                "apply beam.WindowInto(beam.window.GlobalWindows()) before this transform"
+            )
         if self.add(element):
             yield from self.drain()
 

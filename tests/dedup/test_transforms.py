@@ -8,6 +8,7 @@ import random
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from curation.dedup.minhash import band_keys, exact_jaccard
@@ -187,7 +188,7 @@ def test_band_entries_leave_in_lists_per_shard_and_none_is_lost_at_the_bound():
     records = corpus_for_determinism()
     members = [(r["id"], Member(r["id"], (0,), 1, sketch_text(r["text"], NEAR))) for r in records]
     fn.start_bundle()
-    sent = [out for member in members for out in fn.process(member)]
+    sent = [out for member in members for out in fn.process(member, window=GlobalWindow())]
     at_end = list(fn.finish_bundle())
     assert sent and all(isinstance(w, WindowedValue) for w in at_end)  # flushed before the end too
     sent += [w.value for w in at_end]
@@ -196,6 +197,17 @@ def test_band_entries_leave_in_lists_per_shard_and_none_is_lost_at_the_bound():
                       for key in band_keys(signature_array(member.sketch), bands, rows))
     assert entries == expected
     assert all(band_shard(key, 5) == shard for shard, batch in sent for key, _ in batch)
+
+
+def test_windowed_input_fails_with_a_clear_error(make_pipeline):
+    # Band entries leave each bundle in the global window: windowed records would never meet them.
+    records = corpus_for_determinism()[:5]
+    with pytest.raises(Exception, match="global window"):
+        with make_pipeline() as pipeline:
+            _ = (pipeline | beam.Create(records)
+                 | beam.Map(lambda r: beam.window.TimestampedValue(r, 0))
+                 | beam.WindowInto(beam.window.FixedWindows(60))
+                 | NearDedup(NEAR))
 
 
 def test_near_dedup_exact_verification_and_sizes_from_exact_stage(make_pipeline, tmp_path):

@@ -4,6 +4,7 @@ import random
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import GlobalWindow
 
 from curation.sampling import tail_metrics
 from curation.sampling.transforms import VOCABULARY_SHARDS, _CountWords, _RareVocabularyCoverage, vocabulary_shard
@@ -55,7 +56,7 @@ def test_counting_flushes_bounded_shard_dicts():
     count = _CountWords(types_per_text=False, max_types=50)
     count.start_bundle()
     texts = [" ".join(f"t{i}_{j}" for j in range(20)) for i in range(10)]
-    emitted = [pair for text in texts for pair in count.process(text)]
+    emitted = [pair for text in texts for pair in count.process(text, window=GlobalWindow())]
     emitted += [wv.value for wv in count.finish_bundle()]
     assert all(0 <= shard < VOCABULARY_SHARDS and words for shard, words in emitted)
     merged = tail_metrics.merge_counts(words for _, words in emitted)
