@@ -290,8 +290,8 @@ class _VerifyCandidates(beam.PTransform):
 class _BandEntriesByShard(BundleBuffer):
     """(id, Member) -> (shard, [(band key, id), ...]): a bundle's LSH band entries, per shard.
 
-    One element per band per document (22 at the defaults) was the largest
-    shuffle of the job; a bundle now sends at most one list per shard.
+    One element per band per document (22 at the defaults) would be the
+    largest shuffle of the job; a bundle sends at most one list per shard.
     """
 
     def __init__(self, bands: int, rows: int, shards: int, max_entries: int = 200_000) -> None:
