@@ -69,10 +69,10 @@ class NearDedupOptions:
         so thousands of identical documents cost linear, not quadratic, work.
     band_shards: the LSH buckets are gathered in this many groups (by a hash of
         the band key), each bundle sending one list of entries per group. A
-        group's worker holds about 1/band_shards of all band entries (about 100
-        bytes each, 22 per document at the defaults): 4096 keeps it near 50 MB
-        per 100 million documents. Raise it for larger corpora; results do not
-        depend on it.
+        group's worker holds about 1/band_shards of all band entries (about 360
+        bytes each at its peak, measured; 22 per document at the defaults):
+        4096 keeps it near 200 MB per 100 million documents. Raise it for
+        larger corpora; results do not depend on it.
     max_component_rounds: Large-Star/Small-Star rounds unrolled in the graph.
         12 converges a 3,000-document chain in id order (the worst case we
         measured; random order needs fewer); the job fails loudly, naming this
