@@ -26,7 +26,7 @@ from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
 from curation.provenance.manifest import build_manifest
 from curation.provenance.report import write_report
-from curation.ranking.core import OrderKey, bucket_of
+from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.schema import RECORD_SCHEMA, TABLE_SCHEMAS
 from curation.writing import core, files
