@@ -57,6 +57,9 @@ class RejectReason(str, enum.Enum):
     DUPLICATE_ID = "duplicate_id"  # a later record reusing an id already seen
     UNKNOWN_ORIGIN_VALUE = "unknown_origin_value"  # origin field value not in the value map
     UNREADABLE_FILE = "unreadable_file"  # the file itself failed (corrupt gzip, bad Parquet)
+    # valid syntax, but a value the reader cannot represent: an integer of over 4,300
+    # digits, nesting deeper than Python's recursion limit, a Parquet timestamp past year 9999
+    INVALID_VALUE = "invalid_value"
 
 
 RECORD_SCHEMA = pa.schema(

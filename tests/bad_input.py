@@ -23,6 +23,14 @@ BAD_LINES: dict[RejectReason, bytes] = {
 }
 MAX_TEXT_BYTES = 4096  # the TOO_LARGE line exceeds it; good records stay well below
 
+# More lines that each must cost only themselves (not in write_mixed_corpus, whose
+# rejected rows the end-to-end tests count): syntactically valid JSON that Python
+# cannot hold, which once escaped to the whole-file handler.
+MORE_BAD_LINES: list[tuple[RejectReason, bytes]] = [
+    (RejectReason.INVALID_VALUE, b'{"id": "big-int", "text": "t", "n": ' + b"9" * 5000 + b"}"),
+    (RejectReason.INVALID_VALUE, b'{"id": "deep", "text": "t", "m": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+]
+
 
 def good_record(i: int) -> dict:
     return {

@@ -1,7 +1,9 @@
 """Reading and validating input documents, without Beam.
 
 A file is read as a stream: JSONL line by line (with a cap on line length, so one
-huge line cannot exhaust memory) and Parquet row group by row group. Every input
+huge line cannot exhaust memory) and Parquet row group by row group, in batches
+whose decoded size the file's metadata bounds (so a compression bomb cannot
+exhaust memory either). Every input
 record becomes either a document (a dict of :data:`curation.schema.RECORD_SCHEMA`
 columns) or a rejected row (:data:`curation.schema.REJECTED_SCHEMA`) with a
 reason; nothing is dropped. Blank JSONL lines are not records and are skipped,
@@ -13,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import math
 import os
 import re
 from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.hashing import content_hash
@@ -28,12 +32,16 @@ REJECTED = "rejected"  # and rejected rows
 MIB = 1024 * 1024
 RAW_EXCERPT_CHARS = 2000  # how much of a bad record's raw input the rejected table keeps
 _READ_CHUNK = MIB
+_OVERLONG_PREFIX_BYTES = 4 * RAW_EXCERPT_CHARS  # kept of an over-long line: its excerpt and, often, its id
+_UTF8_BOM = b"\xef\xbb\xbf"
 _PARQUET_BATCH_ROWS = 1024
+_PARQUET_BATCH_BYTES = 64 * MIB  # decoded bytes a Parquet batch may hold, by the file's metadata
+_NON_FINITE = re.compile(r"NaN|Infinity")  # what json.dumps writes for float nan / inf
 _UNKNOWN_ORIGIN = "unknown"  # value-map target meaning "the input does not say"
 
 _SPEC_OPTIONS = re.compile(r"^(?P<pattern>.+?):(?P<opts>[a-z_]+=[^,:=]*(?:,[a-z_]+=[^,:=]*)*)$")
 _KNOWN_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-_COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".deflate")
+_COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd", ".xz", ".lzma", ".deflate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,18 +86,19 @@ class InputSpec:
         return strip_extensions(tail)
 
 
-def _compression_suffix(name: str) -> str:
+def compression_suffix(name: str) -> str:
+    """The compression suffix ``name`` ends with (lower-case it first), or ``""``."""
     return next((suffix for suffix in _COMPRESSION_SUFFIXES if name.endswith(suffix)), "")
 
 
 def is_compressed(uri: str) -> bool:
     """Whether the file name says compressed (then it can only be read from the start)."""
-    return bool(_compression_suffix(uri.lower()))
+    return bool(compression_suffix(uri.lower()))
 
 
 def strip_extensions(name: str) -> str:
     """``part-1.jsonl.gz`` -> ``part-1``."""
-    name = name[: len(name) - len(_compression_suffix(name))]
+    name = name[: len(name) - len(compression_suffix(name))]
     stem, ext = os.path.splitext(name)
     return stem if ext in _KNOWN_FORMATS else name
 
@@ -97,7 +106,7 @@ def strip_extensions(name: str) -> str:
 def file_format(uri: str) -> str:
     """``jsonl`` or ``parquet`` from the file name (compression suffixes ignored)."""
     name = uri.lower()
-    name = name[: len(name) - len(_compression_suffix(name))]
+    name = name[: len(name) - len(compression_suffix(name))]
     fmt = _KNOWN_FORMATS.get(os.path.splitext(name)[1])
     if fmt is None:
         raise ValueError(
@@ -253,6 +262,17 @@ def _document_text(fields: Mapping[str, Any], options: ReadOptions) -> str:
     return text
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN / infinite float replaced by None: metadata is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def build_document(fields: Mapping[str, Any], spec: InputSpec, uri: str, index: int, options: ReadOptions) -> dict:
     """Maps one input object onto the record schema; raises _RecordError when invalid."""
     record_id = _record_id(fields, options, uri, index)
@@ -261,6 +281,8 @@ def build_document(fields: Mapping[str, Any], spec: InputSpec, uri: str, index: 
     consumed = {options.text_field, options.id_field, options.origin_field}
     passthrough = {k: v for k, v in fields.items() if k not in consumed}
     metadata = metadata_json(passthrough)
+    if _NON_FINITE.search(metadata):  # cheap test; the walk runs only when it may be needed
+        metadata = metadata_json(_finite(passthrough))
     _require_encodable(metadata, "a metadata field")
     return {
         "id": record_id,
@@ -283,29 +305,42 @@ def build_document(fields: Mapping[str, Any], spec: InputSpec, uri: str, index: 
     }
 
 
+def _rejected_id(fields: Any, options: ReadOptions) -> str | None:
+    """The id a rejected row keeps: the record's id field when it is a usable one (safely encoded)."""
+    value = fields.get(options.id_field) if isinstance(fields, dict) and options.id_field else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value)[:RAW_EXCERPT_CHARS].encode("utf-8", "replace").decode("utf-8")
+
+
 def _classify(fields: Any, spec: InputSpec, uri: str, index: int, options: ReadOptions, raw: Any):
     try:
         if not isinstance(fields, dict):
             raise _RecordError(RejectReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(fields).__name__}")
         return DOCUMENT, build_document(fields, spec, uri, index, options)
     except _RecordError as err:
-        record_id = None
-        if isinstance(fields, dict) and err.reason is not RejectReason.INVALID_ID:
-            value = fields.get(options.id_field) if options.id_field else None
-            record_id = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
-            if record_id is not None:
-                record_id = record_id.encode("utf-8", "replace").decode("utf-8")
+        record_id = None if err.reason is RejectReason.INVALID_ID else _rejected_id(fields, options)
         return REJECTED, rejected_row(err.reason, err.detail, spec.source_name(), uri, index, raw, options.run_id, record_id)
+    except (ValueError, RecursionError, OverflowError, TypeError) as err:
+        # A value Python holds but cannot handle (re-encoding metadata nested near the
+        # recursion limit, ...): this record is rejected, the file's other records stand.
+        return REJECTED, rejected_row(
+            RejectReason.INVALID_VALUE, f"{type(err).__name__}: {str(err)[:300]}", spec.source_name(), uri, index,
+            raw, options.run_id, _rejected_id(fields, options),
+        )
 
 
-def iter_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
-    """Yields ``(line_index, line, length)``; ``line`` is None when longer than the cap.
+def iter_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[tuple[int, bytes, int, bool]]:
+    """Yields ``(line_index, data, length, complete)``.
 
-    Reads fixed-size chunks, so memory stays bounded by the cap whatever the input.
-    The line excludes its newline (and a trailing ``\\r``).
+    ``data`` is the line (``complete``), or, for a line longer than the cap, only
+    its first bytes (``_OVERLONG_PREFIX_BYTES``), so that its rejected row keeps an
+    excerpt and, often, its id. Reads fixed-size chunks, so memory stays bounded by
+    the cap whatever the input. The line excludes its newline (and a trailing ``\\r``).
     """
     index = 0
     pending = bytearray()
+    prefix = b""  # the start of the current line, once it is over the cap
     overflow = 0  # bytes of the current line dropped for being over the cap
     while True:
         chunk = stream.read(_READ_CHUNK)
@@ -316,28 +351,79 @@ def iter_lines(stream: BinaryIO, max_line_bytes: int) -> Iterator[tuple[int, byt
             newline = chunk.find(b"\n", start)
             piece = chunk[start:] if newline < 0 else chunk[start:newline]
             if overflow or len(pending) + len(piece) > max_line_bytes:
+                if not overflow:
+                    prefix = bytes(pending[:_OVERLONG_PREFIX_BYTES])
+                    prefix += piece[: _OVERLONG_PREFIX_BYTES - len(prefix)]
                 overflow += len(pending) + len(piece)
                 pending.clear()
             else:
                 pending += piece
             if newline < 0:
                 break
-            yield _finish_line(index, pending, overflow)
+            yield _finish_line(index, pending, overflow, prefix)
             index += 1
             pending.clear()
             overflow = 0
             start = newline + 1
     if pending or overflow:
-        yield _finish_line(index, pending, overflow)
+        yield _finish_line(index, pending, overflow, prefix)
 
 
-def _finish_line(index: int, pending: bytearray, overflow: int) -> tuple[int, bytes | None, int]:
+def _finish_line(index: int, pending: bytearray, overflow: int, prefix: bytes) -> tuple[int, bytes, int, bool]:
     if overflow:
-        return index, None, overflow
+        return index, prefix, overflow, False
     line = bytes(pending)
     if line.endswith(b"\r"):
         line = line[:-1]
-    return index, line, len(line)
+    return index, line, len(line), True
+
+
+_JSON_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _id_from_prefix(prefix: bytes, options: ReadOptions) -> str | None:
+    """The id of an over-long JSON object line of which only ``prefix`` is kept.
+
+    Walks the object's top-level members in order and stops at the first value the
+    prefix cuts off (usually the huge text), so it finds the id when the id comes
+    first and never mistakes a nested ``"id"`` for it.
+    """
+    if not options.id_field:
+        return None
+    text = prefix.decode("utf-8", "ignore")  # the cut may split a character
+    decoder, space = json.JSONDecoder(), _JSON_SPACE
+    position = space.match(text).end()
+    if not text.startswith("{", position):
+        return None
+    position += 1
+    try:
+        while True:
+            position = space.match(text, position).end()
+            key, position = decoder.raw_decode(text, position)
+            position = space.match(text, position).end()
+            if not isinstance(key, str) or not text.startswith(":", position):
+                return None
+            position = space.match(text, position + 1).end()
+            value, position = decoder.raw_decode(text, position)
+            if key == options.id_field:
+                return _rejected_id({key: value}, options)
+            position = space.match(text, position).end()
+            if not text.startswith(",", position):
+                return None
+            position += 1
+    except (ValueError, RecursionError):  # the value the prefix cuts off, or not JSON at all
+        return None
+
+
+def _line_end_hint(data: bytes) -> str:
+    """Why a line may not parse when it holds carriage returns that end nothing."""
+    returns = data.count(b"\r")
+    if not returns:
+        return ""
+    return (
+        f"; the line holds {returns} carriage return(s) (\\r): if the file ends its lines with \\r alone "
+        "(classic Mac), convert them to \\n (JSONL lines end in \\n or \\r\\n; a lone \\r is JSON whitespace)"
+    )
 
 
 def read_jsonl(
@@ -346,15 +432,18 @@ def read_jsonl(
     """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each JSONL line.
 
     Reads from the stream's position: ``lines`` lines (None: to the end), the
-    first being line ``first_index`` of the file.
+    first being line ``first_index`` of the file. A UTF-8 byte-order mark at the
+    file's start is not part of its first record.
     """
-    for offset, line, length in itertools.islice(iter_lines(stream, options.max_line_bytes()), lines):
+    for offset, line, length, complete in itertools.islice(iter_lines(stream, options.max_line_bytes()), lines):
         index = first_index + offset
-        if line is None:
+        if index == 0 and line.startswith(_UTF8_BOM):
+            line = line[len(_UTF8_BOM):]
+        if not complete:
             yield REJECTED, rejected_row(
                 RejectReason.TOO_LARGE,
-                f"line is {length} bytes, over the reader's cap of {options.max_line_bytes()}",
-                spec.source_name(), uri, index, b"", options.run_id,
+                f"line is {length} bytes, over the reader's cap of {options.max_line_bytes()}{_line_end_hint(line)}",
+                spec.source_name(), uri, index, line, options.run_id, _id_from_prefix(line, options),
             )
             continue
         if not line.strip():
@@ -369,12 +458,118 @@ def read_jsonl(
             continue
         try:
             fields = json.loads(decoded)
-        except (json.JSONDecodeError, RecursionError) as err:
+        except json.JSONDecodeError as err:
             yield REJECTED, rejected_row(
-                RejectReason.INVALID_JSON, str(err)[:200], spec.source_name(), uri, index, line, options.run_id
+                RejectReason.INVALID_JSON, f"{str(err)[:200]}{_line_end_hint(line)}", spec.source_name(), uri, index,
+                line, options.run_id,
+            )
+            continue
+        except (ValueError, RecursionError) as err:  # an integer over 4,300 digits; nesting too deep
+            what = "nested too deeply" if isinstance(err, RecursionError) else "a value Python cannot hold"
+            yield REJECTED, rejected_row(
+                RejectReason.INVALID_VALUE, f"valid JSON, but {what}: {str(err)[:200]}", spec.source_name(), uri,
+                index, line, options.run_id,
             )
             continue
         yield _classify(fields, spec, uri, index, options, line)
+
+
+_THRIFT_INTEGER_TYPES = (4, 5, 6)  # i16, i32, i64 in Thrift's compact protocol
+_DICTIONARY_PAGE = 2  # parquet.thrift PageType.DICTIONARY_PAGE
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return (value >> 1) ^ -(value & 1), position  # zigzag
+
+
+def _dictionary_page_bytes(stream: BinaryIO, column: pq.ColumnChunkMetaData) -> int:
+    """Uncompressed size of a column chunk's dictionary page (0: none), from its page header.
+
+    No value a dictionary page encodes is larger than the page, so this bounds what
+    one row can decode to however often rows repeat the value, which the chunk's
+    sizes in the footer do not. The header's first fields (Thrift compact
+    protocol) are the page type and its uncompressed size. A header that cannot
+    be read counts as the whole chunk's uncompressed size, a bound too.
+    """
+    offset = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+    try:
+        stream.seek(offset)
+        header = stream.read(32)
+        fields, position, field = {}, 0, 0
+        while len(fields) < 2:
+            byte = header[position]
+            position += 1
+            if not byte or byte & 0x0F not in _THRIFT_INTEGER_TYPES:
+                raise ValueError("unexpected page header")
+            if byte >> 4:
+                field += byte >> 4
+            else:
+                field, position = _varint(header, position)
+            fields[field], position = _varint(header, position)
+        page_type, uncompressed = fields[1], fields[2]
+    except (OSError, ValueError, IndexError, KeyError):
+        return column.total_uncompressed_size
+    return uncompressed if page_type == _DICTIONARY_PAGE else 0
+
+
+def _parquet_batch_rows(stream: BinaryIO, group: pq.RowGroupMetaData) -> int:
+    """Rows per batch such that a batch of this row group decodes to at most about
+    ``_PARQUET_BATCH_BYTES``: the footer's uncompressed bytes per row, plus, for each
+    string column, its dictionary page once per value (a dictionary value may repeat
+    in every row: 1.5 KB of file can hold 256 copies of an 8 MiB text)."""
+    rows = max(group.num_rows, 1)
+    per_row = 0.0
+    for c in range(group.num_columns):
+        column = group.column(c)
+        per_row += column.total_uncompressed_size / rows
+        if column.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"):
+            per_row += max(1.0, column.num_values / rows) * _dictionary_page_bytes(stream, column)
+    return int(min(_PARQUET_BATCH_ROWS, max(1, _PARQUET_BATCH_BYTES // max(per_row, 1.0))))
+
+
+def _parquet_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict, tuple[str, Exception] | None]]:
+    """``(fields, None)`` per row, or ``(cells, (column, error))`` for a row with a cell
+    Python cannot hold (invalid UTF-8 in a string column, a timestamp past year 9999),
+    ``cells`` then holding a safe copy of the row. A bad row costs only itself: the
+    batch is converted row by row around it."""
+    try:
+        rows = batch.to_pylist()
+    except (ValueError, OverflowError):  # UnicodeDecodeError is a ValueError
+        rows = None
+    if rows is not None:
+        yield from ((fields, None) for fields in rows)
+        return
+    for i in range(batch.num_rows):
+        row = batch.slice(i, 1)
+        try:
+            [fields] = row.to_pylist()
+        except (ValueError, OverflowError):
+            yield _safe_cells(row)
+        else:
+            yield fields, None
+
+
+def _safe_cells(row: pa.RecordBatch) -> tuple[dict, tuple[str, Exception]]:
+    cells, failure = {}, None
+    for name, column in zip(row.schema.names, row.columns):
+        scalar = column[0]
+        try:
+            cells[name] = scalar.as_py()
+        except (ValueError, OverflowError) as err:
+            failure = failure or (name, err)
+            is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+            cells[name] = (
+                scalar.as_buffer().to_pybytes()[: 4 * RAW_EXCERPT_CHARS].decode("utf-8", "replace")
+                if is_text else str(column.cast(pa.string(), safe=False)[0])
+            )
+    return cells, failure
 
 
 def read_parquet(
@@ -383,13 +578,43 @@ def read_parquet(
 ) -> Iterator[tuple[str, dict]]:
     """Yields ``(DOCUMENT, record)`` or ``(REJECTED, row)`` for each Parquet row, batch by batch.
 
-    ``row_groups``: only these (None: all), the first row being row ``first_index`` of the file.
+    ``row_groups``: only these (None: all), the first row being row ``first_index`` of
+    the file. A row group that fails to decode becomes one ``unreadable_file`` row
+    where reading it stopped (its rows before stand); the next row group is read.
     """
+    parquet = pq.ParquetFile(stream)
+    metadata = parquet.metadata
     index = first_index
-    for batch in pq.ParquetFile(stream).iter_batches(batch_size=_PARQUET_BATCH_ROWS, row_groups=row_groups):
-        for fields in batch.to_pylist():
-            yield _classify(fields, spec, uri, index, options, fields)
-            index += 1
+    for group in range(metadata.num_row_groups) if row_groups is None else row_groups:
+        group_meta = metadata.row_group(group)
+        group_end = index + group_meta.num_rows
+        batch_rows = _parquet_batch_rows(stream, group_meta)
+        try:
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], use_threads=False):
+                for fields, failure in _parquet_rows(batch):
+                    if failure is None:
+                        yield _classify(fields, spec, uri, index, options, fields)
+                    else:
+                        yield REJECTED, _bad_cell_row(fields, failure, spec, uri, index, options)
+                    index += 1
+        except (pa.ArrowException, OSError) as err:
+            yield REJECTED, rejected_row(
+                RejectReason.UNREADABLE_FILE,
+                f"row group {group} failed at row {index} ({group_end - index} of its rows unread): "
+                f"{type(err).__name__}: {str(err)[:300]}",
+                spec.source_name(), uri, index, b"", options.run_id,
+            )
+        index = group_end
+
+
+def _bad_cell_row(cells: dict, failure: tuple[str, Exception], spec: InputSpec, uri: str, index: int,
+                  options: ReadOptions) -> dict:
+    column, err = failure
+    if isinstance(err, UnicodeDecodeError):
+        reason, detail = RejectReason.INVALID_UTF8, f"column {column!r}: byte {err.start} is not UTF-8"
+    else:
+        reason, detail = RejectReason.INVALID_VALUE, f"column {column!r}: {type(err).__name__}: {str(err)[:200]}"
+    return rejected_row(reason, detail, spec.source_name(), uri, index, cells, options.run_id, _rejected_id(cells, options))
 
 
 def read_file(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Iterable
 
 import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.reading import core, splits
+from curation.reading import compression, core, splits
 from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
 from curation.reading.splits import FileSplit
 from curation.schema import RejectReason
@@ -29,6 +30,19 @@ def match_input(spec: InputSpec) -> list[tuple[str, int]]:
     return files
 
 
+def open_input(uri: str):
+    """An input file as a stream of its records' bytes.
+
+    Compressed JSONL is decompressed here, not by Beam: Beam's reader ends a
+    truncated stream silently, this one raises where the damage is (see
+    :mod:`curation.reading.compression`). Parquet needs a seekable stream, which
+    Beam's reader gives for a compressed file too.
+    """
+    if core.file_format(uri) == "jsonl":
+        return compression.decompressed(FileSystems.open(uri, compression_type=CompressionTypes.UNCOMPRESSED), uri)
+    return FileSystems.open(uri)
+
+
 def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
     """Every input record as ``(DOCUMENT | REJECTED, row)``, read in this process, without a pipeline.
 
@@ -37,7 +51,7 @@ def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
     """
     for spec in options.inputs:
         for uri, _ in match_input(spec):
-            with FileSystems.open(uri) as stream:
+            with open_input(uri) as stream:
                 yield from core.read_file(stream, uri, spec, options)
 
 
@@ -67,7 +81,7 @@ class _ReadSplit(beam.DoFn):
         spec = self._options.inputs[split.spec_index]
         if split.start == 0:
             self._bytes.inc(split.size)
-        with FileSystems.open(split.uri) as stream:
+        with open_input(split.uri) as stream:
             for tag, row in splits.read_split(stream, split, spec, self._options):
                 if tag == DOCUMENT:
                     self._documents.inc()

@@ -39,7 +39,7 @@ def test_every_split_size_reads_the_same_records_at_the_same_indices():
     options = ReadOptions(inputs=("/d/x.jsonl",), max_text_bytes=40, run_id="r")
     whole = list(core.read_file(io.BytesIO(DATA), "/d/x.jsonl", options.inputs[0], options))
     assert [tag for tag, _ in whole].count(core.REJECTED) == 2  # "not json", "b"
-    for data in (DATA, DATA + b"\n", b"\n" + DATA):
+    for data in (DATA, DATA + b"\n", b"\n" + DATA, b"\xef\xbb\xbf" + DATA):  # a BOM is stripped in every split
         whole = list(core.read_file(io.BytesIO(data), "/d/x.jsonl", options.inputs[0], options))
         for split_bytes in range(1, len(data) + 2):
             assert _read_in_splits(data, "/d/x.jsonl", split_bytes, options) == whole, split_bytes
