@@ -3,11 +3,12 @@
 A file is read as a stream: JSONL line by line (with a cap on line length, so one
 huge line cannot exhaust memory) and Parquet row group by row group, in batches
 whose decoded size the file's metadata bounds (so a compression bomb cannot
-exhaust memory either). Every input
-record becomes either a document (a dict of :data:`curation.schema.RECORD_SCHEMA`
-columns) or a rejected row (:data:`curation.schema.REJECTED_SCHEMA`) with a
-reason; nothing is dropped. Blank JSONL lines are not records and are skipped,
-but ``source_index`` still counts them so it is the file's true line number.
+either). Every input record becomes either a document (a dict of
+:data:`curation.schema.RECORD_SCHEMA` columns) or a rejected row
+(:data:`curation.schema.REJECTED_SCHEMA`) with a reason; nothing is dropped, and
+a failure costs only the record, or the part of the file, it damages. Blank JSONL
+lines are not records and are skipped, but ``source_index`` still counts them so
+it is the file's true line number.
 """
 
 from __future__ import annotations
@@ -590,7 +591,7 @@ def read_parquet(
         group_end = index + group_meta.num_rows
         batch_rows = _parquet_batch_rows(stream, group_meta)
         try:
-            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group], use_threads=False):
+            for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[group]):
                 for fields, failure in _parquet_rows(batch):
                     if failure is None:
                         yield _classify(fields, spec, uri, index, options, fields)
