@@ -530,7 +530,7 @@ def _parquet_batch_rows(stream: BinaryIO, group: pq.RowGroupMetaData) -> int:
     for c in range(group.num_columns):
         column = group.column(c)
         per_row += column.total_uncompressed_size / rows
-        if column.physical_type in ("BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"):
+        if column.physical_type == "BYTE_ARRAY":  # fixed-width values cannot grow
             per_row += max(1.0, column.num_values / rows) * _dictionary_page_bytes(stream, column)
     return int(min(_PARQUET_BATCH_ROWS, max(1, _PARQUET_BATCH_BYTES // max(per_row, 1.0))))
 
@@ -560,17 +560,24 @@ def _parquet_rows(batch: pa.RecordBatch) -> Iterator[tuple[dict, tuple[str, Exce
 def _safe_cells(row: pa.RecordBatch) -> tuple[dict, tuple[str, Exception]]:
     cells, failure = {}, None
     for name, column in zip(row.schema.names, row.columns):
-        scalar = column[0]
         try:
-            cells[name] = scalar.as_py()
+            cells[name] = column[0].as_py()
         except (ValueError, OverflowError) as err:
             failure = failure or (name, err)
-            is_text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-            cells[name] = (
-                scalar.as_buffer().to_pybytes()[: 4 * RAW_EXCERPT_CHARS].decode("utf-8", "replace")
-                if is_text else str(column.cast(pa.string(), safe=False)[0])
-            )
+            cells[name] = _cell_excerpt(column)
     return cells, failure
+
+
+def _cell_excerpt(column: pa.Array) -> str:
+    """Text for the raw excerpt of a one-row column Python cannot convert."""
+    try:  # strings (plain or dictionary-encoded) as their bytes
+        return column.cast(pa.binary())[0].as_py()[: 4 * RAW_EXCERPT_CHARS].decode("utf-8", "replace")
+    except pa.ArrowException:
+        pass
+    try:  # timestamps and other scalars as Arrow prints them
+        return column.cast(pa.string(), safe=False)[0].as_py()[:RAW_EXCERPT_CHARS]
+    except (pa.ArrowException, ValueError):
+        return f"<a {column.type} value Python cannot hold>"
 
 
 def read_parquet(
@@ -615,7 +622,8 @@ def _bad_cell_row(cells: dict, failure: tuple[str, Exception], spec: InputSpec, 
         reason, detail = RejectReason.INVALID_UTF8, f"column {column!r}: byte {err.start} is not UTF-8"
     else:
         reason, detail = RejectReason.INVALID_VALUE, f"column {column!r}: {type(err).__name__}: {str(err)[:200]}"
-    return rejected_row(reason, detail, spec.source_name(), uri, index, cells, options.run_id, _rejected_id(cells, options))
+    record_id = _rejected_id(cells, options)
+    return rejected_row(reason, detail, spec.source_name(), uri, index, cells, options.run_id, record_id)
 
 
 def read_file(

@@ -203,15 +203,23 @@ def _read_parquet(data: bytes, **kw):
     return _read(data, _options(inputs=("/d/t.parquet",), **kw), uri="/d/t.parquet")
 
 
-def test_an_invalid_utf8_cell_costs_only_its_row():
-    texts = [f"text {i}".encode() for i in range(3000)]
-    texts[1500] = b"caf\xe9 au lait"
-    table = pa.table({"id": [f"r{i}" for i in range(3000)], "text": pa.array(texts, pa.binary()).view(pa.string())})
+@pytest.mark.parametrize("column", ["text", "dictionary", "tags"])
+def test_an_invalid_utf8_cell_costs_only_its_row(column):
+    cells = [f"text {i}".encode() for i in range(3000)]
+    cells[1500] = b"caf\xe9 au lait"
+    strings = pa.array(cells, pa.binary()).view(pa.string())
+    table = pa.table({"id": [f"r{i}" for i in range(3000)], "text": [f"text {i}" for i in range(3000)]})
+    if column == "text":
+        table = table.set_column(1, "text", strings)
+    elif column == "dictionary":  # read back as an Arrow dictionary column
+        table = table.append_column(column, strings.dictionary_encode())
+    else:  # a list of strings: no cast gives its bytes
+        table = table.append_column(column, pa.ListArray.from_arrays(pa.array(range(3001), pa.int32()), strings))
     rows = _read_parquet(_parquet_bytes(table, row_group_size=2000))
     assert [row["source_index"] for _, row in rows] == list(range(3000))
     [(index, bad)] = [(i, row) for i, (tag, row) in enumerate(rows) if tag == core.REJECTED]
     assert (index, bad["reason"], bad["id"]) == (1500, "invalid_utf8", "r1500")
-    assert "'text'" in bad["detail"] and "caf" in bad["raw"]
+    assert f"'{column}'" in bad["detail"] and ("caf" in bad["raw"] or column == "tags")
     to_table([bad], REJECTED_SCHEMA)
 
 
