@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -64,8 +65,34 @@ def add_writing_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--run-id", default=None, help="name of this run (default: derived from config and inputs)")
 
 
+# The loggers of the library (progress per stage) and of the jobs themselves.
+_JOB_LOGGERS = ("curation", "pipelines")
+
+
+class _JobLogHandler(logging.StreamHandler):
+    """The handler configure_logging gives the job loggers (a type of its own, to find it again)."""
+
+
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Sends INFO and above of the ``curation`` and ``pipelines`` loggers to stderr.
+
+    Beam's import logs a warning first, which gives the root logger a handler
+    while the root stays at WARNING, so ``basicConfig(level=INFO)`` would do
+    nothing. The job loggers get a handler and level of their own instead,
+    whatever ran first. Only the jobs call this: the library never configures
+    logging, so a host pipeline's own set-up stands.
+    """
+    for name in _JOB_LOGGERS:
+        logger = logging.getLogger(name)
+        # A second call (a job run from another job, a test) replaces the handler
+        # rather than doubling every line, and binds it to the current stderr.
+        for handler in [h for h in logger.handlers if isinstance(h, _JobLogHandler)]:
+            logger.removeHandler(handler)
+        handler = _JobLogHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False  # the root's handler would print every line a second time
     # Beam's own INFO lines drown the job's progress.
     logging.getLogger("apache_beam").setLevel(logging.WARNING)
 

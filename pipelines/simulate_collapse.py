@@ -133,9 +133,6 @@ def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     common.configure_logging()
-    # Beam's import may have configured the root logger first, leaving it at WARNING.
-    for name in ("curation.simulation", _LOG.name):
-        logging.getLogger(name).setLevel(logging.INFO)
     started = time.perf_counter()
     try:
         config = SimulationConfig(
