@@ -59,8 +59,8 @@ class SampleOptions:
             raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
         if self.sample_size is not None and self.sample_fraction is not None:
             raise ValueError("give sample_size or sample_fraction, not both")
-        if self.sample_size is not None and self.sample_size < 0:
-            raise ValueError(f"sample_size must be >= 0, got {self.sample_size}")
+        if self.sample_size is not None and self.sample_size < 1:
+            raise ValueError(f"sample_size must be at least 1 (0 would select nothing), got {self.sample_size}")
         if self.sample_fraction is not None and not 0.0 < self.sample_fraction <= 1.0:
             raise ValueError(f"sample_fraction must be in (0, 1], got {self.sample_fraction}")
         if self.allocation not in {m.value for m in AllocationMethod}:
@@ -71,8 +71,8 @@ class SampleOptions:
             raise ValueError("topics must be >= 0 and topic_sample >= 1")
         if self.assume_origin is not None and self.assume_origin not in {o.value for o in Origin}:
             raise ValueError(f"assume_origin must be real or synthetic, got {self.assume_origin!r}")
-        if self.real_below is not None and not math.isfinite(self.real_below):
-            raise ValueError(f"real_below must be finite, got {self.real_below}")
+        if self.real_below is not None and not 0.0 <= self.real_below <= 1.0:  # NaN fails too
+            raise ValueError(f"real_below is a P(synthetic) threshold and must be in [0, 1], got {self.real_below}")
         if self.shard_rows <= 0 or self.shard_bytes <= 0 or (self.num_shards is not None and self.num_shards <= 0):
             raise ValueError("shard_rows, shard_bytes and num_shards must be positive")
 
