@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 
 # Figure + FigureCanvasAgg instead of pyplot: the Agg backend without touching
 # matplotlib's global state (a host process may have chosen another backend).
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
@@ -43,6 +44,10 @@ MAX_LABELLED_STRATA = 30  # beyond this, strata are plotted by rank without name
 MAX_LABELLED_SHARDS = 24  # beyond this, shard numbers are ticked sparsely
 FIGURE_WIDTH, FIGURE_HEIGHT, MESSAGE_HEIGHT = 10, 4.2, 1.2  # inches
 DPI = 110
+# Source names, strata and metadata values are the user's text, never markup: "$" must
+# not start mathtext, nor a host's text.usetex send them to LaTeX. Set while the
+# plots are built and drawn, so every text artist (ticks made at draw time too) has it.
+PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; background: #f4f5f7; color: #222; }
@@ -243,9 +248,9 @@ def _headline(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     return figures + [("accounting", "balanced" if balance["balanced"] else "NOT BALANCED")]
 
 
-def report_html(manifest: Mapping[str, Any], output_dir: str) -> str:
-    """The report page: headline figures and four embedded plots."""
-    sections = [
+def _plot_sections(manifest: Mapping[str, Any], output_dir: str) -> list[tuple[str, str, str]]:
+    """``(title, note, PNG data URI)`` of the four plots."""
+    return [
         ("Records through each stage", "From records read to rows written; the right panel splits what left by fate.",
          funnel_plot(manifest)),
         ("Synthetic-text scores",
@@ -256,6 +261,12 @@ def report_html(manifest: Mapping[str, Any], output_dir: str) -> str:
         ("Real fraction per shard", "Share of each class in every data shard, against the requested floor.",
          shard_real_fraction_plot(manifest)),
     ]
+
+
+def report_html(manifest: Mapping[str, Any], output_dir: str) -> str:
+    """The report page: headline figures and four embedded plots."""
+    with rc_context(PLAIN_TEXT):
+        sections = _plot_sections(manifest, output_dir)
     escape = html.escape
     headline = "".join(
         f'<div class="figure"><b>{escape(value)}</b><span>{escape(name)}</span></div>' for name, value in _headline(manifest)

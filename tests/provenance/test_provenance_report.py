@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import tempfile
 
+import matplotlib
 import pytest
 
-from curation.provenance.report import REPORT_FILE, funnel, removed_by_fate, strata_in_out, write_report
+from curation.provenance.report import REPORT_FILE, funnel, removed_by_fate, report_html, strata_in_out, write_report
 from tests.fixtures_provenance import N_GOOD, curated_output, full_output  # noqa: F401 (fixtures)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -77,3 +78,22 @@ def test_report_with_every_stage_renders_in_chromium(full_output):
         )
     with open(screenshot, "rb") as f:
         assert f.read(8) == PNG_MAGIC
+
+
+HOSTILE = r"a$\frac{$b"  # matplotlib math syntax, unbalanced: parsing it as mathtext raises
+
+
+def test_names_with_math_syntax_are_plotted_as_plain_text(full_output):
+    out, manifest = full_output
+    strata = {HOSTILE + f" {i}": counts for i, counts in enumerate(manifest["sampling"]["strata"].values())}
+    hostile_strata = {**manifest, "sampling": {**manifest["sampling"], "strata": strata}}
+    # Without strata the plot names the sources, from the inputs and from the data shards.
+    hostile_sources = {**manifest, "sampling": {}, "inputs": [{**f, "source": HOSTILE} for f in manifest["inputs"]]}
+    for hostile in (hostile_strata, hostile_sources):
+        _assert_self_contained_with_four_plots(report_html(hostile, out))
+
+
+def test_a_host_process_asking_matplotlib_for_latex_does_not_break_the_report(full_output):
+    out, manifest = full_output
+    with matplotlib.rc_context({"text.usetex": True}):  # no LaTeX needed: the report's text is never markup
+        _assert_self_contained_with_four_plots(report_html(manifest, out))
