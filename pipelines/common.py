@@ -1,23 +1,108 @@
 """Argument handling shared by the runnable jobs.
 
-Each job parses its own flags with argparse and hands everything else to Beam,
-so standard Beam flags (``--runner``, ``--direct_num_workers``, Dataflow's
-``--project`` ...) pass straight through. The library's options are plain
-transform arguments, never ``PipelineOptions`` subclasses, so they cannot
-collide with a host pipeline's options.
+Each job parses its own flags with argparse and hands the rest to Beam, so
+standard Beam flags (``--runner``, ``--direct_num_workers``, Dataflow's
+``--project`` ...) pass straight through; an argument that is neither the
+job's nor a Beam option fails at launch (Beam would log it and go on without
+it). The library's options are plain transform arguments, never
+``PipelineOptions`` subclasses, so they cannot collide with a host pipeline's
+options.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
 import sys
+from typing import NoReturn, Sequence
 
+from apache_beam.options import pipeline_options
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import create_runner
 
 # The DirectRunner tries Prism first, which downloads a binary (and fails
 # offline); the FnApiRunner is what it falls back to for batch jobs anyway.
 DEFAULT_RUNNER = "FnApiRunner"
+
+
+class JobArgumentParser(argparse.ArgumentParser):
+    """The jobs' argparse: exact flag names, one-line errors (exit 2), a close match for a typo."""
+
+    def __init__(self, *args, **kwargs):
+        # No abbreviations: with Beam's flags passing through, a prefix must not
+        # silently mean one of ours (or one of Beam's).
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the flags)\n")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None):
+        argv = sys.argv[1:] if args is None else list(args)
+        self._refuse_unknown_flags(argv, _flags(self))
+        parsed, stray = self.parse_known_args(argv, namespace)
+        if stray:
+            self.error(f"unexpected argument {stray[0]!r}")
+        return parsed
+
+    def parse_job_and_beam_args(self, args: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+        """The job's flags, and the rest for Beam, each of which must be a Beam option.
+
+        Beam's known options are those of every registered ``PipelineOptions``
+        subclass, as Beam collects them (so Dataflow, portable, Flink, Spark and
+        worker flags pass); a runner named with ``--runner`` is imported first, as
+        it may register options of its own. Anything else fails here, naming the
+        closest known flag, instead of Beam logging "Unparseable argument" and
+        running without it.
+        """
+        argv = sys.argv[1:] if args is None else list(args)
+        try:
+            beam_parser = _beam_flag_parser(argv)
+            self._refuse_unknown_flags(argv, _flags(self) + _flags(beam_parser))
+            parsed, beam_args = self.parse_known_args(argv)
+            stray = beam_parser.parse_known_args(beam_args)[1]
+        except ValueError as err:  # an unknown runner, a Beam flag with a bad value
+            self.error(str(err))
+        if stray:
+            self.error(f"unexpected argument {stray[0]!r}")
+        return parsed, beam_args
+
+    def _refuse_unknown_flags(self, argv: Sequence[str], known: Sequence[str]) -> None:
+        """Fails on the first ``--flag`` nobody knows, before a missing required flag is reported."""
+        for arg in argv:
+            if arg == "--":  # argparse reads no flags after it either
+                return
+            name = arg.split("=", 1)[0]
+            if name.startswith("--") and name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                self.error(f"unknown flag {name}" + (f"; did you mean {close[0]}?" if close else ""))
+
+
+class _BeamFlagParser(pipeline_options._BeamArgumentParser):
+    """Beam's own parser (it knows value-provider flags), reporting errors to the job instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def _beam_flag_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    runner_flag = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    runner_flag.add_argument("--runner")
+    runner = runner_flag.parse_known_args(argv)[0].runner
+    if runner:
+        try:
+            create_runner(runner)
+        except ImportError as err:
+            raise ValueError(f"--runner {runner}: {err}") from None
+    parser = _BeamFlagParser(allow_abbrev=False)
+    # One class per name, as PipelineOptions.get_all_options does (a class may be defined twice).
+    for cls in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)  # the hook Beam's own option classes implement
+    return parser
+
+
+def _flags(parser: argparse.ArgumentParser) -> list[str]:
+    return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
 
 
 def beam_options(beam_args: list[str]) -> PipelineOptions:

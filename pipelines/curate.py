@@ -44,9 +44,9 @@ def build_parser(
     detection: bool = True,
     sampling: bool = True,
     detector_required: bool = False,
-) -> argparse.ArgumentParser:
+) -> common.JobArgumentParser:
     """The job's flags; jobs that run fewer stages (dedup, score) leave groups out."""
-    parser = argparse.ArgumentParser(prog=prog, description=description.split("\n")[0])
+    parser = common.JobArgumentParser(prog=prog, description=description.split("\n")[0])
     common.add_reading_flags(parser)
     if dedup:
         common.add_dedup_flags(parser)
@@ -99,9 +99,9 @@ class Job:
     assume_origin: str | None
 
 
-def plan_job(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> Job:
+def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> Job:
     """Parses flags, validates every option and derives the run id; fails before any work."""
-    args, beam_args = (parser or build_parser()).parse_known_args(argv)
+    args, beam_args = (parser or build_parser()).parse_job_and_beam_args(argv)
     config = {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_IN_RUN_ID}
     read_options = ReadOptions(
         inputs=tuple(args.input),
@@ -186,7 +186,7 @@ def build(pipeline: beam.Pipeline, job: Job) -> None:
     )
 
 
-def run(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> dict:
+def run(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> dict:
     """Runs the job; returns the manifest."""
     job = plan_job(argv, parser)
     try:
@@ -199,7 +199,7 @@ def run(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = 
     return files.read_json(files.join(job.write.output, files.MANIFEST))
 
 
-def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+def main(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> int:
     common.configure_logging()
     try:
         manifest = run(argv, parser)

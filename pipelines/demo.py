@@ -9,7 +9,6 @@ standard library's docstrings (see :mod:`curation.demo.corpus`).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -23,12 +22,12 @@ from pipelines import common, curate, train_detector
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.demo", description=__doc__.split("\n")[0])
+    parser = common.JobArgumentParser(prog="python -m pipelines.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", default="build/demo", help="where the corpus, the model and the output go")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-real-fraction", type=float, default=0.8)
     parser.add_argument("--sample-fraction", type=float, default=0.5)
-    args, beam_args = parser.parse_known_args(argv)
+    args, beam_args = parser.parse_job_and_beam_args(argv)
     common.configure_logging()
     work = pathlib.Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)

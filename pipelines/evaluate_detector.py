@@ -19,10 +19,11 @@ from curation.detection.labelled import load_labelled
 from curation.detection.model import Detector
 from curation.detection.training import measure
 from curation.detection.transforms import copy_model_dir
+from pipelines.common import JobArgumentParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = JobArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_labelled_arguments(parser)
     parser.add_argument("--model", required=True, help="model directory written by pipelines.train_detector")
     parser.add_argument("--output", help="where to write the metrics as JSON (any Beam filesystem path)")

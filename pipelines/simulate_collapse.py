@@ -40,7 +40,7 @@ _LOG = logging.getLogger("pipelines.simulate_collapse")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.simulate_collapse", description=__doc__.split("\n")[0])
+    parser = common.JobArgumentParser(prog="python -m pipelines.simulate_collapse", description=__doc__.split("\n")[0])
     data = parser.add_argument_group("real data")
     data.add_argument("--input", help="JSONL(.gz) of real documents (default: the demo corpus's real side)")
     data.add_argument("--text-field", default="text", help="field holding the text (default: text)")

@@ -14,12 +14,13 @@ import argparse
 import sys
 
 from curation.provenance.trace import TraceStatus, describe_story, trace_record
+from pipelines.common import JobArgumentParser
 
 EXIT_CODES = {TraceStatus.FOUND: 0, TraceStatus.NOT_FOUND: 1, TraceStatus.CONFLICT: 3}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.trace", description=__doc__.split("\n")[0])
+    parser = JobArgumentParser(prog="python -m pipelines.trace", description=__doc__.split("\n")[0])
     parser.add_argument("--output", required=True, help="the run's output directory (local or gs://)")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("id", nargs="?", help="the record's id")

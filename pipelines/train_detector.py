@@ -17,10 +17,11 @@ from curation.detection.cli import add_labelled_arguments, add_train_config_argu
 from curation.detection.labelled import load_labelled
 from curation.detection.training import DEFAULT_MAX_SYNTHETIC_SHARE, train_detector, write_model_dir
 from curation.detection.transforms import copy_model_dir
+from pipelines.common import JobArgumentParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = JobArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_labelled_arguments(parser)
     parser.add_argument("--output", required=True, help="model directory to write")
     parser.add_argument("--seed", type=int, default=0, help="split, oversampling, order and fastText seed")
