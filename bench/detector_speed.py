@@ -31,8 +31,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from curation.detection.labelled import load_labelled
 from curation.detection.model import MODEL_BIN, Detector
+from curation.detection.model_dir import load_detector
 from curation.detection.training import train_detector, write_model_dir
-from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions, copy_model_dir
+from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEV_DATA = REPO / ".." / "shared" / "data" / "detect" / "dev.jsonl.gz"
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         timed = {
             "raw_fasttext_predict": lambda: detector.model.predict([t.replace("\n", " ") for t in texts], k=2),
             "detector_score": lambda: detector.score(texts),
-            "setup_copy_and_load": lambda: Detector.load(copy_model_dir(model_dir, tempfile.mkdtemp(dir=tmp))),
+            "setup_copy_and_load": lambda: load_detector(model_dir),
             "beam_no_op": lambda: _run_pipeline(records_path, no_op),
             "beam_score_synthetic": lambda: _run_pipeline(records_path, score),
         }

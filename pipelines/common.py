@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import logging
+import re
 import sys
 from typing import NoReturn, Sequence
 
@@ -105,6 +106,29 @@ def _flags(parser: argparse.ArgumentParser) -> list[str]:
     return [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
 
 
+# The last line of a worker's traceback naming one of our exception classes.
+_WORKER_ERROR = re.compile(r"^(curation(?:\.\w+)+)\.(\w+): (.+)$", re.MULTILINE)
+
+
+def user_error(err: BaseException) -> str | None:
+    """The one-line message of an error the user can fix, or None for a bug (let it raise).
+
+    Those are ValueErrors (bad flags, impossible requests, undecided origins, a
+    bad model) and FileExistsError (an output in use). In-process runners re-raise
+    a worker's exception as it is; Beam's multi-process runner re-raises it as a
+    RuntimeError holding the worker's traceback, whose last line names the class.
+    """
+    if isinstance(err, (ValueError, FileExistsError)):
+        return str(err)
+    found = _WORKER_ERROR.findall(str(err))
+    if found:
+        module, name, message = found[-1]
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, ValueError):
+            return message
+    return None
+
+
 def beam_options(beam_args: list[str]) -> PipelineOptions:
     """PipelineOptions from the flags the job did not claim, with a pinned default runner."""
     if not any(a == "--runner" or a.startswith("--runner=") for a in beam_args):
@@ -155,7 +179,15 @@ _JOB_LOGGERS = ("curation", "pipelines")
 
 
 class _JobLogHandler(logging.StreamHandler):
-    """The handler configure_logging gives the job loggers (a type of its own, to find it again)."""
+    """Writes to sys.stderr as it is when a record is logged (a test's or a notebook's capture too)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):  # StreamHandler.__init__ sets it; the property decides
+        pass
 
 
 def configure_logging() -> None:
@@ -169,13 +201,10 @@ def configure_logging() -> None:
     """
     for name in _JOB_LOGGERS:
         logger = logging.getLogger(name)
-        # A second call (a job run from another job, a test) replaces the handler
-        # rather than doubling every line, and binds it to the current stderr.
-        for handler in [h for h in logger.handlers if isinstance(h, _JobLogHandler)]:
-            logger.removeHandler(handler)
-        handler = _JobLogHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
+        if not any(isinstance(h, _JobLogHandler) for h in logger.handlers):  # a second call adds no second line
+            handler = _JobLogHandler()
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False  # the root's handler would print every line a second time
     # Beam's own INFO lines drown the job's progress.

@@ -93,7 +93,7 @@ class Job:
     write: WriteOptions
     exact_dedup: ExactDedupOptions | None
     near_dedup: NearDedupOptions | None
-    detector_dir: str | None
+    scoring: ScoreSyntheticOptions | None  # the detector, checked
     detector: dict | None  # the manifest's detector section
     sampling: SampleOptions | None
     assume_origin: str | None
@@ -115,7 +115,8 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
     inputs = [f for spec in read_options.inputs for f in match_input(spec)]
     run_id = args.run_id or derive_run_id(config, inputs)
     detector_dir = getattr(args, "detector", None)
-    detector = detector_section(detector_dir) if detector_dir else None
+    scoring = ScoreSyntheticOptions(detector_dir) if detector_dir else None  # loads and checks the model
+    detector = detector_section(detector_dir, scoring.metadata) if scoring else None
     sampling = sample_options(args, detector["real_below"] if detector else None)
     return Job(
         run_id=run_id,
@@ -135,7 +136,7 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
         near_dedup=None
         if getattr(args, "no_near_dedup", True)
         else NearDedupOptions(threshold=args.near_threshold, num_perm=args.num_perm, verification=args.near_verification),
-        detector_dir=detector_dir,
+        scoring=scoring,
         detector=detector,
         sampling=sampling,
         assume_origin=getattr(args, "assume_origin", None),
@@ -165,7 +166,7 @@ def build(pipeline: beam.Pipeline, job: Job) -> None:
     if job.detector:
         documents = (
             documents
-            | "ScoreSynthetic" >> ScoreSynthetic(ScoreSyntheticOptions(job.detector_dir))
+            | "ScoreSynthetic" >> ScoreSynthetic(job.scoring)
             | "ProgressScore" >> LogProgress("score")
         )
         if not job.sampling:  # the sampler applies the origin rule itself
@@ -203,8 +204,11 @@ def main(argv: list[str] | None = None, parser: common.JobArgumentParser | None 
     common.configure_logging()
     try:
         manifest = run(argv, parser)
-    except (ValueError, FileExistsError) as err:  # bad flags, impossible requests, undecided origins
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        message = common.user_error(err)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
     print(summarize(manifest))
     return 0

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import sys
 
 from apache_beam.io.filesystems import FileSystems
 
 from curation.detection.cli import add_labelled_arguments, labelled_fields, metrics_table
 from curation.detection.labelled import load_labelled
-from curation.detection.model import Detector
+from curation.detection.model_dir import load_detector
 from curation.detection.training import measure
-from curation.detection.transforms import copy_model_dir
 from pipelines.common import JobArgumentParser
 
 
@@ -30,18 +29,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        detector = load_detector(args.model)  # checked before the data is read
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     docs = load_labelled(args.input, labelled_fields(args))
-    with tempfile.TemporaryDirectory() as local_dir:
-        detector = Detector.load(copy_model_dir(args.model, local_dir))
     slices = measure(detector.score([d.text for d in docs]), docs, detector.real_below)
     print(metrics_table(slices))
     if args.output:
         report = {"detector_id": detector.detector_id, "real_below": detector.real_below, "metrics": slices}
         with FileSystems.create(args.output) as out:
             out.write(json.dumps(report, indent=2, sort_keys=True).encode("utf-8"))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -96,3 +96,42 @@ def test_dedup_job_writes_survivors_duplicates_and_a_balanced_manifest(tmp_path)
     assert {r["kind"] for r in removed.values()} == {"exact", "near"}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["accounting"]["balanced"] and manifest["accounting"]["duplicate"] == 2
+
+
+MULTI_PROCESSING = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("directory_input", "is a directory: name its files"),
+        ("missing_detector", "no such directory; train one with python -m pipelines.train_detector"),
+        ("sample_size_0", "sample_size must be at least 1"),
+    ],
+)
+def test_bad_launches_fail_with_one_line_before_any_work(tmp_path, capsys, case, message):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "text": "a document", "origin": "human"}\n')
+    extra = {
+        "directory_input": ["--input", str(tmp_path / "x.jsonl")],
+        "missing_detector": ["--detector", str(tmp_path / "no-model"), *MULTI_PROCESSING],
+        "sample_size_0": ["--sample-size", "0"],
+    }[case]
+    (tmp_path / "x.jsonl").mkdir()
+    assert curate.main([*_args(corpus, tmp_path / "out"), *extra]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ") and message in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_error_of_ours_in_a_worker_process_ends_the_job_with_one_line(tmp_path):
+    """Multi-process workers' exceptions reach the launcher as a RuntimeError holding a traceback."""
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": f"d{i}", "text": f"document number {i}"}) + "\n" for i in range(4)))
+    cmd = [sys.executable, "-m", "pipelines.curate", "--input", str(corpus), "--output", str(tmp_path / "out"),
+           "--min-real-fraction", "0.5", "--no-exact-dedup", "--no-near-dedup", "--topics", "0",
+           "--direct_num_workers", "1", "--direct_running_mode", "multi_processing"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr[-3000:]
+    # Beam's worker processes log their own tracebacks; the job's last word is one line.
+    assert done.stderr.splitlines()[-1].startswith("error: cannot tell whether a record is real or synthetic")

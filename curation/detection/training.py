@@ -13,6 +13,7 @@ from curation.detection import metrics, preprocess
 from curation.detection.labelled import LabelledDoc, fingerprint
 from curation.detection.model import (
     MODEL_BIN,
+    MODEL_FORMAT_VERSION,
     MODEL_JSON,
     Detector,
     LinearScorer,
@@ -23,7 +24,6 @@ from curation.detection.model import (
 from curation.detection.split import stratified_split
 from curation.schema import Origin
 
-MODEL_FORMAT_VERSION = "1"
 DEFAULT_MAX_SYNTHETIC_SHARE = 0.01
 
 

@@ -3,56 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 from typing import Any, Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.utils import shared
 
 from curation.checks import expect_options
-from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector, LinearScorer
+from curation.detection.model import Detector, InvalidModelError, LinearScorer
+from curation.detection.model_dir import load_detector
 
 _COUNTERS = "curation.detection"
-_RAW = CompressionTypes.UNCOMPRESSED
-
-
-def copy_model_dir(source_dir: str, target_dir: str) -> str:
-    """Copies model.bin and model.json between any Beam filesystems (local, gs://, ...).
-
-    Used to publish a trained model and, in reverse, to fetch one to a local
-    directory, the only place fastText loads from.
-    """
-    for name in (MODEL_BIN, MODEL_JSON):
-        with FileSystems.open(FileSystems.join(source_dir, name), compression_type=_RAW) as source, FileSystems.create(
-            FileSystems.join(target_dir, name), compression_type=_RAW
-        ) as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-    return target_dir
 
 
 @dataclasses.dataclass(frozen=True)
 class ScoreSyntheticOptions:
     """model_dir: a directory (local or gs://...) written by pipelines.train_detector.
     batch_size: documents scored per vectorised call; smaller ones cost more per document.
+
+    Construction loads and checks the whole model directory (load_detector), on the
+    launcher, so no worker ever meets a bad model; ``metadata`` is its model.json.
     """
 
     model_dir: str
     batch_size: int = LinearScorer.BATCH
+    metadata: dict = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.model_dir:
             raise ValueError("model_dir is required: the directory written by pipelines.train_detector")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        missing = [n for n in (MODEL_BIN, MODEL_JSON) if not FileSystems.exists(FileSystems.join(self.model_dir, n))]
-        if missing:
-            raise ValueError(
-                f"model_dir {self.model_dir!r} lacks {', '.join(missing)}: "
-                "train one with python -m pipelines.train_detector"
-            )
+        object.__setattr__(self, "metadata", load_detector(self.model_dir).metadata)
 
 
 class _ScoreBatches(beam.DoFn):
@@ -62,19 +43,21 @@ class _ScoreBatches(beam.DoFn):
     threads of a process (``shared.Shared``, as RunInference does), not loaded per thread.
     """
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: str, model_sha256: str):
         self._model_dir = model_dir
+        self._model_sha256 = model_sha256  # the model checked at launch
         self._shared_detector = shared.Shared()
         self._detector: Detector | None = None
         self._scored = beam.metrics.Metrics.counter(_COUNTERS, "scored")
 
     def setup(self) -> None:
         def load() -> Detector:
-            # fastText reads model.bin whole, so the local copy is not needed after loading.
-            with tempfile.TemporaryDirectory(prefix="curation-detector-") as local_dir:
-                return Detector.load(copy_model_dir(self._model_dir, local_dir))
+            detector = load_detector(self._model_dir)
+            if detector.detector_id != self._model_sha256:
+                raise InvalidModelError(f"detector {self._model_dir}: the model changed after the job was launched")
+            return detector
 
-        self._detector = self._shared_detector.acquire(load, tag=self._model_dir)
+        self._detector = self._shared_detector.acquire(load, tag=f"{self._model_dir}@{self._model_sha256}")
 
     def process(self, batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         scores = self._detector.score([record["text"] for record in batch])
@@ -100,5 +83,5 @@ class ScoreSynthetic(beam.PTransform):
         return (
             records
             | "Batch" >> beam.BatchElements(min_batch_size=self._options.batch_size, max_batch_size=self._options.batch_size)
-            | "Score" >> beam.ParDo(_ScoreBatches(self._options.model_dir))
+            | "Score" >> beam.ParDo(_ScoreBatches(self._options.model_dir, self._options.metadata["model_sha256"]))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Iterable
 
 import apache_beam as beam
@@ -26,6 +27,10 @@ def match_input(spec: InputSpec) -> list[tuple[str, int]]:
     if not files:
         raise ValueError(f"input {spec.pattern!r} matched no files")
     for uri, _ in files:
+        # A glob matches files only, but a local directory named outright matches itself
+        # (object stores have no directories).
+        if os.path.isdir(uri):
+            raise ValueError(f"input {uri!r} is a directory: name its files, e.g. '{FileSystems.join(uri, '*.jsonl')}'")
         core.file_format(uri)  # fail on an unknown extension before reading anything
     return files
 

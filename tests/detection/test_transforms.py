@@ -14,14 +14,14 @@ def _record(i, text):
 
 
 def test_options_fail_on_the_launcher_with_an_actionable_message(tmp_path, trained):
-    with pytest.raises(ValueError, match="model.bin, model.json.*train_detector"):
+    with pytest.raises(ValueError, match="no model.json and no model.bin; train one with python -m pipelines.train_detector"):
         ScoreSyntheticOptions(model_dir=str(tmp_path))
     with pytest.raises(ValueError, match="batch_size"):
         ScoreSyntheticOptions(model_dir=trained[0], batch_size=0)
 
 
 def test_dofn_pickles_without_a_model_and_loads_it_in_setup(trained, corpus):
-    dofn = pickle.loads(pickle.dumps(_ScoreBatches(trained[0])))
+    dofn = pickle.loads(pickle.dumps(_ScoreBatches(trained[0], trained[1]["model_sha256"])))
     dofn.setup()
     try:
         (scored,) = list(dofn.process([_record(0, corpus[0].text)]))
