@@ -28,7 +28,7 @@ from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
 from curation.writing import files
 from curation.writing.core import WriteOptions
-from curation.writing.transforms import WriteCuratedOutput, discard_temporary
+from curation.writing.transforms import WriteCuratedOutput
 from pipelines import common
 
 # Flags that say where the output goes, not what it holds: left out of the run id
@@ -143,8 +143,11 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
     )
 
 
-def build(pipeline: beam.Pipeline, job: Job) -> None:
-    """Wires the stages: read, dedup, score, sample, write (with the manifest)."""
+def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None = None) -> None:
+    """Wires the stages: read, dedup, score, sample, write (with the manifest).
+
+    ``attempt``: the run's claim on the output directory; None: claimed now.
+    """
     read = pipeline | "Read" >> ReadDocuments(job.read)
     documents = read["documents"] | "ProgressRead" >> LogProgress("read")
     stages = {"valid": documents}
@@ -183,20 +186,19 @@ def build(pipeline: beam.Pipeline, job: Job) -> None:
         found = sections if sections is not None else pipeline | "NoSampling" >> beam.Create([{}])
         sections = found | "AddDetector" >> beam.Map(lambda s, d: {**s, "detector": d}, job.detector)
     _ = tables | "Write" >> WriteCuratedOutput(
-        job.write, job.run_id, job.config, stages=stages, extra_sections=sections, data_shard_plan=shard_plan
+        job.write, job.run_id, job.config, stages=stages, extra_sections=sections, data_shard_plan=shard_plan,
+        attempt=attempt,
     )
 
 
 def run(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> dict:
     """Runs the job; returns the manifest."""
     job = plan_job(argv, parser)
-    try:
+    # Refusals (output in use, not empty, not writable) raise here, before any work and with nothing to undo.
+    # A failure then deletes only this attempt's own files: its staging area and its lock.
+    with files.claim_output(job.write.output, job.write.overwrite, job.run_id) as attempt:
         with beam.Pipeline(options=common.beam_options(job.beam_args)) as pipeline:
-            build(pipeline, job)
-    except Exception:
-        # Shards of tables that finished before the failure must not linger.
-        discard_temporary(job.write.output)
-        raise
+            build(pipeline, job, attempt)
     return files.read_json(files.join(job.write.output, files.MANIFEST))
 
 

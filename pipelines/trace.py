@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         story = trace_record(args.output, record_id=args.id, location=args.location)
-    except (ValueError, OSError) as err:  # bad location, no manifest.json
+    except (ValueError, OSError) as err:  # bad location, incomplete output
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(describe_story(story))

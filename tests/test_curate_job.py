@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -9,8 +10,10 @@ import pyarrow.dataset as ds
 import pytest
 
 from curation.schema import RECORD_SCHEMA, REJECTED_SCHEMA
+from curation.writing import files
 from pipelines import curate
 from tests.bad_input import MAX_TEXT_BYTES, write_mixed_corpus
+from tests.writing.test_files import _snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -135,3 +138,48 @@ def test_an_error_of_ours_in_a_worker_process_ends_the_job_with_one_line(tmp_pat
     assert done.returncode == 2, done.stderr[-3000:]
     # Beam's worker processes log their own tracebacks; the job's last word is one line.
     assert done.stderr.splitlines()[-1].startswith("error: cannot tell whether a record is real or synthetic")
+
+
+def test_a_refused_run_touches_nothing_in_the_output(mixed_run, tmp_path, capsys):
+    _, corpus, _, _ = mixed_run
+    out = tmp_path / "out"
+    (out / "_temporary").mkdir(parents=True)
+    (out / "_temporary" / "keep.txt").write_text("the name Spark and Hadoop use")
+    assert curate.main(_args(corpus, out)) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (out / "_temporary" / "keep.txt").read_text() == "the name Spark and Hadoop use"
+    assert sorted(os.listdir(out)) == ["_temporary"]
+
+
+def test_a_second_run_into_an_output_in_use_is_refused_naming_the_lock(mixed_run, tmp_path, capsys):
+    _, corpus, _, _ = mixed_run
+    out = tmp_path / "out"
+    first = files.claim_output(str(out), overwrite=False, run_id="run-first")
+    files.write_bytes(os.path.join(first.staging, "data", "part-00000-of-00001.parquet"), b"first run's")
+    assert curate.main(_args(corpus, out)) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert f"locked by {out / files.LOCK}: run run-first" in line
+    assert first.holds_lock() and os.listdir(first.staging) == ["data"]
+
+
+def test_an_output_that_is_a_file_or_under_one_is_refused_at_launch(tmp_path, capsys):
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "text": "x"}\n')
+    (tmp_path / "f").write_text("not a directory")
+    assert curate.main(["--input", str(corpus), "--output", str(tmp_path / "f")]) == 2
+    assert curate.main(["--input", str(corpus), "--output", str(tmp_path / "f" / "out")]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and "is an existing file" in errors[0] and "cannot be created" in errors[1]
+    assert (tmp_path / "f").read_text() == "not a directory"
+
+
+def test_a_failed_overwrite_keeps_the_earlier_output(mixed_run, tmp_path, capsys):
+    tmp, corpus, _, manifest = mixed_run
+    out = tmp_path / "out"
+    shutil.copytree(tmp / "out", out)
+    before = _snapshot(out)
+    # 1000 rows cannot fill 5000 shards: the run fails once the rows are counted, before any shard is written.
+    assert curate.main([*_args(corpus, out), "--overwrite", "--num-shards", "5000"]) == 2
+    assert "num_shards 5000 is more data shards than the 1000 rows" in capsys.readouterr().err
+    assert _snapshot(out) == before  # no staging area, no lock, every earlier file as it was
+    assert files.verify_output(str(out)) == [] and json.loads(before["manifest.json"]) == manifest

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Mapping
 from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import RECORD_SCHEMA, Origin, describe
 from curation.writing import files
+from curation.writing.files import CARD_FILE
 
-CARD_FILE = "README.md"
 MAX_STRATA_ROWS = 50  # a card is read by people: beyond this, point to manifest.json
 NOT_RUN = "not run"
 
@@ -247,8 +247,11 @@ def dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
-    """Writes ``OUTPUT/README.md`` (through Beam's FileSystems, so ``gs://`` works); returns the markdown."""
+def write_dataset_card(manifest: Mapping[str, Any], output_dir: str, staging_dir: str | None = None) -> str:
+    """Writes ``OUTPUT/README.md`` (through Beam's FileSystems, so ``gs://`` works); returns the markdown.
+
+    ``staging_dir``: where the output is being built, if not yet in ``output_dir`` (the card names ``output_dir``).
+    """
     card = dataset_card(manifest, output_dir)
-    files.write_bytes(files.join(output_dir, CARD_FILE), card.encode("utf-8"))
+    files.write_bytes(files.join(staging_dir or output_dir, CARD_FILE), card.encode("utf-8"))
     return card

@@ -18,8 +18,8 @@ from curation.provenance.card import percent
 from curation.provenance.manifest import class_totals, real_fraction
 from curation.schema import TABLE_SCHEMAS
 from curation.writing import files
+from curation.writing.files import CROISSANT_FILE
 
-CROISSANT_FILE = "croissant.json"
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET_FORMAT = "application/x-parquet"
 
@@ -158,8 +158,11 @@ def croissant_metadata(manifest: Mapping[str, Any], output_dir: str) -> dict[str
     }
 
 
-def write_croissant(manifest: Mapping[str, Any], output_dir: str) -> dict[str, Any]:
-    """Writes ``OUTPUT/croissant.json`` (through Beam's FileSystems); returns the metadata."""
+def write_croissant(manifest: Mapping[str, Any], output_dir: str, staging_dir: str | None = None) -> dict[str, Any]:
+    """Writes ``OUTPUT/croissant.json`` (through Beam's FileSystems); returns the metadata.
+
+    ``staging_dir``: where the output is being built, if not yet in ``output_dir``.
+    """
     metadata = croissant_metadata(manifest, output_dir)
-    files.write_json(files.join(output_dir, CROISSANT_FILE), metadata)
+    files.write_json(files.join(staging_dir or output_dir, CROISSANT_FILE), metadata)
     return metadata

@@ -35,9 +35,9 @@ from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, p
 from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import Origin
 from curation.writing import files
+from curation.writing.files import REPORT_FILE
 from curation.writing.core import UNKNOWN_CLASS
 
-REPORT_FILE = "report.html"
 CLASS_COLORS = {Origin.REAL.value: "#1b7f79", Origin.SYNTHETIC.value: "#e07b39", UNKNOWN_CLASS: "#a0a0a0"}
 IN_COLOR, OUT_COLOR, REMOVED_COLOR, FLOOR_COLOR = "#9bb7d4", "#1f4e79", "#c0392b", "#c0392b"
 MAX_LABELLED_STRATA = 30  # beyond this, strata are plotted by rank without names
@@ -248,25 +248,28 @@ def _headline(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     return figures + [("accounting", "balanced" if balance["balanced"] else "NOT BALANCED")]
 
 
-def _plot_sections(manifest: Mapping[str, Any], output_dir: str) -> list[tuple[str, str, str]]:
-    """``(title, note, PNG data URI)`` of the four plots."""
+def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[str, str, str]]:
+    """``(title, note, PNG data URI)`` of the four plots, from the shards in ``shards_dir``."""
     return [
         ("Records through each stage", "From records read to rows written; the right panel splits what left by fate.",
          funnel_plot(manifest)),
         ("Synthetic-text scores",
          "The detector's P(synthetic) of every output row, with the threshold below which a record counts as real.",
-         score_histogram_plot(manifest, output_dir)),
+         score_histogram_plot(manifest, shards_dir)),
         ("Strata in vs out", "Records per stratum before and after sampling (log scale): the tails must survive.",
-         strata_plot(manifest, output_dir)),
+         strata_plot(manifest, shards_dir)),
         ("Real fraction per shard", "Share of each class in every data shard, against the requested floor.",
          shard_real_fraction_plot(manifest)),
     ]
 
 
-def report_html(manifest: Mapping[str, Any], output_dir: str) -> str:
-    """The report page: headline figures and four embedded plots."""
+def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | None = None) -> str:
+    """The report page: headline figures and four embedded plots.
+
+    ``shards_dir``: where the shards are now, if not yet in ``output_dir`` (the page names ``output_dir``).
+    """
     with rc_context(PLAIN_TEXT):
-        sections = _plot_sections(manifest, output_dir)
+        sections = _plot_sections(manifest, shards_dir or output_dir)
     escape = html.escape
     headline = "".join(
         f'<div class="figure"><b>{escape(value)}</b><span>{escape(name)}</span></div>' for name, value in _headline(manifest)
@@ -286,8 +289,11 @@ def report_html(manifest: Mapping[str, Any], output_dir: str) -> str:
     )
 
 
-def write_report(manifest: Mapping[str, Any], output_dir: str) -> str:
-    """Writes ``OUTPUT/report.html`` (through Beam's FileSystems); returns the HTML."""
-    page = report_html(manifest, output_dir)
-    files.write_bytes(files.join(output_dir, REPORT_FILE), page.encode("utf-8"))
+def write_report(manifest: Mapping[str, Any], output_dir: str, staging_dir: str | None = None) -> str:
+    """Writes ``OUTPUT/report.html`` (through Beam's FileSystems); returns the HTML.
+
+    ``staging_dir``: where the output is being built, if not yet in ``output_dir``.
+    """
+    page = report_html(manifest, output_dir, staging_dir)
+    files.write_bytes(files.join(staging_dir or output_dir, REPORT_FILE), page.encode("utf-8"))
     return page

@@ -111,6 +111,10 @@ def trace_record(output_dir: str, record_id: str | None = None, location: str | 
         condition = ds.field("source_uri").isin(_spellings(uri)) & (ds.field("source_index") == index)
     else:
         condition = ds.field("id") == record_id
+    # A partial or mixed output would give a wrong story: refuse it (sizes only; sha256 is pipelines.verify's job).
+    problems = files.verify_output(output_dir, checksums=False)
+    if problems:
+        raise ValueError(f"{output_dir} is not a complete curation output: " + "; ".join(problems))
     manifest = files.read_json(files.join(output_dir, files.MANIFEST))
     tables = manifest.get("tables", {})
     sightings = tuple(

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import io
 import math
+import re
 from typing import Iterable, Mapping, Sequence
 
 import pyarrow as pa
@@ -21,6 +22,9 @@ import pyarrow.parquet as pq
 from curation.schema import to_table
 
 UNKNOWN_CLASS = "unknown"  # class of data records whose origin is not decided
+# Each shard is a file and a task; a fixed count beyond this is a typo, not a plan.
+MAX_SHARDS = 100_000
+_SHARD_NAME = re.compile(r"part-(\d{5,})-of-(\d{5,})\.parquet")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,8 +61,8 @@ class WriteOptions:
         for name in ("shard_rows", "shard_bytes", "row_group_rows"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.num_shards is not None and self.num_shards <= 0:
-            raise ValueError(f"num_shards must be positive, got {self.num_shards}")
+        if self.num_shards is not None and not 0 < self.num_shards <= MAX_SHARDS:
+            raise ValueError(f"num_shards must be between 1 and {MAX_SHARDS:,}, got {self.num_shards}")
         if self.min_real_fraction is not None and not 0.0 < self.min_real_fraction <= 1.0:
             raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
         if self.compression not in ("zstd", "snappy", "gzip", "brotli", "lz4", "none"):
@@ -70,6 +74,18 @@ def data_shard_count(rows: int, text_bytes: int, options: WriteOptions) -> int:
     if options.num_shards:
         return options.num_shards
     return max(1, math.ceil(rows / options.shard_rows), math.ceil(text_bytes / options.shard_bytes))
+
+
+def check_fixed_shard_count(rows: int, options: WriteOptions) -> None:
+    """Refuses a fixed data shard count above the rows to write: every extra shard would be an empty file.
+
+    Only known once the rows are counted, so the run fails here, before any shard is written.
+    """
+    if options.num_shards and options.num_shards > max(1, rows):
+        raise ValueError(
+            f"num_shards {options.num_shards} is more data shards than the {rows} rows to write: "
+            f"give at most {max(1, rows)}, or leave it unset to size shards by shard_rows and shard_bytes"
+        )
 
 
 def side_table_shard_count(rows: int, options: WriteOptions) -> int:
@@ -105,6 +121,12 @@ def cumulative_ranks(plan: Sequence[Mapping[str, int]], cls: str) -> list[int]:
 
 def shard_name(index: int, count: int) -> str:
     return f"part-{index:05d}-of-{count:05d}.parquet"
+
+
+def is_shard_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`shard_name` gives."""
+    match = _SHARD_NAME.fullmatch(name)
+    return bool(match) and shard_name(int(match[1]), int(match[2])) == name
 
 
 def encode_parquet(rows: Iterable[Mapping], schema: pa.Schema, options: WriteOptions) -> bytes:

@@ -1,50 +1,257 @@
 """Output-directory handling through Beam's FileSystems (so ``gs://`` works).
 
-No pipeline here: these run on the launcher (preparing the directory) and in the
-single finalizing step (moving verified shards to their final names).
+No pipeline here: these run on the launcher (claiming the output directory) and
+in the single finalizing step (replacing the output with the verified new one).
+
+A run owns exactly two things in ``OUTPUT``: its lock ``OUTPUT/.curation-lock``
+and its staging area ``OUTPUT/.curation-tmp-<run id>-<attempt>/``. Everything
+is built under ``new/`` in the staging area; :func:`publish` then moves an
+earlier output (if any, with ``--overwrite``) into ``previous/``, moves the new
+files to their final names with the manifest last, and deletes the staging area
+and the lock. Nothing else in ``OUTPUT`` is ever deleted or moved.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import hashlib
 import json
-from typing import Any
+import os
+import re
+import socket
+import uuid
+from typing import Any, Iterable, Mapping, Sequence
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.localfilesystem import LocalFileSystem
+
+from curation.provenance.manifest import manifest_problem
+from curation.schema import TABLE_SCHEMAS
+from curation.writing.core import is_shard_name
 
 MANIFEST = "manifest.json"
-TEMP_DIR = "_temporary"
+CARD_FILE = "README.md"
+CROISSANT_FILE = "croissant.json"
+REPORT_FILE = "report.html"
+# Every file a run writes at the top of OUTPUT; the rest of a run's output is its
+# tables' shards (``<table>/part-JJJJJ-of-KKKKK.parquet``). The manifest is moved in last.
+RUN_FILES = (CARD_FILE, CROISSANT_FILE, REPORT_FILE, MANIFEST)
+LOCK = ".curation-lock"
+_STAGING_PREFIX = ".curation-tmp-"
+_SHOWN = 5  # paths named in one error message
 
 
 def join(*parts: str) -> str:
     return FileSystems.join(*parts)
 
 
-def _children(directory: str) -> list[str]:
-    if not FileSystems.exists(directory):
-        return []
-    pattern = join(directory, "**")
-    return [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+def _is_local(path: str) -> bool:
+    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
 
 
-def prepare_output_dir(output: str, overwrite: bool) -> None:
-    """Refuses a non-empty output directory, unless ``overwrite`` and it is an earlier curation output.
+def _relative_files(directory: str) -> list[str]:
+    """Paths (relative, ``/``-separated) of every file under ``directory``, hidden ones included."""
+    base = directory.rstrip("/")
+    # A missing local directory lists nothing; an object store lists the prefix.
+    found = FileSystems.match([join(base, "**")])[0].metadata_list
+    return sorted(m.path[len(base) + 1:].replace(os.sep, "/") for m in found)
 
-    An earlier output is recognised by its manifest; a directory of other files is
-    never cleared, so a mistyped ``--output`` cannot delete someone's data.
+
+def is_run_file(relative: str) -> bool:
+    """Whether a path (relative to OUTPUT) is one a curation run writes."""
+    if relative in RUN_FILES:
+        return True
+    table, _, name = relative.partition("/")
+    return table in TABLE_SCHEMAS and is_shard_name(name)
+
+
+def _listing(paths: Sequence[str]) -> str:
+    return ", ".join(paths[:_SHOWN]) + (f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputAttempt:
+    """One run's claim on an output directory: its lock and its private staging area.
+
+    Made by :func:`claim_output` on the launcher, then pickled into the writing
+    transforms, so every worker stages into the same place. As a context
+    manager around the pipeline, it abandons the attempt if the pipeline fails.
     """
-    existing = _children(output)
-    if not existing:
-        ensure_dir(output)
+
+    output: str
+    token: str  # "<run id>-<random>": names the staging area and is written into the lock
+    overwrite: bool
+
+    @property
+    def lock(self) -> str:
+        return join(self.output, LOCK)
+
+    @property
+    def root(self) -> str:
+        return join(self.output, _STAGING_PREFIX + self.token)
+
+    @property
+    def staging(self) -> str:
+        """Where the new output is built, with the final layout."""
+        return join(self.root, "new")
+
+    @property
+    def backup(self) -> str:
+        """Where an earlier output waits while the new one moves in."""
+        return join(self.root, "previous")
+
+    def holds_lock(self) -> bool:
+        try:
+            return _lock_owner(self.lock).get("attempt") == self.token
+        except (OSError, ValueError):
+            return False
+
+    def release(self) -> None:
+        """Deletes the lock if it is still this attempt's."""
+        if self.holds_lock():
+            FileSystems.delete([self.lock])
+
+    def __enter__(self) -> "OutputAttempt":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        # A failure anywhere in the pipeline, not only in the writer's final step.
+        if error is not None:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """After a failure: deletes this attempt's staging area and releases its lock.
+
+        Touches nothing of any other run. If an earlier output was moved aside and
+        could not be moved back, keeps everything: :func:`publish`'s error says where.
+        """
+        if _relative_files(self.backup):
+            return
+        delete_tree(self.root)
+        self.release()
+
+
+def _lock_owner(lock: str) -> dict:
+    owner = read_json(lock)
+    if not isinstance(owner, dict):
+        raise ValueError(f"{lock} holds no lock record")
+    return owner
+
+
+def _create_exclusive(path: str, data: bytes) -> None:
+    """Creates ``path`` holding ``data``; raises FileExistsError if it exists.
+
+    Atomic on local disks (O_EXCL). Beam's FileSystems has no create-if-absent,
+    so elsewhere (gs://...) this checks, writes and reads back: best effort, two
+    runs starting within the same moment can both pass.
+    """
+    if _is_local(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         return
-    if not overwrite:
+    if FileSystems.exists(path):
+        raise FileExistsError(path)
+    write_bytes(path, data)
+    if read_bytes(path) != data:
+        raise FileExistsError(path)
+
+
+def _process_gone(owner: Mapping) -> bool:
+    """Whether the lock's process is known to be dead (only knowable on the same host)."""
+    if owner.get("host") != socket.gethostname() or not isinstance(owner.get("pid"), int):
+        return False
+    try:
+        os.kill(owner["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+def _locked_message(output: str, lock: str) -> str:
+    try:
+        owner = _lock_owner(lock)
+    except (OSError, ValueError) as err:
+        return (f"output directory {output} is locked by {lock}, which cannot be read ({err}); "
+                f"if no run is writing there, delete {lock} and rerun")
+    staging = join(output, _STAGING_PREFIX + str(owner.get("attempt", "*")))
+    who = (f"run {owner.get('run_id')} (pid {owner.get('pid')} on {owner.get('host')}, "
+           f"since {owner.get('started')})")
+    if _process_gone(owner):
+        return (f"output directory {output} has a stale lock {lock}: {who} is no longer running; "
+                f"delete {lock} and {staging}/ and rerun")
+    return (f"output directory {output} is locked by {lock}: {who} is writing there; if that run was killed, "
+            f"delete {lock} and {staging}/ and rerun")
+
+
+def claim_output(output: str, overwrite: bool, run_id: str | None = None) -> OutputAttempt:
+    """Takes ``output`` for one run: checks it, takes its lock, names the staging area.
+
+    Refuses (``FileExistsError``, one line) an output that is a file, is locked by
+    another run, or is not empty, unless ``overwrite`` and it holds exactly an
+    earlier curation output (see :func:`replaceable_files`). An output that cannot
+    be written gives ``ValueError``. Nothing but the lock is written here.
+    """
+    # On an object store a "directory" is a prefix; an object of that very name is a file.
+    is_file = os.path.isfile(output) if _is_local(output) else not output.endswith("/") and FileSystems.exists(output)
+    if is_file:
+        raise FileExistsError(f"output {output} is an existing file; the output must be a directory")
+    # The attempt token keeps a rerun with the same run id out of an earlier attempt's files.
+    token = re.sub(r"[^A-Za-z0-9._-]", "_", run_id or "run")[:64] + "-" + uuid.uuid4().hex[:12]
+    attempt = OutputAttempt(output, token, overwrite)
+    owner = {"run_id": run_id, "attempt": token, "host": socket.gethostname(), "pid": os.getpid(),
+             "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    try:
+        ensure_dir(output)
+    except OSError as err:
+        raise ValueError(f"output directory {output} cannot be created: {err}") from None
+    try:
+        _create_exclusive(attempt.lock, (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"))
+    except FileExistsError:
+        raise FileExistsError(_locked_message(output, attempt.lock)) from None
+    except OSError as err:
+        raise ValueError(f"output directory {output} is not writable: {err}") from None
+    try:
+        replaceable_files(attempt)
+    except BaseException:
+        attempt.release()
+        raise
+    return attempt
+
+
+def replaceable_files(attempt: OutputAttempt) -> list[str]:
+    """The files of an earlier output in ``attempt.output`` that the attempt may replace.
+
+    Empty for an empty directory. Otherwise only with ``overwrite``, only if
+    ``manifest.json`` is a manifest of this curation version, and only if every
+    file is one a run writes (:func:`is_run_file`); anything else raises
+    ``FileExistsError`` naming what is in the way.
+    """
+    output = attempt.output
+    own = _STAGING_PREFIX + attempt.token + "/"
+    present = [p for p in _relative_files(output) if p != LOCK and not p.startswith(own)]
+    if not present:
+        return []
+    if not attempt.overwrite:
         raise FileExistsError(f"output directory {output} is not empty; pass --overwrite to replace an earlier run")
-    if not FileSystems.exists(join(output, MANIFEST)):
-        raise FileExistsError(
-            f"output directory {output} is not empty and holds no {MANIFEST}: "
-            "refusing to clear a directory that is not an earlier curation output"
-        )
-    FileSystems.delete(existing)
+    refusal = f"output directory {output} is not an earlier curation output, refusing to replace it"
+    if MANIFEST not in present:
+        raise FileExistsError(f"{refusal}: it holds no {MANIFEST}")
+    try:
+        problem = manifest_problem(read_json(join(output, MANIFEST)))
+    except ValueError as err:
+        problem = f"is not JSON ({err})"
+    if problem:
+        raise FileExistsError(f"{refusal}: its {MANIFEST} {problem}")
+    foreign = [p for p in present if not is_run_file(p)]
+    if foreign:
+        raise FileExistsError(f"{refusal}: it holds files a run does not write ({_listing(foreign)}); "
+                              "move them away or choose another output")
+    return present
 
 
 def ensure_dir(directory: str) -> None:
@@ -78,9 +285,120 @@ def move(sources: list[str], destinations: list[str]) -> None:
         FileSystems.rename(sources, destinations)
 
 
+def _move_between(source_dir: str, destination_dir: str, relative: Sequence[str]) -> None:
+    move([join(source_dir, p) for p in relative], [join(destination_dir, p) for p in relative])
+
+
 def delete_tree(directory: str) -> None:
-    paths = _children(directory)
+    paths = [join(directory, p) for p in _relative_files(directory)]
     if paths:
         FileSystems.delete(paths)
     if FileSystems.exists(directory):
         FileSystems.delete([directory])
+
+
+class OutputVerificationError(RuntimeError):
+    """An output's files do not match what its manifest (or its writer) lists."""
+
+
+class PublishError(RuntimeError):
+    """Replacing an output failed, and so did moving the earlier output back."""
+
+
+def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums: bool = False) -> list[str]:
+    """What is wrong with the tables' shards in ``output`` (empty if nothing).
+
+    Every listed shard must be there with its listed size (and sha256, with
+    ``checksums``), and no table folder may hold a file that is not listed.
+    """
+    listed = {s["path"]: s for shards in tables.values() for s in shards}
+    problems = []
+    for path, shard in sorted(listed.items()):
+        found = FileSystems.match([join(output, path)])[0].metadata_list
+        if not found:
+            problems.append(f"{path} is missing")
+        elif found[0].size_in_bytes != shard["bytes"]:
+            problems.append(f"{path} holds {found[0].size_in_bytes} bytes, the manifest lists {shard['bytes']}")
+        elif checksums and hashlib.sha256(read_bytes(join(output, path))).hexdigest() != shard["sha256"]:
+            problems.append(f"{path}: its sha256 differs from the manifest's")
+    unlisted = [p for p in _relative_files(output) if p.partition("/")[0] in TABLE_SCHEMAS and p not in listed]
+    if unlisted:
+        problems.append(f"not listed in the manifest (another run's?): {_listing(unlisted)}")
+    return problems
+
+
+def verify_output(output: str, checksums: bool = True, manifest: Mapping | None = None) -> list[str]:
+    """What makes ``output`` other than a complete curation output (empty if it is complete).
+
+    Complete: ``manifest.json`` is there (a run moves it in last, after every
+    other file), is a curation manifest, and every table folder holds exactly
+    the shards it lists, with their sizes and (with ``checksums``) sha256.
+    ``manifest``: the output's manifest when the caller has already read it.
+    """
+    if manifest is None:
+        path = join(output, MANIFEST)
+        if not FileSystems.exists(path):
+            return [f"{output} has no {MANIFEST}: the output is incomplete (a run is writing it or was interrupted)"]
+        try:
+            manifest = read_json(path)
+        except ValueError as err:
+            return [f"{path} is not JSON ({err})"]
+    problem = manifest_problem(manifest)
+    if problem:
+        return [f"{join(output, MANIFEST)} {problem}"]
+    return check_tables(output, {n: t["shards"] for n, t in manifest["tables"].items()}, checksums)
+
+
+def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], documents: Sequence[str] = ()) -> None:
+    """Replaces ``attempt.output``'s contents with what is staged, then drops the staging area and the lock.
+
+    ``tables``: per table, the staged shards (``path`` relative to the output,
+    ``bytes``); ``documents``: staged top-level files (of :data:`RUN_FILES`).
+    Order: an earlier output moves into the backup (its manifest first, so it
+    stops reading as complete), the shards move to their final names and are
+    checked there, then the documents, then the manifest last. On any failure
+    the new files move back into staging and the earlier output back into place.
+    """
+    output = attempt.output
+    # Checked again: the lock kept other runs out since the launch, but not people.
+    previous = replaceable_files(attempt)
+    old_manifest = [p for p in previous if p == MANIFEST]
+    shards = [s["path"] for table in tables.values() for s in table]
+    docs = [p for p in documents if p != MANIFEST]
+    manifest = [p for p in documents if p == MANIFEST]
+    new = shards + docs + manifest
+    try:
+        _move_between(output, attempt.backup, old_manifest)
+        _move_between(output, attempt.backup, [p for p in previous if p != MANIFEST])
+        _move_between(attempt.staging, output, shards)
+        problems = check_tables(output, tables)
+        if problems:
+            raise OutputVerificationError(f"shards moved into {output} do not match: " + "; ".join(problems))
+        _move_between(attempt.staging, output, docs)
+        _move_between(attempt.staging, output, manifest)
+    except BaseException:
+        _move_back(attempt, new, previous)
+        raise
+    delete_tree(attempt.root)
+    for table in TABLE_SCHEMAS:  # an earlier output's table folder the new one does not have
+        folder = join(output, table)
+        if table not in tables and FileSystems.exists(folder) and not _relative_files(folder):
+            FileSystems.delete([folder])
+    attempt.release()
+
+
+def _move_back(attempt: OutputAttempt, new: Sequence[str], previous: Sequence[str]) -> None:
+    """Undoes a partial :func:`publish`, judged by where each file is now (a failed rename may be partial)."""
+    output = attempt.output
+    try:
+        moved_in = [p for p in reversed(new)  # the manifest first
+                    if FileSystems.exists(join(output, p)) and not FileSystems.exists(join(attempt.staging, p))]
+        _move_between(output, attempt.staging, moved_in)
+        aside = [p for p in previous if FileSystems.exists(join(attempt.backup, p))]
+        _move_between(attempt.backup, output, [p for p in aside if p != MANIFEST])
+        _move_between(attempt.backup, output, [p for p in aside if p == MANIFEST])  # complete again only at the end
+    except Exception as err:
+        raise PublishError(
+            f"replacing the output in {output} failed and moving the earlier output back failed too ({err}); "
+            f"its files are in {attempt.backup}/: move them back into {output}, then delete {attempt.lock}"
+        ) from err

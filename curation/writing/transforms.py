@@ -1,10 +1,11 @@
 """``WriteShards`` and ``WriteCuratedOutput``: the Beam wrappers over :mod:`curation.writing.core`.
 
-Writing is two-phase, like Beam's own file sinks: shards are written under
-``OUTPUT/_temporary/``, every shard is read back and checked, and only then does
-one finalizing step move them to their final names. A failed check deletes the
-temporary files and fails the job, so no shard ever sits under its final name
-half-written or unverified.
+Writing is two-phase, like Beam's own file sinks: the run's whole output is
+built in its own staging area (see :mod:`curation.writing.files`), every shard
+is read back and checked, and only then does one finalizing step move
+everything to its final name, the manifest last. A failed check deletes the
+run's staging area and fails the job, so no shard ever sits under its final name
+half-written or unverified, and an earlier output stays as it was.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ class _Tally(BundleBuffer):
 
 
 class _WriteShard(beam.DoFn):
-    def __init__(self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None):
+    def __init__(
+        self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None, staging: str
+    ):
         self._table, self._schema, self._options, self._class_column = table, schema, options, class_column
+        self._staging = staging
         self._rows = Metrics.counter("curation.write", f"{table}_rows")
 
     def process(self, element, plan) -> Iterable[dict]:
@@ -126,7 +130,7 @@ class _WriteShard(beam.DoFn):
         data = core.encode_parquet(rows, self._schema, self._options)
         count = len(plan["shards"])
         name = core.shard_name(index, count)
-        temp_path = files.join(self._options.output, files.TEMP_DIR, self._table, name)
+        temp_path = files.join(self._staging, self._table, name)
         files.write_bytes(temp_path, data)
         self._rows.inc(len(rows))
         yield {
@@ -176,6 +180,9 @@ class WriteShards(beam.PTransform):
       finalize: move the verified shards to their final names here. A job that
         writes several tables passes False and lets :class:`WriteCuratedOutput`
         move everything at once.
+      attempt: the claim on the output to stage into (from
+        :func:`~curation.writing.files.claim_output`); None: claim
+        ``options.output`` now, when the pipeline is built (needs ``finalize``).
 
     Returns a PCollection of verified shard descriptions.
     """
@@ -188,18 +195,22 @@ class WriteShards(beam.PTransform):
         class_column: str | None = "origin",
         shard_plan: beam.PCollection | None = None,
         finalize: bool = True,
+        attempt: files.OutputAttempt | None = None,
     ):
         super().__init__()
         expect_options(self, options, WriteOptions)
         if class_column is not None and class_column not in schema.names:
             raise ValueError(f"class_column {class_column!r} is not a column of the schema")
+        if attempt is None and not finalize:
+            raise ValueError("WriteShards with finalize=False stages into the finalizing transform's attempt: pass it")
         self._options, self._table, self._schema = options, table, schema
         self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
-        if finalize:
-            files.prepare_output_dir(options.output, options.overwrite)
+        self._attempt = attempt or files.claim_output(options.output, options.overwrite)
 
     def _plan(self, totals: dict, given: list | None = None) -> dict:
         rows = sum(totals["classes"].values())
+        if self._table == "data":
+            core.check_fixed_shard_count(rows, self._options)
         if given is not None:
             shards = [dict(s) for s in given]
         else:
@@ -236,7 +247,10 @@ class WriteShards(beam.PTransform):
             (assigned, placeholders)
             | "WithPlaceholders" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(_WriteShard(self._table, self._schema, self._options, class_column), AsSingleton(plan))
+            | "WriteShard" >> beam.ParDo(
+                _WriteShard(self._table, self._schema, self._options, class_column, self._attempt.staging),
+                AsSingleton(plan),
+            )
             | "Verify" >> beam.Map(_verify_shard, self._options.min_real_fraction if self._table == "data" else None)
         )
         if not self._finalize:
@@ -245,27 +259,28 @@ class WriteShards(beam.PTransform):
             infos.pipeline
             | "Finalize" >> beam.Create([None])
             | "MoveShards" >> beam.FlatMap(
-                lambda _, shards, table: finalize_tables(self._options.output, {table: shards}),
+                lambda _, shards, table: _publish_tables(self._attempt, {table: shards}),
                 AsList(infos),
                 self._table,
             )
         )
 
 
-def discard_temporary(output: str) -> None:
-    files.delete_tree(files.join(output, files.TEMP_DIR))
-
-
-def finalize_tables(output: str, tables: Mapping[str, list[dict]]) -> list[dict]:
-    """Checks every shard's verification; moves all to final names, or deletes all and fails."""
+def _raise_on_problems(tables: Mapping[str, list[dict]]) -> None:
     problems = [p for shards in tables.values() for s in shards for p in s["problems"]]
     if problems:
-        discard_temporary(output)
         raise ShardVerificationError("shard verification failed:\n" + "\n".join(problems))
-    ordered = [s for shards in tables.values() for s in sorted(shards, key=lambda s: s["index"])]
-    files.move([s["temp_path"] for s in ordered], [files.join(output, s["path"]) for s in ordered])
-    discard_temporary(output)
-    return ordered
+
+
+def _publish_tables(attempt: files.OutputAttempt, tables: Mapping[str, list[dict]]) -> list[dict]:
+    """Moves verified shards (and no manifest) into the output; on failure drops this attempt's files."""
+    try:
+        _raise_on_problems(tables)
+        files.publish(attempt, tables)
+    except BaseException:
+        attempt.abandon()
+        raise
+    return [s for shards in tables.values() for s in sorted(shards, key=lambda s: s["index"])]
 
 
 class WriteCuratedOutput(beam.PTransform):
@@ -276,8 +291,7 @@ class WriteCuratedOutput(beam.PTransform):
     optionally ``duplicates`` and ``not_selected``.
 
     Args:
-      options: the :class:`WriteOptions` (the output directory is checked now,
-        when the pipeline is built).
+      options: the :class:`WriteOptions`.
       run_id: the run's id, as stamped on the rows.
       config: the run's configuration, recorded in the manifest.
       stages: ``{stage name: PCollection}``, counted into the manifest's funnel
@@ -285,6 +299,10 @@ class WriteCuratedOutput(beam.PTransform):
       extra_sections: a single-element PCollection of a dict merged into the
         manifest (detector, sampling figures...), or None.
       data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
+      attempt: the claim on the output (from
+        :func:`~curation.writing.files.claim_output`, whose caller abandons it
+        if the pipeline fails); None: claim ``options.output`` now, when the
+        pipeline is built.
 
     Returns a single-element PCollection: the manifest dict.
     """
@@ -297,13 +315,14 @@ class WriteCuratedOutput(beam.PTransform):
         stages: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
         data_shard_plan: beam.PCollection | None = None,
+        attempt: files.OutputAttempt | None = None,
     ):
         super().__init__()
         self._options, self._run_id, self._config = options, run_id, dict(config)
         self._stages = dict(stages or {})
         self._extra = extra_sections
         self._data_shard_plan = data_shard_plan
-        files.prepare_output_dir(options.output, options.overwrite)
+        self._attempt = attempt or files.claim_output(options.output, options.overwrite, run_id)
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
         infos = {}
@@ -314,7 +333,7 @@ class WriteCuratedOutput(beam.PTransform):
             # Data shards spread each origin evenly (the ratio must hold per shard).
             infos[name] = tables[name] | f"Write_{name}" >> WriteShards(
                 self._options, name, schema, "origin" if is_data else None,
-                self._data_shard_plan if is_data else None, finalize=False,
+                self._data_shard_plan if is_data else None, finalize=False, attempt=self._attempt,
             )
         # The funnel's stages and each table's reasons, counted in one keyed combine;
         # each bundle sends it a few subtotals, not one element per record.
@@ -350,6 +369,7 @@ class WriteCuratedOutput(beam.PTransform):
         for (what, key), count in counts.items():
             if what != _STAGE:
                 reasons[what][key] = count
+        attempt, output = self._attempt, self._options.output
         try:
             manifest = build_manifest(
                 run_id=self._run_id,
@@ -360,14 +380,15 @@ class WriteCuratedOutput(beam.PTransform):
                 tables=tables,
                 extra=extra,
             )
-        except Exception:
-            discard_temporary(self._options.output)
+            _raise_on_problems(tables)
+            # The whole output is built aside: a failure up to the move leaves an earlier output untouched.
+            files.write_json(files.join(attempt.staging, files.MANIFEST), manifest)
+            # Documentation for people and dataset tools, from the manifest and the staged shards.
+            write_dataset_card(manifest, output, attempt.staging)
+            write_croissant(manifest, output, attempt.staging)
+            write_report(manifest, output, attempt.staging)
+            files.publish(attempt, tables, files.RUN_FILES)
+        except BaseException:
+            attempt.abandon()
             raise
-        finalize_tables(self._options.output, tables)
-        output = self._options.output
-        files.write_json(files.join(output, files.MANIFEST), manifest)
-        # Documentation for people and dataset tools, from the manifest and the shards in place.
-        write_dataset_card(manifest, output)
-        write_croissant(manifest, output)
-        write_report(manifest, output)
         return manifest

@@ -86,3 +86,16 @@ def test_a_location_matches_however_the_local_path_is_spelled(curated_output):
     for spelling in {uri, os.path.abspath(uri), os.path.relpath(uri)}:
         story = trace_record(out, location=f"{spelling}#{row['source_index']}")
         assert story.status is TraceStatus.FOUND and story.sightings[0].row["id"] == row["id"]
+
+
+def test_an_incomplete_or_mixed_output_is_not_traced(full_output, capsys):
+    out, _ = full_output
+    extra = os.path.join(out, "data", "part-00001-of-00002.parquet")  # another run's shard, not in the manifest
+    with open(extra, "wb") as f:
+        f.write(b"PAR1")
+    assert trace_job.main(["--output", out, "doc-1"]) == 2
+    assert "not a complete curation output: not listed in the manifest" in capsys.readouterr().err
+    os.remove(extra)
+    os.remove(os.path.join(out, "manifest.json"))
+    assert trace_job.main(["--output", out, "doc-1"]) == 2
+    assert "no manifest.json: the output is incomplete" in capsys.readouterr().err

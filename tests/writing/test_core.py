@@ -38,6 +38,17 @@ def test_options_validate():
         WriteOptions(output="/o", shard_rows=0)
     with pytest.raises(ValueError, match="min_real_fraction"):
         WriteOptions(output="/o", min_real_fraction=1.5)
+    assert WriteOptions(output="/o", num_shards=core.MAX_SHARDS).num_shards == 100_000
+    with pytest.raises(ValueError, match="num_shards must be between 1 and 100,000, got 1000000000"):
+        WriteOptions(output="/o", num_shards=10**9)
+
+
+def test_a_fixed_shard_count_fits_the_rows():
+    core.check_fixed_shard_count(20, WriteOptions(output="/o", num_shards=20))
+    core.check_fixed_shard_count(0, WriteOptions(output="/o", num_shards=1))  # an empty table keeps one shard
+    core.check_fixed_shard_count(3, WriteOptions(output="/o"))
+    with pytest.raises(ValueError, match="num_shards 10000 is more data shards than the 20 rows to write: give at most 20"):
+        core.check_fixed_shard_count(20, WriteOptions(output="/o", num_shards=10_000))
 
 
 def _record(i, origin):

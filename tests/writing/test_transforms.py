@@ -4,9 +4,11 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 import pytest
 
+from curation.writing import files
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import ShardVerificationError, WriteShards
 from tests.writing.test_core import _record
+from tests.writing.test_files import _snapshot, write_output
 
 
 def _write(make_pipeline, tmp_path, rows, **kw):
@@ -50,8 +52,7 @@ def test_failed_verification_leaves_no_shard_under_a_final_name(make_pipeline, t
     rows = [_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
     with pytest.raises(Exception, match="below the floor"):
         _write(make_pipeline, tmp_path, rows, shard_rows=5, min_real_fraction=0.8)
-    out = tmp_path / "out"
-    assert not (out / "data").exists() and not (out / "_temporary").exists()
+    assert os.listdir(tmp_path / "out") == []  # no shard, no staging area, no lock
 
 
 def test_refuses_a_non_empty_directory(tmp_path):
@@ -62,3 +63,33 @@ def test_refuses_a_non_empty_directory(tmp_path):
     with pytest.raises(FileExistsError, match="holds no manifest.json"):
         WriteShards(WriteOptions(output=str(tmp_path / "out"), overwrite=True))
     assert (tmp_path / "out" / "precious.txt").exists()
+
+
+def test_overwrite_never_clears_a_directory_holding_someone_elses_manifest(tmp_path):
+    app = tmp_path / "app"
+    (app / "src").mkdir(parents=True)
+    (app / "manifest.json").write_text('{"name": "my-app"}')
+    (app / "src" / "app.js").write_text("console.log(1)")
+    with pytest.raises(FileExistsError, match="not a curation manifest"):
+        WriteShards(WriteOptions(output=str(app), overwrite=True))
+    assert sorted(_snapshot(app)) == ["manifest.json", "src/app.js"]
+
+
+def test_a_failed_rerun_leaves_the_earlier_output_intact_and_a_good_one_replaces_it(make_pipeline, tmp_path):
+    write_output(tmp_path / "out")
+    before = _snapshot(tmp_path / "out")
+    rows = [_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
+    with pytest.raises(Exception, match="below the floor"):
+        _write(make_pipeline, tmp_path, rows, shard_rows=5, min_real_fraction=0.8, overwrite=True)
+    assert _snapshot(tmp_path / "out") == before
+    _write(make_pipeline, tmp_path, rows, shard_rows=10, overwrite=True)
+    assert sorted(_snapshot(tmp_path / "out")) == [f"data/part-0000{j}-of-00002.parquet" for j in range(2)]
+
+
+def test_more_fixed_shards_than_rows_fails_before_writing(make_pipeline, tmp_path):
+    options = WriteOptions(output=str(tmp_path / "out"), num_shards=10)
+    with pytest.raises(ValueError, match="num_shards 10 is more data shards than the 5 rows"):
+        # A pipeline of one's own holds the claim like this, so a failure anywhere releases it.
+        with files.claim_output(options.output, options.overwrite) as attempt, make_pipeline() as p:
+            _ = p | beam.Create([_record(i, "real") for i in range(5)]) | WriteShards(options, attempt=attempt)
+    assert os.listdir(tmp_path / "out") == []
