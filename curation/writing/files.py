@@ -51,12 +51,16 @@ def _is_local(path: str) -> bool:
     return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
 
 
-def _relative_files(directory: str) -> list[str]:
-    """Paths (relative, ``/``-separated) of every file under ``directory``, hidden ones included."""
+def _file_sizes(directory: str) -> dict[str, int]:
+    """Size of every file under ``directory`` by relative, ``/``-separated path, hidden ones included."""
     base = directory.rstrip("/")
     # A missing local directory lists nothing; an object store lists the prefix.
     found = FileSystems.match([join(base, "**")])[0].metadata_list
-    return sorted(m.path[len(base) + 1:].replace(os.sep, "/") for m in found)
+    return {m.path[len(base) + 1:].replace(os.sep, "/"): m.size_in_bytes for m in found}
+
+
+def _relative_files(directory: str) -> list[str]:
+    return sorted(_file_sizes(directory))
 
 
 def is_run_file(relative: str) -> bool:
@@ -312,16 +316,16 @@ def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums
     ``checksums``), and no table folder may hold a file that is not listed.
     """
     listed = {s["path"]: s for shards in tables.values() for s in shards}
+    sizes = _file_sizes(output)  # one listing, not a request per shard
     problems = []
     for path, shard in sorted(listed.items()):
-        found = FileSystems.match([join(output, path)])[0].metadata_list
-        if not found:
+        if path not in sizes:
             problems.append(f"{path} is missing")
-        elif found[0].size_in_bytes != shard["bytes"]:
-            problems.append(f"{path} holds {found[0].size_in_bytes} bytes, the manifest lists {shard['bytes']}")
+        elif sizes[path] != shard["bytes"]:
+            problems.append(f"{path} holds {sizes[path]} bytes, the manifest lists {shard['bytes']}")
         elif checksums and hashlib.sha256(read_bytes(join(output, path))).hexdigest() != shard["sha256"]:
             problems.append(f"{path}: its sha256 differs from the manifest's")
-    unlisted = [p for p in _relative_files(output) if p.partition("/")[0] in TABLE_SCHEMAS and p not in listed]
+    unlisted = [p for p in sorted(sizes) if p.partition("/")[0] in TABLE_SCHEMAS and p not in listed]
     if unlisted:
         problems.append(f"not listed in the manifest (another run's?): {_listing(unlisted)}")
     return problems

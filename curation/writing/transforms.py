@@ -202,7 +202,7 @@ class WriteShards(beam.PTransform):
         if class_column is not None and class_column not in schema.names:
             raise ValueError(f"class_column {class_column!r} is not a column of the schema")
         if attempt is None and not finalize:
-            raise ValueError("WriteShards with finalize=False stages into the finalizing transform's attempt: pass it")
+            raise ValueError("WriteShards(finalize=False) stages into the attempt of the transform that finalizes: pass attempt=")
         self._options, self._table, self._schema = options, table, schema
         self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
         self._attempt = attempt or files.claim_output(options.output, options.overwrite)

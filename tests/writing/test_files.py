@@ -200,6 +200,16 @@ def test_read_only_output_is_refused(tmp_path):
         files.claim_output(str(tmp_path / "ro"), overwrite=False)
 
 
+def test_an_output_refusing_the_lock_file_is_not_writable(tmp_path, monkeypatch):
+    # What a read-only directory does to a non-root user (the test above), as root.
+    def denied(path, flags, mode=0o777):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(files.os, "open", denied)
+    with pytest.raises(ValueError, match=r"is not writable: \[Errno 13\] Permission denied"):
+        files.claim_output(str(tmp_path), overwrite=False)
+
+
 def test_verify_output_tells_a_complete_output_from_an_incomplete_one(tmp_path, capsys):
     out = tmp_path / "out"
     manifest = write_output(out)
