@@ -235,6 +235,9 @@ def _bad_lines(duplicate_of_id: str, oversized_text_bytes: int) -> list[tuple[st
         ("invalid_utf8", RejectReason.INVALID_UTF8.value, None,
          b'{"id": "bad-invalid-utf8", "text": "caf\xe9 in Latin-1, not UTF-8", "module": "planted-bad"}'),
         ("not_an_object", RejectReason.NOT_AN_OBJECT.value, None, b'["bad-not-an-object", "a JSON array"]'),
+        # Valid JSON that Python will not parse: an integer of more digits than int() accepts.
+        ("invalid_value", RejectReason.INVALID_VALUE.value, None,
+         b'{"id": "bad-invalid-value", "text": "' + text.encode("ascii") + b'", "count": ' + b"9" * 5000 + b"}"),
         ("missing_text", RejectReason.MISSING_TEXT.value, "bad-missing-text", line("bad-missing-text", body=text)),
         ("empty_text", RejectReason.EMPTY_TEXT.value, "bad-empty-text", line("bad-empty-text", text="")),
         ("whitespace_text", RejectReason.EMPTY_TEXT.value, "bad-whitespace-text",
