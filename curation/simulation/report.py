@@ -90,12 +90,15 @@ def plot_sweep(results: dict[str, Any], directory: str | pathlib.Path) -> list[p
         off_scale = []
         for name, value, style, colour in references:
             if low - 3 * span <= value <= high + 3 * span:
-                axes.axhline(value, linestyle=style, color=colour, label=f"{name}: {value:.4g}")
+                axes.axhline(value, linestyle=style, color=colour, label=f"{name}: {_number(value)}")
+                shown.append(value)
             else:
-                off_scale.append(f"{name}: {value:.4g}")
+                off_scale.append(f"{name}: {_number(value)}")
+        margin = 0.08 * (max(shown) - min(shown) or 1.0)  # reference lines do not widen the axis by themselves
+        axes.set_ylim(min(shown) - margin, max(shown) + margin)
         if off_scale:
-            axes.text(0.02, 0.97, "off the scale: " + ", ".join(off_scale), transform=axes.transAxes,
-                      va="top", fontsize=8)
+            axes.text(0.98, 0.03, "off the scale: " + ", ".join(off_scale), transform=axes.transAxes,
+                      ha="right", va="bottom", fontsize=8)
         axes.set_xlabel("curated real floor r (--min-real-fraction)")
         axes.set_ylabel(f"{metric}, generation {generation}")
         axes.set_title(f"{METRICS[metric][0].removesuffix(' (log scale)')}, generation {generation}", fontsize=10)
@@ -107,6 +110,10 @@ def plot_sweep(results: dict[str, Any], directory: str | pathlib.Path) -> list[p
         plt.close(figure)
         paths.append(path)
     return paths
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def generation_zero(results: dict[str, Any]) -> dict[str, Any]:
