@@ -121,11 +121,13 @@ class SimulationConfig:
     def sweep(self) -> list[CuratedChain]:
         """The sweep's chains: each real floor, as crawled and with every origin declared."""
         return [
-            CuratedChain(r, all_declared, self.seed) for r in sorted(self.real_fractions) for all_declared in (False, True)
+            CuratedChain(r, all_declared, self.seed)
+            for r in sorted(self.real_fractions) for all_declared in (False, True)
         ]
 
     def replicates(self) -> list[CuratedChain]:
-        """The default curated chain under seeds seed, seed + 1, ..., seed + seed_replicates (none without replicates)."""
+        """The default curated chain under seeds seed, seed + 1, ..., seed + seed_replicates
+        (none without replicates)."""
         if not self.seed_replicates:
             return []
         return [dataclasses.replace(self.default_curated, seed=self.seed + k) for k in range(self.seed_replicates + 1)]
@@ -219,7 +221,8 @@ def _uncurated_corpus(
     policy: Policy, generation: int, real: Sequence[Document], outputs: Sequence[list[Document]],
     config: SimulationConfig,
 ) -> list[Document]:
-    """What ``replace`` or ``uncurated`` trains generation ``generation`` on; ``outputs[g]`` is its generation g's sample."""
+    """What ``replace`` or ``uncurated`` trains generation ``generation`` on;
+    ``outputs[g]`` is its generation g's sample."""
     if policy is Policy.REPLACE:
         return list(outputs[-1])
     return _web_corpus(policy, generation, real, outputs, config.seed, config)[0]

@@ -172,10 +172,10 @@ def acceptance(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     if "curated" in policies and "uncurated" in policies:
         failures, numbers = [], []
         for metric, first in (("rare_type_share", 1), ("distinct_2", 1), ("js_divergence", 1), ("perplexity", 2)):
-            higher_is_better = METRICS[metric][1]
+            lost = lost_generations(policies["curated"], policies["uncurated"], metric, first)
+            sign = 1 if METRICS[metric][1] else -1
             pairs = list(zip(policies["curated"], policies["uncurated"]))[first:]
-            lost = [a["generation"] for a, b in pairs if a[metric] == b[metric] or (a[metric] > b[metric]) != higher_is_better]
-            worst = min(pairs, key=lambda ab: (ab[0][metric] - ab[1][metric]) * (1 if higher_is_better else -1))
+            worst = min(pairs, key=lambda ab: (ab[0][metric] - ab[1][metric]) * sign)
             numbers.append(
                 f"{metric}: " + (f"loses at generation(s) {', '.join(map(str, lost))}" if lost else "wins at every one")
                 + f" (narrowest: generation {worst[0]['generation']}, {worst[0][metric]:.4g} vs {worst[1][metric]:.4g})"
@@ -195,7 +195,8 @@ def acceptance(results: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
         falling = all(b < a for a, b in zip(uncurated, uncurated[1:]))
         items.append((claim, abs(moved) <= LEVEL_OFF and falling, (
             f"curated {' -> '.join(f'{v:.3f}' for v in curated)} (moves {moved * 100:+.1f} points); uncurated "
-            f"{' -> '.join(f'{v:.3f}' for v in uncurated)} ({'falls at every generation' if falling else 'does not fall at every generation'}, "
+            f"{' -> '.join(f'{v:.3f}' for v in uncurated)} "
+            f"({'falls' if falling else 'does not fall'} at every generation, "
             f"{(uncurated[-1] - uncurated[0]) * 100:+.1f} points)"
         )))
     else:
@@ -315,15 +316,22 @@ def sweep_markdown(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def lost_generations(
+    better: list[dict[str, Any]], worse: list[dict[str, Any]], metric: str, first: int = 1
+) -> list[int]:
+    """The generations from ``first`` on where ``better`` does not beat ``worse`` on ``metric`` (a tie is a loss)."""
+    higher_is_better = METRICS[metric][1]
+    return [
+        a["generation"] for a, b in zip(better[first:], worse[first:])
+        if a[metric] == b[metric] or (a[metric] > b[metric]) != higher_is_better
+    ]
+
+
 def comparison(better: str, worse: str, policies: dict[str, list[dict[str, Any]]]) -> str:
     """Generation by generation, on which metrics ``better`` beats ``worse``, and why not where it does not."""
     wins, losses = [], []
-    for metric, (_, higher_is_better) in METRICS.items():
-        lost = [
-            a["generation"]
-            for a, b in zip(policies[better][1:], policies[worse][1:])
-            if a[metric] == b[metric] or (a[metric] > b[metric]) != higher_is_better
-        ]
+    for metric in METRICS:
+        lost = lost_generations(policies[better], policies[worse], metric)
         a, b = policies[better][-1][metric], policies[worse][-1][metric]
         if lost:
             losses.append(f"{metric} at generation{'s' if len(lost) > 1 else ''} {', '.join(map(str, lost))} "

@@ -141,8 +141,9 @@ def test_undeclared_records_counted_as_synthetic_and_perfect_provenance_keep_the
 
 
 @pytest.mark.parametrize(
-    "flags, message", [(["--top-p", "2"], "top_p"), (["--real-fractions", "0.5,x"], "real fraction"),
-                       (["--real-fractions", "0.5,1.5"], "real fraction"), (["--seed-replicates", "-1"], "seed_replicates")]
+    "flags, message",
+    [(["--top-p", "2"], "top_p"), (["--real-fractions", "0.5,x"], "real fraction"),
+     (["--real-fractions", "0.5,1.5"], "real fraction"), (["--seed-replicates", "-1"], "seed_replicates")],
 )
 def test_job_refuses_bad_settings(tmp_path, capsys, flags, message):
     assert simulate_collapse.main(["--output", str(tmp_path), *flags]) == 2
