@@ -39,7 +39,7 @@ from curation.reading.core import DOCUMENT, ReadOptions
 from curation.reading.transforms import iter_inputs
 from curation.simulation import report
 from curation.simulation.loop import CuratedChain, Curator, SimulationConfig, simulate, split_real
-from curation.simulation.policies import REAL, Document, Policy
+from curation.simulation.policies import REAL, SYNTHETIC, Document, Policy
 from pipelines import common, curate, train_detector
 
 _LOG = logging.getLogger("pipelines.simulate_collapse")
@@ -156,11 +156,19 @@ def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
                 if key not in detectors:
                     labelled = folder / "declared.jsonl"
                     labelled.write_text(declared, encoding="utf-8")
-                    train_detector.main([
-                        "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
-                        "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
-                        "--generator-field", "", "--seed", str(chain.seed),
-                    ])
+                    try:
+                        train_detector.main([
+                            "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
+                            "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
+                            "--generator-field", "", "--seed", str(chain.seed),
+                        ])
+                    except ValueError as err:  # too few declared records of one origin: a setting the user can change
+                        synthetic = sum(r.get("origin") == SYNTHETIC for r in records)
+                        raise ValueError(
+                            f"{chain.name} generation {generation}: no detector from the crawl's {synthetic} declared "
+                            f"synthetic records ({err}); use more real documents, a larger --share-step or "
+                            "--assume-undeclared-synthetic"
+                        ) from err
                     detectors[key] = folder / "detector"
                 origin_rule = ["--detector", str(detectors[key])]
             manifest = curate.run(curate_argv(args, chain, mix, origin_rule, output))
@@ -207,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    results = simulate(train, heldout, config, curate_job(args, output / "curated"))
+    try:
+        results = simulate(train, heldout, config, curate_job(args, output / "curated"))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     results["curate"] = {k: getattr(args, k) for k in ("min_real_fraction", "sample_fraction", "topics", "num_perm")}
     results["curate"]["detector"] = not args.assume_undeclared_synthetic
     # The floor counts rows (documents) until the sampler can hold it in text bytes.

@@ -149,3 +149,12 @@ def test_job_refuses_bad_settings(tmp_path, capsys, flags, message):
     assert simulate_collapse.main(["--output", str(tmp_path), *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_job_says_when_the_crawl_is_too_small_to_train_a_detector(tmp_path, capsys):
+    # One synthetic document in the first generation's crawl: nothing to calibrate the detector on.
+    argv = [*write_tiny_corpus(tmp_path), "--output", str(tmp_path / "out"), "--generations", "1",
+            "--policies", "curated", "--real-fractions=", "--share-step", "0.02"]
+    assert simulate_collapse.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no detector from the crawl's" in err and "--assume-undeclared-synthetic" in err
