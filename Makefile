@@ -24,7 +24,7 @@ demo: install
 	$(PY) -m pipelines.demo --workdir $(DEMO_DIR)
 
 simulate: install
-	$(PY) -m pipelines.simulate_collapse --output build/simulate_collapse
+	$(PY) -m pipelines.simulate_collapse --output build/simulate_collapse --real-fractions 0.5,0.8,0.95 --seed-replicates 2
 
 bench: install
 	$(PY) -m bench.run_all

@@ -8,18 +8,24 @@ policy assembles from the real data and the earlier generations' samples; the
 ``curated`` policy writes that mix as JSONL and runs this project's curate job on
 it (exact + near dedup, a detector trained on the crawl's declared records for
 the undeclared ones, --min-real-fraction, tail-preserving sampling), then trains
-on the shards it wrote. Writes DIR/results.json, one PNG
-per metric and DIR/summary.md. Without --input the real documents are the
-embedded demo corpus's real side (stdlib docstrings), built offline.
+on the shards it wrote. A sweep (--real-fractions) reruns the curated policy at
+each real floor, once on the crawl as configured and once with every origin
+declared, and --seed-replicates reruns the default curated chain under other
+seeds to measure the seed spread. Writes DIR/results.json, one PNG per metric
+(generations on x), the sweep's two PNGs (generation N against the real floor)
+and DIR/summary.md with the acceptance checks. Without --input the real documents
+are the embedded demo corpus's real side (stdlib docstrings), built offline.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import logging
+import os
 import pathlib
 import random
 import sys
@@ -32,8 +38,8 @@ from curation.demo.corpus import real_documents
 from curation.reading.core import DOCUMENT, ReadOptions
 from curation.reading.transforms import iter_inputs
 from curation.simulation import report
-from curation.simulation.loop import Curator, SimulationConfig, simulate, split_real
-from curation.simulation.policies import REAL, Document, Policy
+from curation.simulation.loop import CuratedChain, Curator, SimulationConfig, simulate, split_real
+from curation.simulation.policies import REAL, SYNTHETIC, Document, Policy
 from pipelines import common, curate, train_detector
 
 _LOG = logging.getLogger("pipelines.simulate_collapse")
@@ -64,7 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--rare-max-count", type=int, default=5, help="a real word type is rare at most this often (5)")
     sim.add_argument("--seed", type=int, default=0)
     cur = parser.add_argument_group("curated policy (the curate job's settings)")
-    cur.add_argument("--min-real-fraction", type=float, default=0.8, help="every shard's real floor (default: 0.8)")
+    cur.add_argument(
+        "--min-real-fraction", type=float, default=0.8, help="the curated policy's real floor in every shard (0.8)"
+    )
+    cur.add_argument(
+        "--real-fractions", default="0.5,0.8,0.95",
+        help="comma-separated real floors to sweep the curated policy over, each on the crawl as configured and "
+        "with every origin declared; empty: no sweep (default: 0.5,0.8,0.95)",
+    )
+    cur.add_argument(
+        "--seed-replicates", type=int, default=2,
+        help="rerun the curated policy with this many other chain seeds, to measure the seed spread (default: 2)",
+    )
     cur.add_argument(
         "--sample-fraction", type=float, default=1.0,
         help="share of the deduplicated mix to select, as far as the real floor allows (default: 1)",
@@ -78,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     cur.add_argument("--topics", type=int, default=0, help="k-means topics in the strata (default: 0, none)")
     cur.add_argument("--num-perm", type=int, default=128, help="MinHash permutations for near dedup (default: 128)")
     return parser
+
+
+def parse_real_fractions(text: str) -> tuple[float, ...]:
+    """--real-fractions: comma-separated numbers, empty for no sweep (SimulationConfig checks the range)."""
+    try:
+        return tuple(float(r) for r in text.split(",") if r.strip())
+    except ValueError:
+        raise ValueError(f"--real-fractions: give comma-separated real fractions such as 0.5,0.8,0.95, got {text!r}")
 
 
 def read_real_documents(args: argparse.Namespace) -> list[Document]:
@@ -97,43 +122,73 @@ def read_real_documents(args: argparse.Namespace) -> list[Document]:
     return documents
 
 
-def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
-    """The curated policy's filter: the mix as JSONL -> pipelines.curate -> the shards' (id, text)."""
+def curate_argv(args: argparse.Namespace, chain: CuratedChain, mix: pathlib.Path, origin_rule: list[str],
+                output: pathlib.Path) -> list[str]:
+    """The curate job's flags for one chain's generation: the one place the curated policy's settings go in."""
+    return [
+        "--input", f"{mix}:source=web", "--origin-field", "origin", *origin_rule,
+        "--strata-fields", "module", "--topics", str(args.topics), "--num-perm", str(args.num_perm),
+        "--min-real-fraction", str(chain.real_fraction), "--sample-fraction", str(args.sample_fraction),
+        "--output", str(output), "--overwrite", "--seed", str(chain.seed), "--shard-rows", "1000000",
+    ]
 
-    def run(records: list[dict[str, Any]], generation: int) -> list[tuple[str, str]]:
-        folder = work / f"gen-{generation}"
+
+def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
+    """The curated policy's filter: the mix as JSONL -> pipelines.curate -> the shards' (id, text).
+
+    A detector is trained on each crawl's declared records, unless no record is
+    undeclared or they count as synthetic; the same declared records (the sweep's
+    first generation: one mix for every real floor) reuse the detector already trained.
+    """
+    detectors: dict[str, pathlib.Path] = {}
+
+    def run(records: list[dict[str, Any]], generation: int, chain: CuratedChain) -> list[tuple[str, str]]:
+        folder = work / chain.name / f"gen-{generation}"
         folder.mkdir(parents=True, exist_ok=True)
         mix = folder / "web.jsonl"
         mix.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
         output = folder / "output"
         origin_rule = ["--assume-origin", "synthetic"]
         with contextlib.redirect_stdout(io.StringIO()):  # the jobs' own tables are for their CLI users
-            if not args.assume_undeclared_synthetic:
-                labelled = folder / "declared.jsonl"
-                labelled.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records if "origin" in r))
-                train_detector.main([
-                    "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
-                    "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
-                    "--generator-field", "", "--seed", str(args.seed),
-                ])
-                origin_rule = ["--detector", str(folder / "detector")]
-            manifest = curate.run([
-                "--input", f"{mix}:source=web", "--origin-field", "origin", *origin_rule,
-                "--strata-fields", "module", "--topics", str(args.topics), "--num-perm", str(args.num_perm),
-                "--min-real-fraction", str(args.min_real_fraction), "--sample-fraction", str(args.sample_fraction),
-                "--output", str(output), "--overwrite", "--seed", str(args.seed), "--shard-rows", "1000000",
-            ])
-        _LOG.info("curate gen %d: %s", generation, manifest["accounting"])
+            if not args.assume_undeclared_synthetic and any("origin" not in r for r in records):
+                declared = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records if "origin" in r)
+                key = hashlib.sha256(f"{chain.seed}\n{declared}".encode()).hexdigest()
+                if key not in detectors:
+                    labelled = folder / "declared.jsonl"
+                    labelled.write_text(declared, encoding="utf-8")
+                    try:
+                        train_detector.main([
+                            "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
+                            "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
+                            "--generator-field", "", "--seed", str(chain.seed),
+                        ])
+                    except ValueError as err:  # too few declared records of one origin: a setting the user can change
+                        synthetic = sum(r.get("origin") == SYNTHETIC for r in records)
+                        raise ValueError(
+                            f"{chain.name} generation {generation}: no detector from the crawl's {synthetic} declared "
+                            f"synthetic records ({err}); use more real documents, a larger --share-step or "
+                            "--assume-undeclared-synthetic"
+                        ) from err
+                    detectors[key] = folder / "detector"
+                origin_rule = ["--detector", str(detectors[key])]
+            manifest = curate.run(curate_argv(args, chain, mix, origin_rule, output))
+        _LOG.info("curate %s gen %d: %s", chain.name, generation, manifest["accounting"])
         table = ds.dataset(str(output / "data"), format="parquet").to_table(columns=["id", "text"]).sort_by("id")
         return list(zip(table["id"].to_pylist(), table["text"].to_pylist()))
 
     return run
 
 
+def _cpu_seconds() -> float:
+    """User + system time of this process and its finished children: what the run costs a shared machine."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     common.configure_logging()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     try:
         config = SimulationConfig(
             generations=args.generations,
@@ -146,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
             max_synthetic_share=args.max_synthetic_share,
             undeclared_share=args.undeclared_share,
             rare_max_count=args.rare_max_count,
+            min_real_fraction=args.min_real_fraction,
+            real_fractions=parse_real_fractions(args.real_fractions),
+            seed_replicates=args.seed_replicates,
             seed=args.seed,
         )
         documents = read_real_documents(args)
@@ -157,14 +215,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    results = simulate(train, heldout, config, curate_job(args, output / "curated"))
+    try:
+        results = simulate(train, heldout, config, curate_job(args, output / "curated"))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     results["curate"] = {k: getattr(args, k) for k in ("min_real_fraction", "sample_fraction", "topics", "num_perm")}
     results["curate"]["detector"] = not args.assume_undeclared_synthetic
+    # The floor counts rows (documents) until the sampler can hold it in text bytes.
+    results["curate"]["ratio_unit"] = "rows"
     (output / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     report.plot_metrics(results, output)
-    runtime = time.perf_counter() - started
-    (output / "summary.md").write_text(report.summary_markdown(results, runtime))
-    print(f"{output / 'summary.md'} ({runtime:.0f} s)")
+    report.plot_sweep(results, output)
+    runtime, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
+    (output / "summary.md").write_text(report.summary_markdown(results, runtime, cpu))
+    print(f"{output / 'summary.md'} ({runtime:.0f} s wall, {cpu:.0f} s CPU)")
     return 0
 
 

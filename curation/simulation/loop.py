@@ -8,14 +8,25 @@ one sample per real training document, of that document's word count and source,
 with the configured temperature and truncation: that sample is both the next
 generation's synthetic data and what the sample-based metrics are measured on.
 
+Besides the default ``curated`` chain, :attr:`SimulationConfig.real_fractions`
+adds a sweep of curated chains (:class:`CuratedChain`): each real floor r once
+on the crawl as configured (some origins undeclared) and once with every origin
+declared ("perfect provenance"), and :attr:`SimulationConfig.seed_replicates`
+reruns the default curated chain with other chain seeds to measure the seed
+spread. Every curated chain shares generation 0, and a chain asked for twice
+(the sweep point that is the default chain) is run once.
+
 Pure Python: the curate job is passed in as a :data:`Curator`, so this module
 never imports Beam. Randomness comes from ``random.Random`` streams seeded by
-``(seed, purpose)``: the same configuration gives the same results.
+``(seed, purpose)``: the same configuration gives the same results. The curated
+chains of a run use the same streams (the same chain seed), so they differ by
+their real floor and provenance, not by luck.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import math
 import random
@@ -37,8 +48,29 @@ from curation.simulation.policies import (
 
 _LOG = logging.getLogger(__name__)
 
-# Records of the crawl (JSONL-ready dicts) and the generation -> the (id, text) pairs the curate job kept.
-Curator = Callable[[list[dict[str, Any]], int], list[tuple[str, str]]]
+
+@dataclasses.dataclass(frozen=True)
+class CuratedChain:
+    """One curated chain: the curate job's real floor, whether every crawled record
+    declares its origin, and the seed of the chain's own randomness (mix, crawl,
+    samples, the curate job)."""
+
+    real_fraction: float
+    all_declared: bool
+    seed: int
+
+    @property
+    def provenance(self) -> str:
+        return "declared" if self.all_declared else "crawl"
+
+    @property
+    def name(self) -> str:
+        """Unique per chain: names its work folder and its log lines."""
+        return f"curated-r{self.real_fraction:g}-{self.provenance}-seed{self.seed}"
+
+
+# Records of the crawl (JSONL-ready dicts), the generation and the chain -> the (id, text) pairs the curate job kept.
+Curator = Callable[[list[dict[str, Any]], int, CuratedChain], list[tuple[str, str]]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +85,9 @@ class SimulationConfig:
     max_synthetic_share: float = 0.75
     undeclared_share: float = 0.2  # share of crawled records with no declared origin
     rare_max_count: int = metrics.RARE_MAX_COUNT
+    min_real_fraction: float = 0.8  # the default curated chain's real floor
+    real_fractions: tuple[float, ...] = ()  # the sweep's real floors, each with both provenances
+    seed_replicates: int = 0  # reruns of the default curated chain with chain seeds seed + 1, seed + 2, ...
     seed: int = 0
 
     def __post_init__(self):
@@ -66,11 +101,36 @@ class SimulationConfig:
             raise ValueError(f"undeclared_share must be in [0, 1], got {self.undeclared_share}")
         if self.rare_max_count < 1:
             raise ValueError(f"rare_max_count must be >= 1, got {self.rare_max_count}")
+        for r in (self.min_real_fraction, *self.real_fractions):
+            if not 0 < r <= 1:
+                raise ValueError(f"a real fraction must be in (0, 1], got {r}")
+        if len(set(self.real_fractions)) != len(self.real_fractions):
+            raise ValueError(f"real fractions repeat: {self.real_fractions}")
+        if self.seed_replicates < 0:
+            raise ValueError(f"seed_replicates must be >= 0, got {self.seed_replicates}")
         # NgramModel.sample validates temperature, top_k and top_p; fail here, before any work.
         NgramModel(self.order).fit(["a b"]).sample(1, random.Random(0), self.temperature, self.top_k, self.top_p)
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "policies": [p.value for p in self.policies]}
+
+    @property
+    def default_curated(self) -> CuratedChain:
+        return CuratedChain(self.min_real_fraction, all_declared=False, seed=self.seed)
+
+    def sweep(self) -> list[CuratedChain]:
+        """The sweep's chains: each real floor, as crawled and with every origin declared."""
+        return [
+            CuratedChain(r, all_declared, self.seed)
+            for r in sorted(self.real_fractions) for all_declared in (False, True)
+        ]
+
+    def replicates(self) -> list[CuratedChain]:
+        """The default curated chain under seeds seed, seed + 1, ..., seed + seed_replicates
+        (none without replicates)."""
+        if not self.seed_replicates:
+            return []
+        return [dataclasses.replace(self.default_curated, seed=self.seed + k) for k in range(self.seed_replicates + 1)]
 
 
 def split_real(
@@ -130,10 +190,11 @@ def _measure(model: NgramModel, samples: Sequence[Document], reference: _Referen
 
 
 def _sample(
-    model: NgramModel, templates: Sequence[Document], config: SimulationConfig, chain: str, generation: int
+    model: NgramModel, templates: Sequence[Document], config: SimulationConfig, chain: str, generation: int,
+    seed: int,
 ) -> list[Document]:
     """One synthetic document per template, of its word count and source."""
-    rng = random.Random(f"{config.seed}:sample:{chain}:{generation}")
+    rng = random.Random(f"{seed}:sample:{chain}:{generation}")
     return [
         Document(
             id=synthetic_id(chain, generation, i),
@@ -145,23 +206,39 @@ def _sample(
     ]
 
 
-def _training_corpus(
+def _web_corpus(
+    policy: Policy, generation: int, real: Sequence[Document], outputs: Sequence[list[Document]], seed: int,
+    config: SimulationConfig,
+) -> tuple[list[Document], random.Random]:
+    """The web-like mix of ``real`` and ``outputs`` (a chain's samples, generation 0 first)
+    at ``generation``, and the random stream that drew it (the crawl continues it)."""
+    rng = random.Random(f"{seed}:mix:{policy.value}:{generation}")
+    pool = [d for output in outputs for d in output]
+    return web_mix(real, pool, synthetic_share(generation, config.share_step, config.max_synthetic_share), rng), rng
+
+
+def _uncurated_corpus(
     policy: Policy, generation: int, real: Sequence[Document], outputs: Sequence[list[Document]],
-    config: SimulationConfig, curate: Curator | None,
+    config: SimulationConfig,
 ) -> list[Document]:
-    """What ``policy`` trains generation ``generation`` on; ``outputs[g]`` is its generation g's sample."""
+    """What ``replace`` or ``uncurated`` trains generation ``generation`` on;
+    ``outputs[g]`` is its generation g's sample."""
     if policy is Policy.REPLACE:
         return list(outputs[-1])
-    rng = random.Random(f"{config.seed}:mix:{policy.value}:{generation}")
-    pool = [d for output in outputs for d in output]
-    mix = web_mix(real, pool, synthetic_share(generation, config.share_step, config.max_synthetic_share), rng)
-    if policy is Policy.UNCURATED:
-        return mix
-    if curate is None:
-        raise ValueError("the curated policy needs a curator (the curate job)")
+    return _web_corpus(policy, generation, real, outputs, config.seed, config)[0]
+
+
+def _curated_corpus(
+    chain: CuratedChain, generation: int, real: Sequence[Document], outputs: Sequence[list[Document]],
+    config: SimulationConfig, curate: Curator,
+) -> list[Document]:
+    """The web mix, crawled (origins declared except on ``undeclared_share`` of it, or on
+    none with perfect provenance) and passed through the curate job."""
+    mix, rng = _web_corpus(Policy.CURATED, generation, real, outputs, chain.seed, config)
     by_id = {d.id: d for d in mix}
+    undeclared_share = 0.0 if chain.all_declared else config.undeclared_share
     # Train on the text the job wrote; the id only looks up the true origin for the report.
-    kept = curate(crawl_records(mix, config.undeclared_share, rng), generation)
+    kept = curate(crawl_records(mix, undeclared_share, rng), generation, chain)
     return [dataclasses.replace(by_id[i], text=text) for i, text in kept]
 
 
@@ -181,40 +258,100 @@ def _row(
     }
 
 
+# (sample name, seed, generation, digest of the training corpus) -> (the model's sample, its row)
+_Steps = dict[tuple[str, int, int, str], tuple[list[Document], dict[str, Any]]]
+
+
+def _corpus_digest(corpus: Sequence[Document]) -> str:
+    digest = hashlib.sha256()
+    for d in corpus:
+        digest.update(f"{len(d.id)}:{d.id}{d.origin}{len(d.text)}:{d.text}".encode())
+    return digest.hexdigest()
+
+
+def _run_chain(
+    label: str, name: str, seed: int, corpus_for: Callable[[int, list[list[Document]]], list[Document]],
+    base_samples: list[Document], base_row: dict[str, Any], train: Sequence[Document], reference: _Reference,
+    config: SimulationConfig, steps: _Steps,
+) -> list[dict[str, Any]]:
+    """Generations 1..``config.generations`` of one chain: ``corpus_for(generation, outputs)``
+    assembles each training corpus from the chain's samples so far; ``name`` and
+    ``seed`` seed the samples and name their ids, ``label`` names the chain in the log.
+
+    A corpus another chain already trained on at this generation, under the same
+    name and seed, gives the same model and sample: ``steps`` holds them, so
+    curated chains whose floors have not bound yet share the work."""
+    outputs, rows = [base_samples], [base_row]
+    for generation in range(1, config.generations + 1):
+        started = time.perf_counter()
+        corpus = corpus_for(generation, outputs)
+        key = (name, seed, generation, _corpus_digest(corpus))
+        if key not in steps:
+            model = NgramModel(config.order).fit(d.text for d in corpus)
+            samples = _sample(model, train, config, name, generation, seed)
+            steps[key] = samples, _row(generation, corpus, model, samples, reference)
+        outputs.append(steps[key][0])
+        rows.append(steps[key][1])
+        _LOG.info(
+            "%s generation %d: %d docs (%.0f%% synthetic), perplexity %.1f, rare types %.3f, %.1fs",
+            label, generation, rows[-1]["train_docs"], 100 * rows[-1]["train_synthetic_share"],
+            rows[-1]["perplexity"], rows[-1]["rare_type_share"], time.perf_counter() - started,
+        )
+    return rows
+
+
 def simulate(
     train: Sequence[Document], heldout: Sequence[Document], config: SimulationConfig, curate: Curator | None = None
 ) -> dict[str, Any]:
-    """Runs every policy for ``config.generations`` generations after generation 0.
+    """Runs every policy, the sweep and the seed replicates for ``config.generations`` generations after generation 0.
 
-    Returns ``{"config", "real": {...sizes}, "policies": {policy: [row per generation]}}``
-    where each row holds the training corpus's size and true synthetic share (of
-    documents and of words) and the metrics of :func:`_measure`. Timings go to
-    the log only, so the same configuration gives the same results.
+    Returns ``{"config", "real": {...sizes}, "policies": {policy: rows}, "sweep": [chain],
+    "replicates": [chain]}``, a chain being ``{"real_fraction", "provenance", "seed", "rows"}``
+    and ``rows`` one row per generation: the training corpus's size and true
+    synthetic share (of documents and of words) and the metrics of :func:`_measure`.
+    ``policies["curated"]`` is the chain of ``config.default_curated``. Timings go
+    to the log only, so the same configuration gives the same results.
     """
     if any(d.origin != REAL for d in train):
         raise ValueError("the training split must be real documents")
+    default = [config.default_curated] if Policy.CURATED in config.policies else []
+    curated_chains = [*default, *config.sweep(), *config.replicates()]
+    if curated_chains and curate is None:
+        raise ValueError("the curated policy needs a curator (the curate job)")
     reference = _Reference(train, heldout, config.rare_max_count)
     started = time.perf_counter()
     base = NgramModel(config.order).fit(d.text for d in train)
-    base_samples = _sample(base, train, config, "base", 0)
+    base_samples = _sample(base, train, config, "base", 0, config.seed)
     base_row = _row(0, train, base, base_samples, reference)
     _LOG.info("generation 0: perplexity %.1f, rare types %.3f, %.1fs", base_row["perplexity"],
               base_row["rare_type_share"], time.perf_counter() - started)
+
+    steps: _Steps = {}
+
+    def run(label: str, name: str, seed: int, corpus_for) -> list[dict[str, Any]]:
+        return _run_chain(label, name, seed, corpus_for, base_samples, base_row, train, reference, config, steps)
+
     results: dict[str, list[dict[str, Any]]] = {}
     for policy in config.policies:
-        outputs, rows = [base_samples], [base_row]
-        for generation in range(1, config.generations + 1):
-            started = time.perf_counter()
-            corpus = _training_corpus(policy, generation, train, outputs, config, curate)
-            model = NgramModel(config.order).fit(d.text for d in corpus)
-            outputs.append(_sample(model, train, config, policy.value, generation))
-            rows.append(_row(generation, corpus, model, outputs[-1], reference))
-            _LOG.info(
-                "%s generation %d: %d docs (%.0f%% synthetic), perplexity %.1f, rare types %.3f, %.1fs",
-                policy.value, generation, rows[-1]["train_docs"], 100 * rows[-1]["train_synthetic_share"],
-                rows[-1]["perplexity"], rows[-1]["rare_type_share"], time.perf_counter() - started,
+        if policy is not Policy.CURATED:
+            results[policy.value] = run(
+                policy.value, policy.value, config.seed,
+                lambda g, outputs, p=policy: _uncurated_corpus(p, g, train, outputs, config),
             )
-        results[policy.value] = rows
+    curated_rows: dict[CuratedChain, list[dict[str, Any]]] = {}
+    for chain in curated_chains:
+        if chain not in curated_rows:  # the default chain is also a sweep point and replicate 0
+            # Every curated chain samples under the name "curated": same streams, same synthetic ids.
+            curated_rows[chain] = run(
+                chain.name, Policy.CURATED.value, chain.seed,
+                lambda g, outputs, c=chain: _curated_corpus(c, g, train, outputs, config, curate),
+            )
+    if default:
+        results[Policy.CURATED.value] = curated_rows[config.default_curated]
+
+    def described(chains: list[CuratedChain]) -> list[dict[str, Any]]:
+        return [{**dataclasses.asdict(c), "provenance": c.provenance, "rows": curated_rows[c]} for c in chains]
+
     return {
         "config": config.as_dict(),
         "real": {
@@ -224,5 +361,7 @@ def simulate(
             "rare_types": len(reference.rare_types),
             "train_types": len(reference.train_types),
         },
-        "policies": results,
+        "policies": {p.value: results[p.value] for p in config.policies},
+        "sweep": described(config.sweep()),
+        "replicates": described(config.replicates()),
     }

@@ -81,7 +81,9 @@ def test_split_real_is_seeded_and_disjoint():
 
 @pytest.mark.parametrize(
     "kwargs", [dict(generations=0), dict(policies=()), dict(top_p=1.5), dict(temperature=0), dict(share_step=0),
-               dict(max_synthetic_share=1.0), dict(undeclared_share=2), dict(rare_max_count=0)]
+               dict(max_synthetic_share=1.0), dict(undeclared_share=2), dict(rare_max_count=0),
+               dict(min_real_fraction=0), dict(real_fractions=(0.5, 1.2)), dict(real_fractions=(0.5, 0.5)),
+               dict(seed_replicates=-1)]
 )
 def test_bad_configs_are_refused(kwargs):
     with pytest.raises(ValueError):
