@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 
 from curation.provenance.manifest import manifest_problem
 from curation.schema import TABLE_SCHEMAS
-from curation.writing.core import is_shard_name
+from curation.writing.core import is_shard_name, sha256_hex
 
 MANIFEST = "manifest.json"
 CARD_FILE = "README.md"
@@ -323,7 +322,7 @@ def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums
             problems.append(f"{path} is missing")
         elif sizes[path] != shard["bytes"]:
             problems.append(f"{path} holds {sizes[path]} bytes, the manifest lists {shard['bytes']}")
-        elif checksums and hashlib.sha256(read_bytes(join(output, path))).hexdigest() != shard["sha256"]:
+        elif checksums and sha256_hex(read_bytes(join(output, path))) != shard["sha256"]:
             problems.append(f"{path}: its sha256 differs from the manifest's")
     unlisted = [p for p in sorted(sizes) if p.partition("/")[0] in TABLE_SCHEMAS and p not in listed]
     if unlisted:
