@@ -330,25 +330,23 @@ def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums
     return problems
 
 
-def verify_output(output: str, checksums: bool = True, manifest: Mapping | None = None) -> list[str]:
+def verify_output(output: str, checksums: bool = True) -> list[str]:
     """What makes ``output`` other than a complete curation output (empty if it is complete).
 
     Complete: ``manifest.json`` is there (a run moves it in last, after every
     other file), is a curation manifest, and every table folder holds exactly
     the shards it lists, with their sizes and (with ``checksums``) sha256.
-    ``manifest``: the output's manifest when the caller has already read it.
     """
-    if manifest is None:
-        path = join(output, MANIFEST)
-        if not FileSystems.exists(path):
-            return [f"{output} has no {MANIFEST}: the output is incomplete (a run is writing it or was interrupted)"]
-        try:
-            manifest = read_json(path)
-        except ValueError as err:
-            return [f"{path} is not JSON ({err})"]
+    path = join(output, MANIFEST)
+    if not FileSystems.exists(path):
+        return [f"{output} has no {MANIFEST}: the output is incomplete (a run is writing it or was interrupted)"]
+    try:
+        manifest = read_json(path)
+    except ValueError as err:
+        return [f"{path} is not JSON ({err})"]
     problem = manifest_problem(manifest)
     if problem:
-        return [f"{join(output, MANIFEST)} {problem}"]
+        return [f"{path} {problem}"]
     return check_tables(output, {n: t["shards"] for n, t in manifest["tables"].items()}, checksums)
 
 
