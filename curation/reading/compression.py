@@ -19,8 +19,6 @@ import lzma
 import zlib
 from typing import BinaryIO, Callable
 
-from curation.reading.core import compression_suffix
-
 _RAW_CHUNK = 64 * 1024  # compressed bytes per decompress call: bounds one call's output
 
 try:  # zstandard ships with apache-beam; without it a .zst input fails when opened
@@ -52,6 +50,11 @@ _DECOMPRESSORS: dict[str, Callable[[], object]] = {
     ".zst": _zstd,
     ".zstd": _zstd,
 }
+
+
+def compression_suffix(name: str) -> str:
+    """The compression suffix ``name`` ends with (lower-case it first), or ``""``: one this module decompresses."""
+    return next((suffix for suffix in _DECOMPRESSORS if name.endswith(suffix)), "")
 
 
 class DecompressingReader(io.RawIOBase):
