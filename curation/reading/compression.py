@@ -72,7 +72,7 @@ class DecompressingReader(io.RawIOBase):
         self._decompressor = self._new_decompressor()
         self._member_started = False  # the current member has had input
         self._buffer = bytearray()
-        self._error: Exception | None = None  # damage met, raised once the bytes before it are read
+        self._error: Exception | None = None  # damage met (reading is done), raised once the bytes before it are read
         self._raw_position = 0
         self._done = False
 
@@ -80,11 +80,10 @@ class DecompressingReader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while not self._done and self._error is None and (size < 0 or len(self._buffer) < size):
+        while not self._done and (size < 0 or len(self._buffer) < size):
             self._fill()
         if not self._buffer and self._error is not None:
             error, self._error = self._error, None
-            self._done = True
             raise error
         if size < 0 or size >= len(self._buffer):
             data = bytes(self._buffer)
