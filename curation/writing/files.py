@@ -350,6 +350,11 @@ def verify_output(output: str, checksums: bool = True) -> list[str]:
     return check_tables(output, {n: t["shards"] for n, t in manifest["tables"].items()}, checksums)
 
 
+def _manifest_apart(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(paths but the manifest, [the manifest] or [])``: the manifest moves in a step of its own."""
+    return [p for p in paths if p != MANIFEST], [p for p in paths if p == MANIFEST]
+
+
 def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], documents: Sequence[str] = ()) -> None:
     """Replaces ``attempt.output``'s contents with what is staged, then drops the staging area and the lock.
 
@@ -363,14 +368,13 @@ def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], doc
     output = attempt.output
     # Checked again: the lock kept other runs out since the launch, but not people.
     previous = replaceable_files(attempt)
-    old_manifest = [p for p in previous if p == MANIFEST]
+    old_files, old_manifest = _manifest_apart(previous)
     shards = [s["path"] for table in tables.values() for s in table]
-    docs = [p for p in documents if p != MANIFEST]
-    manifest = [p for p in documents if p == MANIFEST]
+    docs, manifest = _manifest_apart(documents)
     new = shards + docs + manifest
     try:
         _move_between(output, attempt.backup, old_manifest)
-        _move_between(output, attempt.backup, [p for p in previous if p != MANIFEST])
+        _move_between(output, attempt.backup, old_files)
         _move_between(attempt.staging, output, shards)
         problems = check_tables(output, tables)
         if problems:
@@ -395,9 +399,9 @@ def _move_back(attempt: OutputAttempt, new: Sequence[str], previous: Sequence[st
         moved_in = [p for p in reversed(new)  # the manifest first
                     if FileSystems.exists(join(output, p)) and not FileSystems.exists(join(attempt.staging, p))]
         _move_between(output, attempt.staging, moved_in)
-        aside = [p for p in previous if FileSystems.exists(join(attempt.backup, p))]
-        _move_between(attempt.backup, output, [p for p in aside if p != MANIFEST])
-        _move_between(attempt.backup, output, [p for p in aside if p == MANIFEST])  # complete again only at the end
+        aside, aside_manifest = _manifest_apart([p for p in previous if FileSystems.exists(join(attempt.backup, p))])
+        _move_between(attempt.backup, output, aside)
+        _move_between(attempt.backup, output, aside_manifest)  # complete again only at the end
     except Exception as err:
         raise PublishError(
             f"replacing the output in {output} failed and moving the earlier output back failed too ({err}); "
