@@ -33,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         detector = load_detector(args.model)  # checked before the data is read
+        # The labelled data must be clean: a missing file, a bad line or an unmapped label is the user's to fix.
+        docs = load_labelled(args.input, labelled_fields(args))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    docs = load_labelled(args.input, labelled_fields(args))
     slices = measure(detector.score([d.text for d in docs]), docs, detector.real_below)
     print(metrics_table(slices))
     if args.output:

@@ -9,14 +9,14 @@ complete, 1 incomplete or changed since its run (each problem printed).
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from curation.writing.files import verify_output
+from pipelines.common import JobArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.verify", description=__doc__.split("\n")[0])
+    parser = JobArgumentParser(prog="python -m pipelines.verify", description=__doc__.split("\n")[0])
     parser.add_argument("output", help="the run's output directory (local or gs://)")
     parser.add_argument("--sizes-only", action="store_true", help="compare sizes, not sha256 (reads no shard)")
     args = parser.parse_args(argv)

@@ -15,7 +15,6 @@ from curation.detection.model import (
     MODEL_BIN,
     MODEL_FORMAT_VERSION,
     MODEL_JSON,
-    Detector,
     LinearScorer,
     TrainConfig,
     file_sha256,

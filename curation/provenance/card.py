@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Iterable, Mapping
 
-from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
+from curation.provenance.manifest import FATE_TABLES, class_totals, real_fraction
 from curation.schema import RECORD_SCHEMA, Origin, describe
 from curation.writing import files
 from curation.writing.files import CARD_FILE

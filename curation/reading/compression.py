@@ -19,8 +19,6 @@ import lzma
 import zlib
 from typing import BinaryIO, Callable
 
-from curation.reading.core import compression_suffix
-
 _RAW_CHUNK = 64 * 1024  # compressed bytes per decompress call: bounds one call's output
 
 try:  # zstandard ships with apache-beam; without it a .zst input fails when opened
@@ -54,6 +52,11 @@ _DECOMPRESSORS: dict[str, Callable[[], object]] = {
 }
 
 
+def compression_suffix(name: str) -> str:
+    """The compression suffix ``name`` ends with (lower-case it first), or ``""``: one this module decompresses."""
+    return next((suffix for suffix in _DECOMPRESSORS if name.endswith(suffix)), "")
+
+
 class DecompressingReader(io.RawIOBase):
     """A read-only binary stream of the decompressed bytes of ``raw``.
 
@@ -69,7 +72,7 @@ class DecompressingReader(io.RawIOBase):
         self._decompressor = self._new_decompressor()
         self._member_started = False  # the current member has had input
         self._buffer = bytearray()
-        self._error: Exception | None = None  # damage met, raised once the bytes before it are read
+        self._error: Exception | None = None  # damage met (reading is done), raised once the bytes before it are read
         self._raw_position = 0
         self._done = False
 
@@ -77,11 +80,10 @@ class DecompressingReader(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        while not self._done and self._error is None and (size < 0 or len(self._buffer) < size):
+        while not self._done and (size < 0 or len(self._buffer) < size):
             self._fill()
         if not self._buffer and self._error is not None:
             error, self._error = self._error, None
-            self._done = True
             raise error
         if size < 0 or size >= len(self._buffer):
             data = bytes(self._buffer)

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.hashing import content_hash
+from curation.reading.compression import compression_suffix
 from curation.schema import Origin, OriginBasis, RejectReason, metadata_json
 
 DOCUMENT = "documents"  # Beam output tags of ReadDocuments: accepted records
@@ -42,7 +43,6 @@ _UNKNOWN_ORIGIN = "unknown"  # value-map target meaning "the input does not say"
 
 _SPEC_OPTIONS = re.compile(r"^(?P<pattern>.+?):(?P<opts>[a-z_]+=[^,:=]*(?:,[a-z_]+=[^,:=]*)*)$")
 _KNOWN_FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-_COMPRESSION_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd", ".xz", ".lzma", ".deflate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,11 +85,6 @@ class InputSpec:
         if any(ch in tail for ch in "*?["):
             return os.path.basename(head) or "input"
         return strip_extensions(tail)
-
-
-def compression_suffix(name: str) -> str:
-    """The compression suffix ``name`` ends with (lower-case it first), or ``""``."""
-    return next((suffix for suffix in _COMPRESSION_SUFFIXES if name.endswith(suffix)), "")
 
 
 def is_compressed(uri: str) -> bool:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import os
 import re
@@ -29,7 +28,7 @@ from apache_beam.io.localfilesystem import LocalFileSystem
 
 from curation.provenance.manifest import manifest_problem
 from curation.schema import TABLE_SCHEMAS
-from curation.writing.core import is_shard_name
+from curation.writing.core import is_shard_name, sha256_hex
 
 MANIFEST = "manifest.json"
 CARD_FILE = "README.md"
@@ -323,7 +322,7 @@ def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums
             problems.append(f"{path} is missing")
         elif sizes[path] != shard["bytes"]:
             problems.append(f"{path} holds {sizes[path]} bytes, the manifest lists {shard['bytes']}")
-        elif checksums and hashlib.sha256(read_bytes(join(output, path))).hexdigest() != shard["sha256"]:
+        elif checksums and sha256_hex(read_bytes(join(output, path))) != shard["sha256"]:
             problems.append(f"{path}: its sha256 differs from the manifest's")
     unlisted = [p for p in sorted(sizes) if p.partition("/")[0] in TABLE_SCHEMAS and p not in listed]
     if unlisted:
@@ -331,26 +330,29 @@ def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums
     return problems
 
 
-def verify_output(output: str, checksums: bool = True, manifest: Mapping | None = None) -> list[str]:
+def verify_output(output: str, checksums: bool = True) -> list[str]:
     """What makes ``output`` other than a complete curation output (empty if it is complete).
 
     Complete: ``manifest.json`` is there (a run moves it in last, after every
     other file), is a curation manifest, and every table folder holds exactly
     the shards it lists, with their sizes and (with ``checksums``) sha256.
-    ``manifest``: the output's manifest when the caller has already read it.
     """
-    if manifest is None:
-        path = join(output, MANIFEST)
-        if not FileSystems.exists(path):
-            return [f"{output} has no {MANIFEST}: the output is incomplete (a run is writing it or was interrupted)"]
-        try:
-            manifest = read_json(path)
-        except ValueError as err:
-            return [f"{path} is not JSON ({err})"]
+    path = join(output, MANIFEST)
+    if not FileSystems.exists(path):
+        return [f"{output} has no {MANIFEST}: the output is incomplete (a run is writing it or was interrupted)"]
+    try:
+        manifest = read_json(path)
+    except ValueError as err:
+        return [f"{path} is not JSON ({err})"]
     problem = manifest_problem(manifest)
     if problem:
-        return [f"{join(output, MANIFEST)} {problem}"]
+        return [f"{path} {problem}"]
     return check_tables(output, {n: t["shards"] for n, t in manifest["tables"].items()}, checksums)
+
+
+def _manifest_apart(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(paths but the manifest, [the manifest] or [])``: the manifest moves in a step of its own."""
+    return [p for p in paths if p != MANIFEST], [p for p in paths if p == MANIFEST]
 
 
 def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], documents: Sequence[str] = ()) -> None:
@@ -366,14 +368,13 @@ def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], doc
     output = attempt.output
     # Checked again: the lock kept other runs out since the launch, but not people.
     previous = replaceable_files(attempt)
-    old_manifest = [p for p in previous if p == MANIFEST]
+    old_files, old_manifest = _manifest_apart(previous)
     shards = [s["path"] for table in tables.values() for s in table]
-    docs = [p for p in documents if p != MANIFEST]
-    manifest = [p for p in documents if p == MANIFEST]
+    docs, manifest = _manifest_apart(documents)
     new = shards + docs + manifest
     try:
         _move_between(output, attempt.backup, old_manifest)
-        _move_between(output, attempt.backup, [p for p in previous if p != MANIFEST])
+        _move_between(output, attempt.backup, old_files)
         _move_between(attempt.staging, output, shards)
         problems = check_tables(output, tables)
         if problems:
@@ -398,9 +399,9 @@ def _move_back(attempt: OutputAttempt, new: Sequence[str], previous: Sequence[st
         moved_in = [p for p in reversed(new)  # the manifest first
                     if FileSystems.exists(join(output, p)) and not FileSystems.exists(join(attempt.staging, p))]
         _move_between(output, attempt.staging, moved_in)
-        aside = [p for p in previous if FileSystems.exists(join(attempt.backup, p))]
-        _move_between(attempt.backup, output, [p for p in aside if p != MANIFEST])
-        _move_between(attempt.backup, output, [p for p in aside if p == MANIFEST])  # complete again only at the end
+        aside, aside_manifest = _manifest_apart([p for p in previous if FileSystems.exists(join(attempt.backup, p))])
+        _move_between(attempt.backup, output, aside)
+        _move_between(attempt.backup, output, aside_manifest)  # complete again only at the end
     except Exception as err:
         raise PublishError(
             f"replacing the output in {output} failed and moving the earlier output back failed too ({err}); "

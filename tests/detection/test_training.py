@@ -62,3 +62,20 @@ def test_cli_round_trip_with_mapped_fields(tmp_path, corpus, capsys):
     assert report["detector_id"] == metadata["model_sha256"]
     assert report["metrics"]["overall"]["n"] == len(corpus)
     assert "essays" in capsys.readouterr().out
+
+
+def test_evaluate_detector_reports_bad_labelled_input_in_one_line(trained, tmp_path, capsys):
+    missing = tmp_path / "nowhere.jsonl"
+    invalid = tmp_path / "invalid.jsonl"
+    invalid.write_text('{"text": "a document", "label": "real"}\n{"text": \n')
+    unmapped = tmp_path / "unmapped.jsonl"
+    unmapped.write_text('{"text": "a document", "label": "robot"}\n')
+    expected = {
+        missing: f"input '{missing}' matched no files",
+        invalid: f"{invalid}:1: invalid_json: ",
+        unmapped: f"{unmapped}:0: unknown_origin_value: ",
+    }
+    for path, start in expected.items():
+        assert evaluate_detector.main(["--input", str(path), "--model", trained[0]]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"error: {start}")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipelines import curate, train_detector
+from pipelines import curate, train_detector, verify
 
 JOB = ["--input", "corpus.jsonl", "--output", "out"]
 # Flags of Beam's runners, workers and portability layer must still pass through untouched.
@@ -32,6 +32,11 @@ def test_a_mistyped_flag_fails_naming_the_closest_known_one(capsys):
 def test_the_unknown_flag_is_reported_before_the_required_flag_it_was_meant_to_be(capsys):
     line = _exit_message(capsys, train_detector.main, ["--input", "labelled.jsonl", "--outptu", "model"])
     assert "unknown flag --outptu; did you mean --output?" in line
+
+
+def test_verify_checks_its_flags_like_every_job(capsys):
+    line = _exit_message(capsys, verify.main, ["out", "--size-only"])
+    assert "unknown flag --size-only; did you mean --sizes-only?" in line
 
 
 @pytest.mark.parametrize(

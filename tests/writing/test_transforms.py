@@ -6,7 +6,7 @@ import pytest
 
 from curation.writing import files
 from curation.writing.core import WriteOptions
-from curation.writing.transforms import ShardVerificationError, WriteShards
+from curation.writing.transforms import WriteShards
 from tests.writing.test_core import _record
 from tests.writing.test_files import _snapshot, write_output
 
