@@ -63,7 +63,7 @@ class NearDedupOptions:
         is verified, so a banding false positive costs only a comparison.
     verification: "signature" compares full signatures (estimated Jaccard);
         "shingles" computes exact Jaccard, carrying each document's shingle
-        hashes through the shuffle (about 4 bytes per word per band).
+        hashes (64-bit, 8 bytes per distinct shingle) through the shuffle.
     all_pairs_bucket_limit: a band bucket up to this size verifies every pair;
         a larger (hot) bucket links each member to its smallest id only (a star),
         so thousands of identical documents cost linear, not quadratic, work.

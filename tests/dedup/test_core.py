@@ -20,7 +20,7 @@ from curation.dedup.minhash import band_keys, exact_jaccard, lsh_bands, signatur
 from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
-from curation.dedup.sketch import band_shard, candidate_pairs
+from curation.dedup.sketch import band_shard, candidate_pairs, similarity, sketch_text
 from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, survivor_rank
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
@@ -113,6 +113,33 @@ def test_exact_jaccard():
     a, b = np.array([1, 2, 3], np.uint32), np.array([2, 3, 4], np.uint32)
     assert exact_jaccard(a, b) == 0.5
     assert exact_jaccard(a[:0], b[:0]) == 1.0
+
+
+# Two distinct words whose 32-bit shingle hashes collide (found by brute force over "w0".."w299999").
+COLLIDING_WORDS = ("w10639", "w16645")
+
+
+@pytest.mark.parametrize("verification", ["signature", "shingles"])
+def test_one_shingle_texts_compare_their_text_not_a_colliding_hash(verification):
+    a, b = COLLIDING_WORDS
+    assert shingle_hash32(a) == shingle_hash32(b)
+    options = NearDedupOptions(verification=verification)
+    sketch_a, sketch_b = sketch_text(a, options), sketch_text(b, options)
+    assert sketch_a.signature == sketch_b.signature  # MinHash alone cannot tell them apart
+    assert similarity(sketch_a, sketch_b) == 0.0
+    assert similarity(sketch_a, sketch_text(a.upper() + "!", options)) == 1.0  # equal once normalised
+    four_words = "one two three four"
+    assert similarity(sketch_text(four_words, options), sketch_text(four_words + ".", options)) == 1.0
+    assert similarity(sketch_text("", options), sketch_text("?!", options)) == 1.0  # no words: alike
+
+
+def test_exact_verification_uses_64_bit_shingle_hashes():
+    # The first shingles "w17972 alpha beta gamma delta" / "w163847 ..." collide at 32 bits (brute force).
+    a, b = "w17972", "w163847"
+    assert shingle_hash32(f"{a} alpha beta gamma delta") == shingle_hash32(f"{b} alpha beta gamma delta")
+    options = NearDedupOptions(verification="shingles")
+    long_a, long_b = (f"{a} alpha beta gamma delta epsilon", f"{b} alpha beta gamma delta epsilon")
+    assert similarity(sketch_text(long_a, options), sketch_text(long_b, options)) == pytest.approx(1 / 3)
 
 
 # --- buckets ---------------------------------------------------------------------

@@ -234,3 +234,13 @@ def test_unconverged_components_fail_loudly(make_pipeline, tmp_path):
     chain = window_docs("k", 9, [0, 8, 16, 24, 32, 40, 48, 56])  # needs more than one round
     with pytest.raises(Exception, match="max_component_rounds"):
         run(make_pipeline, tmp_path, NearDedup(NearDedupOptions(max_component_rounds=1)), chain)
+
+
+@pytest.mark.parametrize("verification", ["signature", "shingles"])
+def test_short_texts_whose_shingle_hashes_collide_are_both_kept(make_pipeline, tmp_path, verification):
+    # "w10639" and "w16645" have the same 32-bit shingle hash, hence the same MinHash signature.
+    records = [make_record("a", "w10639"), make_record("b", "w16645"),
+               make_record("c", "Hello there"), make_record("d", "hello, there!")]
+    options = NearDedupOptions(verification=verification)
+    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(options), records)
+    assert {d["id"]: (d["duplicate_of"], d["similarity"]) for d in duplicates} == {"c": ("d", 1.0)}  # the longer text survives
