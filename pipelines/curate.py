@@ -151,13 +151,13 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None
     read = pipeline | "Read" >> ReadDocuments(job.read)
     documents = read["documents"] | "ProgressRead" >> LogProgress("read")
     stages = {"valid": documents}
-    duplicates = []
+    duplicates, counts = [], {}
     if job.exact_dedup:
         documents, exact = documents | "ExactDedup" >> ExactDedup(job.exact_dedup)
         stages["after_exact_dedup"] = documents
         duplicates.append(exact)
     if job.near_dedup:
-        documents, near = documents | "NearDedup" >> NearDedup(job.near_dedup)
+        documents, near, counts["dedup.near.kept_unverified"] = documents | "NearDedup" >> NearDedup(job.near_dedup)
         documents = documents | "ProgressDedup" >> LogProgress("near dedup")
         stages["after_near_dedup"] = documents
         duplicates.append(near)
@@ -188,6 +188,7 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None
     _ = tables | "Write" >> WriteCuratedOutput(
         job.write, job.run_id, job.config, stages=stages, extra_sections=sections, data_shard_plan=shard_plan,
         attempt=attempt,
+        counts=counts,
     )
 
 

@@ -99,6 +99,7 @@ def test_dedup_job_writes_survivors_duplicates_and_a_balanced_manifest(tmp_path)
     assert {r["kind"] for r in removed.values()} == {"exact", "near"}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["accounting"]["balanced"] and manifest["accounting"]["duplicate"] == 2
+    assert manifest["counts"] == {"dedup.near.kept_unverified": 0}
 
 
 MULTI_PROCESSING = ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]

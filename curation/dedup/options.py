@@ -77,6 +77,12 @@ class NearDedupOptions:
         12 converges a 3,000-document chain in id order (the worst case we
         measured; random order needs fewer); the job fails loudly, naming this
         option, if the clusters have not converged.
+    survivor_rounds: a member is removed only if its similarity to the survivor
+        it names reaches ``threshold`` (by ``verification``). Members of a
+        connected component that do not match its survivor (the far end of a
+        chain A~B~C) are clustered again among themselves, with a survivor of
+        their own, up to this many rounds in all; members still undecided after
+        the last round are kept and counted as ``kept_unverified``.
     members_per_key: a cluster with more members is decided on several workers
         (see ``MEMBERS_PER_KEY``).
     """
@@ -92,6 +98,7 @@ class NearDedupOptions:
     all_pairs_bucket_limit: int = 8
     band_shards: int = 4096
     max_component_rounds: int = 12
+    survivor_rounds: int = 4
     survivor_policy: tuple[str, ...] = DEFAULT_SURVIVOR_POLICY
     members_per_key: int = MEMBERS_PER_KEY
 
@@ -138,6 +145,10 @@ class NearDedupOptions:
         _require(
             isinstance(self.max_component_rounds, int) and self.max_component_rounds >= 1,
             f"{name}.max_component_rounds must be an integer >= 1, got {self.max_component_rounds!r}",
+        )
+        _require(
+            isinstance(self.survivor_rounds, int) and self.survivor_rounds >= 1,
+            f"{name}.survivor_rounds must be an integer >= 1, got {self.survivor_rounds!r}",
         )
         validate_policy(self.survivor_policy, name)
         _require_members_per_key(self.members_per_key, name)

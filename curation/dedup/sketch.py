@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import zlib
 from typing import Iterable, Iterator, NamedTuple
@@ -23,6 +24,12 @@ class DocumentSketch(NamedTuple):
     # sha256 of the normalised text when that text is its only shingle (or it has none):
     # such texts are equal or share nothing, and one 32-bit hash collision must not say equal.
     whole_text: bytes | None = None
+
+
+def exact_text_jaccard(a: str, b: str, options: NearDedupOptions) -> float:
+    """Exact Jaccard of two texts' shingles, as ``verification="shingles"`` computes it
+    (for measuring a run; the pipeline compares sketches)."""
+    return similarity(*(sketch_text(t, dataclasses.replace(options, verification="shingles")) for t in (a, b)))
 
 
 def sketch_text(text: str, options: NearDedupOptions) -> DocumentSketch:

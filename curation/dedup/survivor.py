@@ -67,7 +67,7 @@ class Decision(NamedTuple):
 
     survivor_id: str
     cluster_id: str
-    cluster_size: int
+    cluster_size: int  # documents the survivor's cluster stands for (read on the survivor only; 0 on a near removal)
     similarity: float  # to the survivor
     kind: str  # "exact" / "near"
 
@@ -112,28 +112,97 @@ def merge_summaries(summaries: Iterable[ClusterSummary]) -> ClusterSummary:
     return merged
 
 
-def decide(
-    members: Iterable[Member], summary: ClusterSummary, kind: str, similarity: Callable[[Any, Any], float]
-) -> Iterator[tuple[str, Decision]]:
-    """(member id, Decision) for the given members of a summarised cluster of two or more.
-
-    ``members`` may be any part of the cluster: the decisions of each member
-    depend only on it and the summary. ``cluster_size`` is the summed weight, so
-    a near cluster counts the exact duplicates its members already absorbed.
-    """
-    if summary.count < 2:
-        return
-    for member in members:
-        yield member.id, decision_for(member.id, member.sketch, summary, kind, similarity)
-
-
 def decision_for(
     member_id: str, sketch: Any, summary: ClusterSummary, kind: str, similarity: Callable[[Any, Any], float]
 ) -> Decision:
-    """The Decision for one member of a summarised cluster of two or more."""
+    """The Decision for one member of a summarised cluster of two or more, all of which go.
+
+    ``cluster_size`` is the summed weight, so a cluster counts the duplicates its
+    members already absorbed in an earlier stage.
+    """
     survivor = summary.survivor
     score = 1.0 if member_id == survivor.id else similarity(sketch, survivor.sketch)
     return Decision(survivor.id, cluster_id_for(kind, survivor.id), summary.size, score, kind)
+
+
+class Match(NamedTuple):
+    """A member whose similarity to its round's survivor reached the threshold (the survivor too)."""
+
+    member_id: str
+    weight: int
+    similarity: float
+
+
+def check_members(
+    members: Iterable[Member], summary: ClusterSummary, similarity: Callable[[Any, Any], float], threshold: float
+) -> Iterator[tuple[Member, Match | None]]:
+    """Each given member of a summarised cluster with its Match, or None if it is below
+    ``threshold`` to the survivor (it is clustered again without the survivor).
+
+    Like ``decision_for``, a member's outcome depends only on it and the summary, so
+    a cluster can be checked in parts on several workers.
+    """
+    survivor = summary.survivor
+    for member in members:
+        score = 1.0 if member.id == survivor.id else similarity(member.sketch, survivor.sketch)
+        yield member, (Match(member.id, member.weight, score) if score >= threshold else None)
+
+
+def removal_decision(survivor_id: str, match: Match, kind: str) -> Decision:
+    """The Decision of a member that matched its survivor (not the survivor itself)."""
+    return Decision(survivor_id, cluster_id_for(kind, survivor_id), 0, match.similarity, kind)
+
+
+def survivor_decision(survivor_id: str, matched: int, matched_weight: int, kind: str) -> Decision | None:
+    """The survivor's Decision from the count and summed weight of the matches it got
+    (itself included); None if nothing matched it: it is kept, and in no cluster."""
+    if matched < 2:
+        return None
+    return Decision(survivor_id, cluster_id_for(kind, survivor_id), matched_weight, 1.0, kind)
+
+
+def survivor_verified_decisions(
+    clusters: Iterable[Iterable[Member]],
+    kind: str,
+    similarity: Callable[[Any, Any], float],
+    threshold: float,
+    rounds: int,
+) -> tuple[dict[str, Decision], set[str]]:
+    """What NearDedup decides, in memory: (member id -> Decision, ids kept unverified).
+
+    Each round, every cluster of two or more keeps its best-ranked member and
+    removes the members at least ``threshold`` similar to it; the others form the
+    cluster of the next round. A member that ends alone was checked against every
+    survivor of its cluster and is kept; members still in a cluster of two or more
+    after ``rounds`` rounds are kept too, as unverified.
+    """
+    decisions: dict[str, Decision] = {}
+    groups = [list(cluster) for cluster in clusters]
+    for _ in range(rounds):
+        unmatched_groups = []
+        for group in groups:
+            if len(group) < 2:
+                continue
+            summary = EMPTY_SUMMARY
+            for member in group:
+                summary = add_member(summary, member)
+            matches, unmatched = [], []
+            for member, match in check_members(group, summary, similarity, threshold):
+                if match is None:
+                    unmatched.append(member)
+                else:
+                    matches.append(match)
+            survivor_id = summary.survivor.id
+            decisions.update(
+                (match.member_id, removal_decision(survivor_id, match, kind))
+                for match in matches if match.member_id != survivor_id
+            )
+            decision = survivor_decision(survivor_id, len(matches), sum(m.weight for m in matches), kind)
+            if decision is not None:
+                decisions[survivor_id] = decision
+            unmatched_groups.append(unmatched)
+        groups = unmatched_groups
+    return decisions, {member.id for group in groups if len(group) >= 2 for member in group}
 
 
 def duplicate_row(record: Mapping[str, Any], decision: Decision) -> dict[str, Any]:

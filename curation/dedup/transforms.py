@@ -6,11 +6,13 @@ keys, unique ``id``) and return the ``DoOutputsTuple`` of their last ParDo::
     out = records | NearDedup(NearDedupOptions())
     out.survivors            # records kept, cluster_id / cluster_size filled
     out[DUPLICATES_TAG]      # DUPLICATE_SCHEMA dicts, one per removed record
-    survivors, duplicates = out   # the same two, in that order
+    out[KEPT_UNVERIFIED_TAG] # NearDedup only: ids of survivors left undecided
+    survivors, duplicates, kept_unverified = out   # in that order (ExactDedup: the first two)
 
-Every input record lands in exactly one of the two. A survivor of a cluster of
-two or more gets ``cluster_id`` ``"exact:<survivor id>"`` / ``"near:<survivor
-id>"`` and ``cluster_size`` = the documents the cluster stands for; a record in
+Every input record lands in exactly one of survivors and duplicates. A survivor
+of a cluster of two or more gets ``cluster_id`` ``"exact:<survivor id>"`` /
+``"near:<survivor id>"`` and ``cluster_size`` = the documents the cluster stands
+for (near: the survivor and those removed against it); a record in
 no cluster keeps its cluster_id (null unless set earlier) and cluster_size
 (1 if absent). Only small per-record summaries (rank, sketch) meet per
 cluster, and no cluster is gathered on one worker (see ``_JoinClusterSummaries``);
@@ -40,17 +42,22 @@ from curation.dedup.survivor import (
     Member,
     add_member,
     apply_decision,
-    decide,
+    check_members,
     decision_for,
     duplicate_row,
     merge_summaries,
     record_weight,
+    removal_decision,
+    survivor_decision,
     survivor_rank,
 )
 from curation.hashing import content_hash, seeded_hash64
 from curation.schema import DUPLICATES_TAG
 
 COUNTER_NAMESPACE = "curation.dedup"
+# NearDedup's third output: the id of each record kept because the survivor rounds
+# ended before deciding it (see NearDedupOptions.survivor_rounds).
+KEPT_UNVERIFIED_TAG = "kept_unverified"
 
 
 def _not_unique(record_id: str, count: int, what: str) -> ValueError:
@@ -86,13 +93,21 @@ class _Route(beam.DoFn):
 
 
 class _RouteByDecision(_Route):
-    """(id, {the record, its decision if any}) -> the record, routed."""
+    """(id, {the record, its decision if any, a mark if unverified}) -> the record, routed;
+    an unverified record is kept and its id sent to KEPT_UNVERIFIED_TAG."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept_unverified = Metrics.counter(COUNTER_NAMESPACE, "near_kept_unverified")
 
     def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[Any]:
         record_id, grouped = element
         record = _only(grouped["record"], record_id, "records")
         decisions = list(grouped["decision"])
         yield from self._route(record, decisions[0] if decisions else None)
+        if any(True for _ in grouped["unverified"]):
+            self._kept_unverified.inc()
+            yield TaggedOutput(KEPT_UNVERIFIED_TAG, record_id)
 
 
 class _RouteByExactCluster(_Route):
@@ -113,18 +128,21 @@ class _RouteByExactCluster(_Route):
 
 
 class _ApplyDecisions(beam.PTransform):
-    """records + (id, Decision) -> DoOutputsTuple(survivors, duplicates)."""
+    """records + (id, Decision) + (id, None) per unverified -> DoOutputsTuple(survivors,
+    duplicates, kept unverified ids)."""
 
-    def __init__(self, decisions: beam.PCollection) -> None:
+    def __init__(self, decisions: beam.PCollection, unverified: beam.PCollection) -> None:
         super().__init__()
-        self._decisions = decisions
+        self._decisions, self._unverified = decisions, unverified
 
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:
         keyed = records | "KeyById" >> beam.Map(lambda record: (record["id"], record))
         return (
-            {"record": keyed, "decision": self._decisions}
+            {"record": keyed, "decision": self._decisions, "unverified": self._unverified}
             | "JoinDecisions" >> beam.CoGroupByKey()
-            | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(DUPLICATES_TAG, main="survivors")
+            | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
+                DUPLICATES_TAG, KEPT_UNVERIFIED_TAG, main="survivors"
+            )
         )
 
 
@@ -195,10 +213,74 @@ class _JoinClusterSummaries(beam.PTransform):
         return {"item": salted_items, "summary": salted_summaries} | "JoinSummary" >> beam.CoGroupByKey()
 
 
-def _decide_near_members(element: tuple, similarity) -> Iterator[tuple[str, Decision]]:
-    _, grouped = element
-    for summary in grouped["summary"]:  # none for a cluster of one: nothing to decide
-        yield from decide(grouped["item"], summary, "near", similarity)
+_UNMATCHED = "unmatched"
+
+
+def _check_near_members(element: tuple, similarity, threshold: float) -> Iterator[Any]:
+    """((root, salt), {members, the cluster's summary}) -> (survivor id, Match) per member
+    that matches the survivor, the unmatched as (root, Member) to _UNMATCHED."""
+    (root, _), grouped = element
+    for summary in grouped["summary"]:  # none for a member left alone: it is kept
+        for member, match in check_members(grouped["item"], summary, similarity, threshold):
+            if match is None:
+                yield TaggedOutput(_UNMATCHED, (root, member))
+            else:
+                yield summary.survivor.id, match
+
+
+def _removal(survivor_and_match: tuple) -> Iterator[tuple[str, Decision]]:
+    survivor_id, match = survivor_and_match
+    if match.member_id != survivor_id:
+        yield match.member_id, removal_decision(survivor_id, match, "near")
+
+
+def _survivor(survivor_and_size: tuple) -> Iterator[tuple[str, Decision]]:
+    survivor_id, (matched, weight) = survivor_and_size
+    decision = survivor_decision(survivor_id, matched, weight, "near")
+    if decision is not None:
+        yield survivor_id, decision
+
+
+class _SurvivorVerifiedDecisions(beam.PTransform):
+    """(root, Member) of each connected component -> (id, Decision), (id, None) per unverified.
+
+    Each round, a cluster's summary names its survivor, and every member is
+    checked against it (on several workers for a large cluster): a match is
+    removed, the others go on to the next round as a cluster of their own. See
+    ``survivor.survivor_verified_decisions``, the same in memory.
+    """
+
+    def __init__(self, options: NearDedupOptions) -> None:
+        super().__init__()
+        self._options = options
+
+    def _join_summaries(self, clusters: beam.PCollection, label: str) -> beam.PCollection:
+        summaries = clusters | f"Summaries{label}" >> _SummarizeClusters()
+        return clusters | f"JoinMembers{label}" >> _JoinClusterSummaries(
+            summaries, self._options.members_per_key, lambda member: member.id
+        )
+
+    def expand(self, clusters: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        matches = []
+        for round_ in range(self._options.survivor_rounds):
+            checked = self._join_summaries(clusters, str(round_)) | f"Check{round_}" >> beam.FlatMap(
+                _check_near_members, similarity, self._options.threshold
+            ).with_outputs(_UNMATCHED, main="matches")
+            matches.append(checked.matches)
+            clusters = checked[_UNMATCHED]
+        matches = matches | "AllMatches" >> beam.Flatten()
+        survivors = (
+            matches
+            | "CountAndWeight" >> beam.MapTuple(lambda survivor_id, match: (survivor_id, (1, match.weight)))
+            | "ClusterSizes" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+            | "SurvivorDecisions" >> beam.FlatMap(_survivor)
+        )
+        removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
+        # Clusters of two or more left after the last round: their members stay, unverified.
+        unverified = self._join_summaries(clusters, "Left") | "Unverified" >> beam.FlatMap(
+            lambda element: [(member.id, None) for member in element[1]["item"]] if element[1]["summary"] else []
+        )
+        return (survivors, removals) | "Decisions" >> beam.Flatten(), unverified
 
 
 class ExactDedup(beam.PTransform):
@@ -356,10 +438,15 @@ def _member_by_root(element: tuple[str, dict[str, Iterable]], rounds: int) -> It
 class NearDedup(beam.PTransform):
     """Removes near-duplicates: MinHash LSH candidates, verified, clustered, one survivor each.
 
-    Returns ``DoOutputsTuple``: ``.survivors`` and ``[DUPLICATES_TAG]`` (kind "near",
-    similarity to the survivor: estimated or exact Jaccard per ``verification``;
-    a chain member can be below the threshold). Counters ``curation.dedup/``
-    ``near_duplicate``, ``near_candidate_verified``, ``near_candidate_rejected``.
+    A member is removed only if its similarity to the survivor it names reaches the
+    threshold (``NearDedupOptions.survivor_rounds``).
+
+    Returns ``DoOutputsTuple``: ``.survivors``, ``[DUPLICATES_TAG]`` (kind "near",
+    similarity to the survivor as checked: estimated or exact Jaccard per
+    ``verification``, never below the threshold) and ``[KEPT_UNVERIFIED_TAG]`` (ids
+    of survivors the rounds left undecided). Counters ``curation.dedup/``
+    ``near_duplicate``, ``near_candidate_verified``, ``near_candidate_rejected``,
+    ``near_kept_unverified``.
     """
 
     def __init__(self, options: NearDedupOptions = NearDedupOptions()) -> None:
@@ -398,14 +485,8 @@ class NearDedup(beam.PTransform):
             | "JoinRoots" >> beam.CoGroupByKey()
             | "KeyByRoot" >> beam.FlatMap(_member_by_root, options.max_component_rounds)
         )
-        decisions = (
-            members_by_root
-            | "JoinMembers" >> _JoinClusterSummaries(
-                members_by_root | "Summaries" >> _SummarizeClusters(), options.members_per_key, lambda member: member.id
-            )
-            | "Decide" >> beam.FlatMap(_decide_near_members, similarity)
-        )
-        return records | "Apply" >> _ApplyDecisions(decisions)
+        decisions, unverified = members_by_root | "SurvivorRounds" >> _SurvivorVerifiedDecisions(options)
+        return records | "Apply" >> _ApplyDecisions(decisions, unverified)
 
 
-__all__ = ["ExactDedup", "NearDedup"]
+__all__ = ["ExactDedup", "KEPT_UNVERIFIED_TAG", "NearDedup"]

@@ -167,5 +167,7 @@ def summarize(manifest: Mapping[str, Any]) -> str:
         lines.append(
             f"  {fate:<13}{balance[fate]:>9} rows in {shards} shard(s)" + (f"  ({detail})" if detail else "")
         )
+    for name, count in manifest.get("counts", {}).items():
+        lines.append(f"  {name} {count}")
     lines.append(f"  accounting   {'balanced' if balance['balanced'] else 'NOT BALANCED'}")
     return "\n".join(lines)

@@ -35,6 +35,7 @@ from curation.writing.core import WriteOptions
 
 _SINGLE_CLASS = "all"
 _STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
+_COUNT = "(count)"  # tally key of a named count (manifest "counts")
 _REASON_COLUMNS = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
 
 
@@ -296,6 +297,8 @@ class WriteCuratedOutput(beam.PTransform):
       config: the run's configuration, recorded in the manifest.
       stages: ``{stage name: PCollection}``, counted into the manifest's funnel
         in the given order.
+      counts: ``{name: PCollection}``, each PCollection's elements counted into the
+        manifest's ``counts`` (e.g. ``dedup.near.kept_unverified``; 0 when empty).
       extra_sections: a single-element PCollection of a dict merged into the
         manifest (detector, sampling figures...), or None.
       data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
@@ -316,10 +319,12 @@ class WriteCuratedOutput(beam.PTransform):
         extra_sections: beam.PCollection | None = None,
         data_shard_plan: beam.PCollection | None = None,
         attempt: files.OutputAttempt | None = None,
+        counts: Mapping[str, beam.PCollection] | None = None,
     ):
         super().__init__()
         self._options, self._run_id, self._config = options, run_id, dict(config)
         self._stages = dict(stages or {})
+        self._counts = dict(counts or {})
         self._extra = extra_sections
         self._data_shard_plan = data_shard_plan
         self._attempt = attempt or files.claim_output(options.output, options.overwrite, run_id)
@@ -340,6 +345,9 @@ class WriteCuratedOutput(beam.PTransform):
         tallies = [
             pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
             for name, pcoll in self._stages.items()
+        ] + [
+            pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
+            for name, pcoll in self._counts.items()
         ] + [
             tables[name] | f"CountReasons_{name}" >> beam.ParDo(_Tally(lambda r, n=name, k=key: (n, r[k])))
             for name, key in _REASON_COLUMNS.items()
@@ -367,8 +375,11 @@ class WriteCuratedOutput(beam.PTransform):
         tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
         reasons = {name: {} for name in _REASON_COLUMNS if name in tables}
         for (what, key), count in counts.items():
-            if what != _STAGE:
+            if what not in (_STAGE, _COUNT):
                 reasons[what][key] = count
+        if self._counts:
+            named = {"counts": {n: counts.get((_COUNT, n), 0) for n in sorted(self._counts)}}
+            extra = {**(extra or {}), **named}
         attempt, output = self._attempt, self._options.output
         try:
             manifest = build_manifest(

@@ -21,7 +21,15 @@ from curation.dedup.normalize import TextNormalization, normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hash32, shingle_hashes, shingles
 from curation.dedup.sketch import band_shard, candidate_pairs, similarity, sketch_text
-from curation.dedup.survivor import EMPTY_SUMMARY, Member, add_member, decide, merge_summaries, survivor_rank
+from curation.dedup.survivor import (
+    EMPTY_SUMMARY,
+    Member,
+    add_member,
+    decision_for,
+    merge_summaries,
+    survivor_rank,
+    survivor_verified_decisions,
+)
 
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron".split()
 
@@ -250,8 +258,7 @@ def test_cluster_summaries_merge_in_any_grouping_to_the_whole_clusters_summary()
         parts.append(part)
     assert merge_summaries(parts + [EMPTY_SUMMARY]) == whole
     # Any part of the members is decided the same as within the whole cluster.
-    every = dict(decide(members, whole, "exact", lambda a, b: 1.0))
-    assert dict(decide(members[4:6], whole, "exact", lambda a, b: 1.0)) == {m.id: every[m.id] for m in members[4:6]}
+    assert decision_for("m5", None, whole, "exact", lambda a, b: 1.0) == ("m0", "exact:m0", 15, 1.0, "exact")
 
 
 def resolve_cluster(members, kind, similarity):
@@ -259,7 +266,7 @@ def resolve_cluster(members, kind, similarity):
     summary = EMPTY_SUMMARY
     for member in members:
         summary = add_member(summary, member)
-    return decide(members, summary, kind, similarity)
+    return [(m.id, decision_for(m.id, m.sketch, summary, kind, similarity)) for m in members] if len(members) > 1 else []
 
 
 def test_resolve_cluster_is_order_independent_and_sums_weights():
@@ -274,6 +281,24 @@ def test_resolve_cluster_is_order_independent_and_sums_weights():
     assert list(resolve_cluster(members[:1], "exact", lambda a, b: 1.0)) == []
 
 
+def chain_similarity(a, b):
+    """Members' sketches are positions on a line: neighbours are alike, two apart are not."""
+    return {0: 1.0, 1: 0.85}.get(abs(a - b), 0.5)
+
+
+def test_survivor_verified_rounds_remove_only_against_a_matching_survivor():
+    members = [Member(f"n{i:02d}", (i,), 1 + (i == 2), i) for i in range(7)]  # a chain, ranked by position
+    decisions, unverified = survivor_verified_decisions([members], "near", chain_similarity, 0.8, rounds=10)
+    removed = {m: d.survivor_id for m, d in decisions.items() if d.survivor_id != m}
+    assert removed == {"n01": "n00", "n03": "n02", "n05": "n04"} and unverified == set()
+    assert all(d.similarity >= 0.8 for d in decisions.values())
+    assert decisions["n02"].cluster_size == 3 and decisions["n02"].cluster_id == "near:n02"  # n02 weighs 2
+    assert "n06" not in decisions  # checked against every survivor, matched none: kept, in no cluster
+    # Two rounds leave a cluster of two or more undecided: kept, and said so.
+    decisions, unverified = survivor_verified_decisions([members], "near", chain_similarity, 0.8, rounds=2)
+    assert set(decisions) == {"n00", "n01", "n02", "n03"} and unverified == {"n04", "n05", "n06"}
+
+
 # --- options -------------------------------------------------------------------------
 
 
@@ -281,6 +306,7 @@ def test_resolve_cluster_is_order_independent_and_sums_weights():
     ("threshold", 1.0, "threshold"), ("ngram_size", 0, "ngram_size"), ("num_perm", 8, "num_perm"),
     ("verification", "fuzzy", "verification"), ("all_pairs_bucket_limit", 1, "all_pairs_bucket_limit"), ("band_shards", 0, "band_shards"),
     ("max_component_rounds", 0, "max_component_rounds"), ("survivor_policy", ("newest",), "newest"),
+    ("survivor_rounds", 0, "survivor_rounds"),
 ])
 def test_near_options_are_validated(field, value, message):
     with pytest.raises(ValueError, match=message):

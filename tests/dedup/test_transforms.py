@@ -8,6 +8,7 @@ import random
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.testing.util import assert_that
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -17,9 +18,15 @@ from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
 from curation.dedup.sketch import band_shard, signature_array, sketch_text
 from curation.dedup.survivor import Member
-from curation.dedup.transforms import ExactDedup, NearDedup, _BandEntriesByShard
+from curation.dedup.transforms import (
+    ExactDedup,
+    NearDedup,
+    _BandEntriesByShard,
+    _JoinClusterSummaries,
+    _SummarizeClusters,
+)
 from curation.hashing import content_hash
-from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, to_table
+from curation.schema import DUPLICATE_SCHEMA, RECORD_SCHEMA, to_table
 
 VOCABULARY = [f"w{i}" for i in range(3000)]
 
@@ -39,25 +46,30 @@ def make_record(rid: str, text: str, origin=None, index=0) -> dict:
 
 
 def run(make_pipeline, tmp_path: pathlib.Path, transform, records, **pipeline_options):
-    """Runs transform; returns (survivors, duplicates) read back from JSON files.
+    """Runs transform; returns (survivors, duplicates, kept-unverified ids) read back from JSON
+    files (no ids for ExactDedup, which has no such output).
 
     Files rather than assert_that callbacks, so multi-process workers work too.
     """
     out_dir = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+    names = ("survivors", "duplicates", "unverified")
     with make_pipeline(**pipeline_options) as pipeline:
         outputs = pipeline | beam.Create(records) | transform
-        for name, pcoll in (("survivors", outputs.survivors), ("duplicates", outputs[DUPLICATES_TAG])):
+        for name, pcoll in zip(names, outputs):
             _ = (pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True)
                  | f"Write{name}" >> beam.io.WriteToText(str(out_dir / name)))
     read = lambda name: [json.loads(line) for f in sorted(out_dir.glob(f"{name}*"))
                          for line in f.read_text().splitlines()]
-    survivors, duplicates = read("survivors"), read("duplicates")
+    survivors, duplicates, unverified = map(read, names)
     # Nothing is lost, nothing doubled, and both tables have exactly their schema.
     assert sorted(r["id"] for r in survivors + duplicates) == sorted(r["id"] for r in records)
     to_table(survivors, RECORD_SCHEMA)
     to_table(duplicates, DUPLICATE_SCHEMA)
     assert all(set(d) == set(DUPLICATE_SCHEMA.names) for d in duplicates)
-    return survivors, duplicates
+    assert set(unverified) <= {r["id"] for r in survivors}
+    if isinstance(transform, NearDedup):  # the guarantee: never removed below the threshold
+        assert all(d["similarity"] >= transform._options.threshold for d in duplicates)
+    return survivors, duplicates, unverified
 
 
 def by_id(rows):
@@ -75,7 +87,7 @@ def test_exact_dedup_normalises_and_keeps_one_by_policy(make_pipeline, tmp_path)
         make_record("d", "something else"),
         make_record("e", "!!!"), make_record("f", "..."),  # both empty after normalisation
     ]
-    survivors, duplicates = run(make_pipeline, tmp_path, ExactDedup(ExactDedupOptions()), records)
+    survivors, duplicates, _ = run(make_pipeline, tmp_path, ExactDedup(ExactDedupOptions()), records)
     kept = by_id(survivors)
     assert set(kept) == {"c", "d", "e"}
     assert kept["c"]["cluster_id"] == "exact:c" and kept["c"]["cluster_size"] == 3
@@ -102,24 +114,38 @@ def jaccard(text_a, text_b):
 NEAR = NearDedupOptions()
 
 
-def test_near_dedup_merges_a_chain_whose_ends_are_not_similar(make_pipeline, tmp_path):
-    chain = window_docs("chain", 1, [0, 12, 24, 36])
-    assert jaccard(chain[0]["text"], chain[1]["text"]) > 0.85
-    assert jaccard(chain[0]["text"], chain[3]["text"]) < 0.7
+def test_chain_end_unlike_the_survivor_is_kept_or_removed_against_one_it_matches(make_pipeline, tmp_path):
+    chain = window_docs("chain", 1, [0, 16, 32])  # A~B, B~C, but A and C are not alike
+    a, b, c = (r["text"] for r in chain)
+    assert jaccard(a, b) > 0.84 and jaccard(b, c) > 0.84 and jaccard(a, c) < 0.75
+    chain[0]["declared_origin"] = "real"  # the policy's first criterion: A survives
     others = [make_record(f"solo{i}", " ".join(words(100 + i, 150))) for i in range(5)]
     short = [make_record("short1", "just three words"), make_record("short2", "Just three, words!"),
              make_record("short3", "three words just")]
-    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(NEAR), chain + others + short)
-    kept = by_id(survivors)
-    # default policy, no origins declared: the longest text survives
-    head = min(chain, key=lambda r: (-len(r["text"]), r["id"]))["id"]
-    assert {d["id"]: d["duplicate_of"] for d in duplicates} == {
-        **{r["id"]: head for r in chain if r["id"] != head}, "short1": "short2"}
-    assert kept[head]["cluster_size"] == 4 and kept[head]["cluster_id"] == f"near:{head}"
-    assert kept["short3"]["cluster_size"] == 1  # same words, other order: a different shingle
-    assert {d["kind"] for d in duplicates} == {"near"}
-    far_end = "chain3" if head in ("chain0", "chain1") else "chain0"
-    assert by_id(duplicates)[far_end]["similarity"] < 0.8  # to the survivor, not along the chain
+    for options in (NEAR, NearDedupOptions(verification="shingles")):
+        survivors, duplicates, unverified = run(make_pipeline, tmp_path, NearDedup(options), chain + others + short)
+        texts = {r["id"]: r["text"] for r in chain}
+        near_chain = [d for d in duplicates if d["id"] in texts]
+        assert {d["id"]: d["duplicate_of"] for d in near_chain} == {"chain1": "chain0"}
+        assert all(jaccard(texts[d["id"]], texts[d["duplicate_of"]]) >= 0.8 for d in near_chain)
+        kept = by_id(survivors)
+        assert "chain2" in kept and kept["chain2"]["cluster_id"] is None  # checked against chain0: unlike it
+        assert kept["chain0"]["cluster_size"] == 2 and kept["chain0"]["cluster_id"] == "near:chain0"
+        assert {d["id"]: d["duplicate_of"] for d in duplicates if d["id"].startswith("short")} == {"short1": "short2"}
+        assert kept["short3"]["cluster_size"] == 1  # same words, other order: a different shingle
+        assert {d["kind"] for d in duplicates} == {"near"} and unverified == []
+
+
+def test_a_long_chain_in_id_order_ends_within_the_rounds_and_loses_nothing(make_pipeline, tmp_path):
+    # 200 windows 12 words apart: J 0.885 to the next one, 0.78 to the one after (exact verification).
+    rng = random.Random(2)
+    base = [f"v{rng.randrange(10_000):04d}" for _ in range(12 * 200 + 200)]  # one length: ids break ties
+    chain = [make_record(f"L{k:03d}", " ".join(base[12 * k:12 * k + 200]), index=k) for k in range(200)]
+    options = NearDedupOptions(verification="shingles", survivor_rounds=3)
+    survivors, duplicates, unverified = run(make_pipeline, tmp_path, NearDedup(options), chain)
+    # Three rounds, each keeping the smallest id left and removing its neighbour: the rest stays.
+    assert sorted(d["id"] for d in duplicates) == ["L001", "L003", "L005"]
+    assert sorted(unverified) == [f"L{k:03d}" for k in range(6, 200)]
 
 
 def large_clusters() -> list[dict]:
@@ -132,6 +158,17 @@ def large_clusters() -> list[dict]:
             text[position] = rng.choice(VOCABULARY)
         copies.append(make_record(f"copy{i:03d}", " ".join(text), index=i))
     copies.append(make_record("copyreal", " ".join(base), "real"))
+    # A second family one component with the first, through a bridge, but unlike copyreal
+    # (J ~0.66): it fails the first round and is removed against its own survivor in the second.
+    changed = {position: rng.choice(VOCABULARY) for position in range(10, 300, 29)}  # 10 words, apart
+    second = [changed.get(position, word) for position, word in enumerate(base)]
+    bridge = [changed[p] if p in changed and p < 150 else word for p, word in enumerate(base)]  # 5 of them
+    copies += [make_record("second", " ".join(second), "real"), make_record("bridge", " ".join(bridge))]
+    for i in range(100):
+        text = list(second)
+        for position in rng.sample(range(300), 2):
+            text[position] = rng.choice(VOCABULARY)
+        copies.append(make_record(f"second{i:03d}", " ".join(text), index=i))
     empties = [make_record(f"empty{i:03d}", "?!" * (i % 3 + 1)) for i in range(400)]
     identical = [make_record(f"same{i:03d}", "click here to subscribe to our newsletter today")
                  for i in range(400)]
@@ -139,10 +176,11 @@ def large_clusters() -> list[dict]:
 
 
 def test_near_dedup_large_cluster_and_hot_buckets(make_pipeline, tmp_path):
-    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(NEAR), large_clusters())
+    survivors, duplicates, _ = run(make_pipeline, tmp_path, NearDedup(NEAR), large_clusters())
     kept = by_id(survivors)
-    assert set(kept) == {"copyreal", "empty002", "same000"}  # "?!?!?!" is the longest empty
-    assert kept["copyreal"]["cluster_size"] == 301
+    assert set(kept) == {"copyreal", "second", "empty002", "same000"}  # "?!?!?!" is the longest empty
+    assert kept["copyreal"]["cluster_size"] == 302  # its copies and the bridge
+    assert kept["second"]["cluster_size"] == 101
     assert kept["empty002"]["cluster_size"] == 400 and kept["same000"]["cluster_size"] == 400
 
 
@@ -155,10 +193,28 @@ def test_clusters_larger_than_members_per_key_are_split_with_the_same_result(mak
 
     records = large_clusters()
     whole = run(make_pipeline, tmp_path, transform(10_000), records)
-    split = run(make_pipeline, tmp_path, transform(7), records)  # clusters of 400 on 58 keys
+    split = run(make_pipeline, tmp_path, transform(7), records)  # clusters of 400 on 58 keys (near: in each round)
     canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
     assert canonical(split) == canonical(whole)
     assert max(r["cluster_size"] for r in split[0]) >= 400
+
+
+def test_a_hot_cluster_is_checked_on_several_keys_each_with_its_summary(make_pipeline):
+    # What every survivor round does with a cluster larger than members_per_key.
+    members = [("root", Member(f"m{i:02d}", (i,), 1, None)) for i in range(50)] + [("alone", Member("x", (0,), 1, None))]
+    with make_pipeline() as pipeline:
+        clusters = pipeline | beam.Create(members)
+        joined = clusters | _JoinClusterSummaries(clusters | _SummarizeClusters(), 7, lambda member: member.id)
+        keys = joined | beam.MapTuple(lambda key, grouped: (
+            key[0], len(list(grouped["item"])), [(s.survivor.id, s.count) for s in grouped["summary"]]))
+
+        def check(rows):
+            hot = [row for row in rows if row[0] == "root"]
+            assert len(hot) >= 5 and sum(n for _, n, _ in hot) == 50 and max(n for _, n, _ in hot) <= 14
+            assert all(summary == [("m00", 50)] for _, _, summary in hot)
+            assert [row for row in rows if row[0] == "alone"] == [("alone", 1, [])]
+
+        assert_that(keys, check)
 
 
 def corpus_for_determinism():
@@ -214,7 +270,7 @@ def test_near_dedup_exact_verification_and_sizes_from_exact_stage(make_pipeline,
     records = window_docs("v", 5, [0, 10])
     records[0]["cluster_size"] = 3  # this record already absorbed two exact duplicates
     options = NearDedupOptions(verification="shingles")
-    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(options), records)
+    survivors, duplicates, _ = run(make_pipeline, tmp_path, NearDedup(options), records)
     assert by_id(survivors)["v0"]["cluster_size"] == 4
     expected = jaccard(records[0]["text"], records[1]["text"])
     assert by_id(duplicates)["v1"]["similarity"] == pytest.approx(expected)
@@ -242,5 +298,5 @@ def test_short_texts_whose_shingle_hashes_collide_are_both_kept(make_pipeline, t
     records = [make_record("a", "w10639"), make_record("b", "w16645"),
                make_record("c", "Hello there"), make_record("d", "hello, there!")]
     options = NearDedupOptions(verification=verification)
-    survivors, duplicates = run(make_pipeline, tmp_path, NearDedup(options), records)
+    survivors, duplicates, _ = run(make_pipeline, tmp_path, NearDedup(options), records)
     assert {d["id"]: (d["duplicate_of"], d["similarity"]) for d in duplicates} == {"c": ("d", 1.0)}  # the longer text survives

@@ -27,6 +27,7 @@ def test_two_worker_processes_write_the_single_worker_bytes(small_run_inputs, tm
     assert single["accounting"]["balanced"]
     assert all(single["accounting"][k] > 0 for k in ("output", "rejected", "duplicate", "not_selected"))
     assert {"detector", "sampling"} <= single.keys()
+    assert "dedup.near.kept_unverified" in single["counts"]  # compared below with the rest
 
     single_shards, parallel_shards = _shards(tmp_path / "single"), _shards(tmp_path / "parallel")
     assert {p.split("/")[0] for p in single_shards} == {"data", "rejected", "duplicates", "not_selected"}
