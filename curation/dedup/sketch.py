@@ -32,13 +32,32 @@ def exact_text_jaccard(a: str, b: str, options: NearDedupOptions) -> float:
     return similarity(*(sketch_text(t, dataclasses.replace(options, verification="shingles")) for t in (a, b)))
 
 
+def whole_text_key(normalized: str, ngram_size: int) -> bytes | None:
+    """sha256 of a normalised text that is at most one shingle (ngram_size words or fewer), else None."""
+    if normalized and normalized.count(" ") >= ngram_size:
+        return None
+    return bytes.fromhex(content_hash(normalized))
+
+
+def matched_by_text_only(normalized: str, options: NearDedupOptions) -> bytes | None:
+    """The whole-text key when a text's near duplicates are exactly the texts equal to it, else None.
+
+    A text of one shingle (or none) has Jaccard 1 with texts of that same shingle and
+    at most 1/2 with any other, so above a threshold of 1/2 its near duplicates are
+    found by this key alone, without MinHash and LSH.
+    """
+    return whole_text_key(normalized, options.ngram_size) if options.threshold > 0.5 else None
+
+
 def sketch_text(text: str, options: NearDedupOptions) -> DocumentSketch:
-    normalized = normalize_text(text, options.normalization)
+    return sketch_normalized(normalize_text(text, options.normalization), options)
+
+
+def sketch_normalized(normalized: str, options: NearDedupOptions) -> DocumentSketch:
     hashes64 = shingle_hashes64(normalized, options.ngram_size)
     signature_ = signature(to_hash32(hashes64), options.num_perm, options.seed)
     shingle_set = np.unique(hashes64).tobytes() if options.verification == "shingles" else None
-    whole_text = bytes.fromhex(content_hash(normalized)) if hashes64.size <= 1 else None
-    return DocumentSketch(signature_.tobytes(), shingle_set, whole_text)
+    return DocumentSketch(signature_.tobytes(), shingle_set, whole_text_key(normalized, options.ngram_size))
 
 
 def signature_array(sketch: DocumentSketch) -> np.ndarray:

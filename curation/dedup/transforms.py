@@ -34,7 +34,14 @@ from curation.dedup.components import ComponentsNotConvergedError, large_star, s
 from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
-from curation.dedup.sketch import band_shard, candidate_pairs, signature_array, similarity, sketch_text
+from curation.dedup.sketch import (
+    band_shard,
+    candidate_pairs,
+    matched_by_text_only,
+    signature_array,
+    similarity,
+    sketch_normalized,
+)
 from curation.dedup.survivor import (
     EMPTY_SUMMARY,
     ClusterSummary,
@@ -214,6 +221,15 @@ class _JoinClusterSummaries(beam.PTransform):
 
 
 _UNMATCHED = "unmatched"
+_ONE_SHINGLE = "one_shingle"
+
+
+def _decide_equal_texts(element: tuple) -> Iterator[tuple[str, Decision]]:
+    """((text key, salt), {members, their summary}) -> a near Decision (similarity 1.0) per member."""
+    _, grouped = element
+    for summary in grouped["summary"]:  # none for a text no other record has
+        for member in grouped["item"]:
+            yield member.id, decision_for(member.id, None, summary, "near", _identical)
 
 
 def _check_near_members(element: tuple, similarity, threshold: float) -> Iterator[Any]:
@@ -439,7 +455,10 @@ class NearDedup(beam.PTransform):
     """Removes near-duplicates: MinHash LSH candidates, verified, clustered, one survivor each.
 
     A member is removed only if its similarity to the survivor it names reaches the
-    threshold (``NearDedupOptions.survivor_rounds``).
+    threshold (``NearDedupOptions.survivor_rounds``). A text of one shingle (at most
+    ``ngram_size`` words) is, above a threshold of 0.5, a near duplicate only of
+    texts equal to it once normalised: those are clustered by that text alone,
+    with no MinHash signature or band entries.
 
     Returns ``DoOutputsTuple``: ``.survivors``, ``[DUPLICATES_TAG]`` (kind "near",
     similarity to the survivor as checked: estimated or exact Jaccard per
@@ -458,12 +477,26 @@ class NearDedup(beam.PTransform):
         options = self._options
         bands, rows = options.bands_and_rows
 
-        def sketch_member(record: dict) -> tuple[str, Member]:
-            rank = survivor_rank(record, options.survivor_policy)
-            sketch = sketch_text(record["text"], options)
-            return record["id"], Member(record["id"], rank, record_weight(record), sketch)
+        def sketch_member(record: dict) -> Iterator[Any]:
+            member = Member(record["id"], survivor_rank(record, options.survivor_policy), record_weight(record), None)
+            normalized = normalize_text(record["text"], options.normalization)
+            text_key = matched_by_text_only(normalized, options)
+            if text_key is None:
+                yield record["id"], member._replace(sketch=sketch_normalized(normalized, options))
+            else:  # a one-shingle text: no signature, no band entries (a corpus of single words
+                # would otherwise pay ~2 KB of sketch and band keys per record)
+                yield TaggedOutput(_ONE_SHINGLE, (text_key, member))
 
-        members = records | "Sketch" >> beam.Map(sketch_member)
+        sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, main="members")
+        members, one_shingle = sketched.members, sketched[_ONE_SHINGLE]
+        one_shingle_decisions = (
+            one_shingle
+            | "JoinOneShingle" >> _JoinClusterSummaries(
+                one_shingle | "SummarizeOneShingle" >> _SummarizeClusters(), options.members_per_key,
+                lambda member: member.id,
+            )
+            | "DecideOneShingle" >> beam.FlatMap(_decide_equal_texts)
+        )
         sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
         # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
         star_edges = (
@@ -486,6 +519,7 @@ class NearDedup(beam.PTransform):
             | "KeyByRoot" >> beam.FlatMap(_member_by_root, options.max_component_rounds)
         )
         decisions, unverified = members_by_root | "SurvivorRounds" >> _SurvivorVerifiedDecisions(options)
+        decisions = (decisions, one_shingle_decisions) | "AllDecisions" >> beam.Flatten()
         return records | "Apply" >> _ApplyDecisions(decisions, unverified)
 
 

@@ -8,7 +8,8 @@ import random
 import apache_beam as beam
 import numpy as np
 import pytest
-from apache_beam.testing.util import assert_that
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
@@ -26,7 +27,7 @@ from curation.dedup.transforms import (
     _SummarizeClusters,
 )
 from curation.hashing import content_hash
-from curation.schema import DUPLICATE_SCHEMA, RECORD_SCHEMA, to_table
+from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, to_table
 
 VOCABULARY = [f"w{i}" for i in range(3000)]
 
@@ -300,3 +301,19 @@ def test_short_texts_whose_shingle_hashes_collide_are_both_kept(make_pipeline, t
     options = NearDedupOptions(verification=verification)
     survivors, duplicates, _ = run(make_pipeline, tmp_path, NearDedup(options), records)
     assert {d["id"]: (d["duplicate_of"], d["similarity"]) for d in duplicates} == {"c": ("d", 1.0)}  # the longer text survives
+
+
+def test_one_shingle_texts_are_matched_by_their_text_without_lsh(make_pipeline):
+    # Texts of at most ngram_size words: no signature, no band entries, no candidate pairs.
+    records = [make_record(f"w{i}", f"word{i}") for i in range(50)]
+    records += [make_record("h1", "Hello there"), make_record("h2", "hello, there!"), make_record("h3", "HELLO THERE")]
+    pipeline = make_pipeline()
+    outputs = pipeline | beam.Create(records) | NearDedup(NEAR)
+    removed = outputs[DUPLICATES_TAG] | beam.Map(lambda d: (d["id"], d["duplicate_of"], d["similarity"], d["kind"]))
+    assert_that(removed, equal_to([("h1", "h2", 1.0, "near"), ("h3", "h2", 1.0, "near")]))
+    survivors = outputs.survivors | beam.Map(lambda r: (r["id"], r["cluster_id"], r["cluster_size"]))
+    assert_that(survivors, equal_to([(f"w{i}", None, 1) for i in range(50)] + [("h2", "near:h2", 3)]), label="kept")
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace("curation.dedup"))["counters"]
+    assert {c.key.metric.name: c.committed for c in counters if c.committed} == {"near_duplicate": 2}
