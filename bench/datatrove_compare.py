@@ -19,7 +19,11 @@ document, we keep the best-ranked), the share of planted families where both
 remove as many documents, and each against the planted families (survivor
 choice does not matter there):
 family recall = removals inside families / (family size - 1) summed; precision
-= share of removals that belong to a planted family of two or more.
+= share of removals that belong to a planted family of two or more. And for
+each, the share of removals whose exact Jaccard (our word-5-gram shingles) to
+the document kept in their place is below the threshold and below threshold
+- 0.1: ours names it in ``duplicates/duplicate_of``; datatrove keeps one
+document per cluster, read back from its cluster ids (``save_cluster_id``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import pyarrow.dataset as ds
 from bench.common import print_table, write_results
 from bench.dedup_quality import planted_corpus
 from curation.dedup.options import NearDedupOptions
+from curation.dedup.sketch import exact_text_jaccard
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # datatrove's MinHash modules import these at load time; spacy is its English word
@@ -62,9 +67,10 @@ def run(steps, name, tasks=1):
     LocalPipelineExecutor(steps, tasks=tasks, workers=1, logging_dir=f"{work}/logs/{name}").run()
 run([JsonlReader(corpus_dir, id_key="id"), MinhashDedupSignature(f"{work}/signatures", config=config)], "sig")
 run([MinhashDedupBuckets(f"{work}/signatures", f"{work}/buckets", config=config)], "buckets", buckets)
-run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config)], "cluster")
+run([MinhashDedupCluster(f"{work}/buckets", f"{work}/remove_ids", config=config, save_cluster_id=True)], "cluster")
 run([JsonlReader(corpus_dir, id_key="id"),
-     MinhashDedupFilter(f"{work}/remove_ids", exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)),
+     MinhashDedupFilter(f"{work}/remove_ids", load_cluster_ids=True,
+                        exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)),
      JsonlWriter(f"{work}/kept", compression=None)], "filter")
 """
 
@@ -90,22 +96,40 @@ def timed_process(command: list[str]) -> float:
     return seconds
 
 
-def removed_by_us(corpus: str, output: str, options: NearDedupOptions) -> tuple[float, set[str]]:
+def removed_by_us(corpus: str, output: str, options: NearDedupOptions) -> tuple[float, dict[str, str]]:
+    """Seconds and {removed id: the id kept in its place}."""
     seconds = timed_process([
         sys.executable, "-m", "pipelines.curate", "--input", corpus, "--output", output, "--no-exact-dedup",
         "--near-threshold", str(options.threshold), "--num-perm", str(options.num_perm), "--runner", "FnApiRunner",
     ])
-    return seconds, set(ds.dataset(os.path.join(output, "duplicates")).to_table(columns=["id"]).column("id").to_pylist())
+    table = ds.dataset(os.path.join(output, "duplicates")).to_table(columns=["id", "duplicate_of"])
+    return seconds, dict(zip(table.column("id").to_pylist(), table.column("duplicate_of").to_pylist()))
 
 
-def removed_by_datatrove(python: str, corpus_dir: str, work: str, options: NearDedupOptions) -> tuple[float, set[str]]:
+def _docs_with_cluster(folder: str) -> list[tuple[str, int]]:
+    docs = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name)) as f:
+            docs += [(d["id"], d["metadata"]["minhash_cluster_id"]) for d in map(json.loads, f)]
+    return docs
+
+
+def removed_by_datatrove(python: str, corpus_dir: str, work: str, options: NearDedupOptions) -> tuple[float, dict[str, str]]:
+    """Seconds and {removed id: the id datatrove kept of its cluster}."""
     bands, rows = options.bands_and_rows
     seconds = timed_process([python, "-c", DATATROVE_JOB, corpus_dir, work, str(bands), str(rows)])
-    removed = set()
-    for name in os.listdir(os.path.join(work, "removed")):
-        with open(os.path.join(work, "removed", name)) as f:
-            removed.update(json.loads(line)["id"] for line in f)
-    return seconds, removed
+    kept_of_cluster = {cluster: doc for doc, cluster in _docs_with_cluster(os.path.join(work, "kept")) if cluster >= 0}
+    return seconds, {doc: kept_of_cluster[cluster] for doc, cluster in _docs_with_cluster(os.path.join(work, "removed"))}
+
+
+def unlike_kept(removed: dict[str, str], texts: list[str], options: NearDedupOptions) -> dict:
+    """Shares of removals whose exact Jaccard to the document kept in their place is below the
+    threshold and below threshold - 0.1 (ids are ``d<index>``)."""
+    text = lambda doc_id: texts[int(doc_id[1:])]
+    jaccards = [exact_text_jaccard(text(doc), text(kept), options) for doc, kept in removed.items()]
+    share = lambda below: round(sum(j < below for j in jaccards) / max(1, len(jaccards)), 4)
+    return {"removed_below_threshold_share": share(options.threshold),
+            "removed_below_threshold_minus_0.1_share": share(options.threshold - 0.1)}
 
 
 def against_families(removed: set[str], families: list[int]) -> dict:
@@ -149,25 +173,31 @@ def main(argv: list[str] | None = None) -> dict:
         with open(corpus, "w") as f:
             f.writelines(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts))
         megabytes = os.path.getsize(corpus) / 1e6
-        our_seconds, ours = removed_by_us(corpus, os.path.join(work, "ours"), options)
-        their_seconds, theirs = removed_by_datatrove(python, corpus_dir, os.path.join(work, "datatrove"), options)
+        our_seconds, our_removals = removed_by_us(corpus, os.path.join(work, "ours"), options)
+        their_seconds, their_removals = removed_by_datatrove(python, corpus_dir, os.path.join(work, "datatrove"), options)
 
     bands, rows = options.bands_and_rows
+    ours, theirs = set(our_removals), set(their_removals)
     agreement = len(ours & theirs) / max(1, len(ours | theirs))
     results = {
         "documents": docs, "megabytes": round(megabytes, 3), "bands": bands, "rows": rows,
         "threshold": options.threshold, "num_perm": options.num_perm,
-        "ours": {"seconds": round(our_seconds, 2), **against_families(ours, families)},
-        "datatrove": {"seconds": round(their_seconds, 2), **against_families(theirs, families)},
+        "ours": {"seconds": round(our_seconds, 2), **against_families(ours, families),
+                 **unlike_kept(our_removals, texts, options)},
+        "datatrove": {"seconds": round(their_seconds, 2), **against_families(theirs, families),
+                      **unlike_kept(their_removals, texts, options)},
         "time_ratio_ours_over_datatrove": round(our_seconds / their_seconds, 3),
         "removed_id_jaccard": round(agreement, 4),
         "same_removal_count_per_family": round(same_removals_per_family(ours, theirs, families), 4),
         "removed_by_both": len(ours & theirs), "only_ours": len(ours - theirs), "only_datatrove": len(theirs - ours),
     }
     print(f"near dedup of {docs} documents ({megabytes:.2f} MB), {bands} bands x {rows} rows, 1 worker each")
-    print_table(["tool", "seconds", "MB/s", "removed", "family recall", "precision"],
+    t = options.threshold
+    print_table(["tool", "seconds", "MB/s", "removed", "family recall", "precision",
+                 f"J to kept < {t:g}", f"J to kept < {t - 0.1:g}"],
                 [(name, results[key]["seconds"], megabytes / results[key]["seconds"], results[key]["removed"],
-                  results[key]["family_recall"], results[key]["precision"])
+                  results[key]["family_recall"], results[key]["precision"],
+                  results[key]["removed_below_threshold_share"], results[key]["removed_below_threshold_minus_0.1_share"])
                  for name, key in (("curation (Beam, FnApiRunner)", "ours"), ("datatrove", "datatrove"))])
     print(f"time ratio ours/datatrove: {results['time_ratio_ours_over_datatrove']:.2f}   "
           f"removed-id Jaccard: {agreement:.3f} (both {results['removed_by_both']}, only ours "

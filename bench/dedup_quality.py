@@ -1,17 +1,25 @@
 """Near-dedup quality against brute-force exact Jaccard: precision, recall, S-curve.
 
-Plants near-duplicates of generated documents at controlled edit levels, finds
-every pair's exact shingle Jaccard (all pairs sharing a shingle, via an inverted
+Plants near-duplicates of generated documents at controlled edit levels (half
+the families as chains, each copy an edit of the previous one), finds every
+pair's exact shingle Jaccard (all pairs sharing a shingle, via an inverted
 index; the rest are exactly 0), then runs the same pure functions NearDedup
-calls (sketch, band keys, bucket candidates with verification, components) in
-memory, and reports:
+calls (sketch, band keys, bucket candidates with verification, components,
+survivor-verified rounds) in memory, and reports:
 
+* both kept: share of pairs with Jaccard >= threshold + 0.05 where neither
+  document is removed (target <= 1%)
+* removals unlike their survivor: share of removed documents whose exact
+  Jaccard to the survivor named in ``duplicate_of`` is below the threshold
+  (target <= 1%) and below threshold - 0.1 (target <= 0.1%); beside it the
+  same share had every member of a connected component gone against its
+  survivor (what NearDedup did before survivor verification, and what peers do)
 * recall: share of pairs with Jaccard >= threshold + 0.05 that end in one cluster
 * false merges: share of pairs with Jaccard < threshold - 0.1 in one cluster,
   over all such pairs and over the "related" ones (same planted family)
 * the LSH S-curve: measured candidate rate per Jaccard bin beside 1-(1-s^r)^b
 
-    python -m bench.dedup_quality [--quick] [--num-perm 256] [--verification signature]
+    python -m bench.dedup_quality [--quick] [--num-perm 256] [--verification signature] [--survivor-rounds 4]
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from curation.dedup.normalize import normalize_text
 from curation.dedup.options import NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
 from curation.dedup.sketch import candidate_pairs, signature_array, similarity, sketch_text
+from curation.dedup.survivor import Member, survivor_rank, survivor_verified_decisions
 
 BOILERPLATE = ("Subscribe to our newsletter for more stories like this one. "
                "All rights reserved. Terms of use and privacy policy apply.")
@@ -98,9 +107,11 @@ def planted_corpus(docs: int, seed: int) -> tuple[list[str], list[int]]:
         families.append(family)
         if rng.random() < 0.5:  # half the bases get 1-6 near copies, some copies of copies
             sources = [base]
+            chain = rng.random() < 0.5  # half of those a chain: each copy a light edit of the last
             for _ in range(rng.randint(1, 6)):
-                source = rng.choice(sources)
-                copy = near_copy(source, rng.choice(EDITS), rng.uniform(0.0, 0.3), writer, rng)
+                source = sources[-1] if chain else rng.choice(sources)
+                level = rng.uniform(0.01, 0.06) if chain else rng.uniform(0.0, 0.3)
+                copy = near_copy(source, rng.choice(EDITS), level, writer, rng)
                 sources.append(copy)
                 texts.append(copy)
                 families.append(family)
@@ -143,9 +154,29 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
     verify = set(candidate_pairs([entries], options.all_pairs_bucket_limit))
     edges = {(a, b) for a, b in verify if similarity(sketches[a], sketches[b]) >= options.threshold}
     roots = union_find_roots(ids, edges)
+    components = defaultdict(list)
+    for doc_id, root in roots.items():
+        components[root].append(doc_id)
+    ranks = {doc_id: survivor_rank({"id": doc_id, "text": text}, options.survivor_policy)
+             for doc_id, text in zip(ids, texts)}
+    decisions, unverified = survivor_verified_decisions(
+        ([Member(i, ranks[i], 1, sketches[i]) for i in members] for members in components.values()),
+        "near", similarity, options.threshold, options.survivor_rounds)
+    cluster_of = {doc_id: decisions[doc_id].survivor_id if doc_id in decisions else doc_id for doc_id in ids}
+    removed = {doc_id: survivor for doc_id, survivor in cluster_of.items() if survivor != doc_id}
+    # Before survivor verification: every component member but the best-ranked was removed against it.
+    best_of_component = {root: min(members, key=ranks.__getitem__) for root, members in components.items()}
+    removed_by_component = {doc_id: best_of_component[root] for doc_id, root in roots.items()
+                            if best_of_component[root] != doc_id}
 
     def same_cluster(a: int, b: int) -> bool:
-        return roots[ids[a]] == roots[ids[b]]
+        return cluster_of[ids[a]] == cluster_of[ids[b]]
+
+    def exact(a: str, b: str) -> float:
+        return truth.get(tuple(sorted((int(a), int(b)))), 0.0)
+
+    def unlike_survivor(removals: dict[str, str], below: float) -> float:
+        return sum(exact(doc, survivor) < below for doc, survivor in removals.items()) / max(1, len(removals))
 
     high = [pair for pair, j in truth.items() if j >= options.threshold + 0.05]
     low_related = [pair for pair, j in truth.items()
@@ -155,8 +186,8 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
     merged_low = [p for p, j in truth.items() if j < options.threshold - 0.1 and same_cluster(*p)]
     # pairs with no shared shingle (Jaccard 0) merged through chains count too
     cluster_sizes = defaultdict(int)
-    for root in roots.values():
-        cluster_sizes[root] += 1
+    for survivor in cluster_of.values():
+        cluster_sizes[survivor] += 1
     merged_pairs = sum(n * (n - 1) // 2 for n in cluster_sizes.values())
     merged_high_or_mid = sum(1 for p, j in truth.items() if j >= options.threshold - 0.1 and same_cluster(*p))
     merged_low_count = merged_pairs - merged_high_or_mid
@@ -175,7 +206,18 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
     return {
         "docs": len(texts), "num_perm": options.num_perm, "bands": bands, "rows": rows,
         "threshold": options.threshold, "verification": options.verification,
+        "survivor_rounds": options.survivor_rounds,
         "pairs_high": len(high),
+        "both_kept_share_of_high_pairs": round(
+            sum(ids[a] not in removed and ids[b] not in removed for a, b in high) / max(1, len(high)), 5),
+        "near_removed": len(removed),
+        "removed_below_threshold_share": round(unlike_survivor(removed, options.threshold), 5),
+        "removed_below_threshold_minus_0.1_share": round(unlike_survivor(removed, options.threshold - 0.1), 5),
+        "kept_unverified": len(unverified),
+        "component_removed": len(removed_by_component),
+        "component_removed_below_threshold_share": round(unlike_survivor(removed_by_component, options.threshold), 5),
+        "component_removed_below_threshold_minus_0.1_share": round(
+            unlike_survivor(removed_by_component, options.threshold - 0.1), 5),
         "recall_high": round(sum(same_cluster(*p) for p in high) / max(1, len(high)), 5),
         "low_pairs_total": low_total, "low_pairs_merged": merged_low_count,
         "false_merge_rate_all_low_pairs": merged_low_count / max(1, low_total),
@@ -196,10 +238,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--docs", type=int, default=None)
     parser.add_argument("--num-perm", type=int, default=NearDedupOptions.num_perm)
     parser.add_argument("--verification", default="signature")
+    parser.add_argument("--survivor-rounds", type=int, default=NearDedupOptions.survivor_rounds)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
     docs = args.docs or (600 if args.quick else 4000)
-    options = NearDedupOptions(num_perm=args.num_perm, verification=args.verification)
+    options = NearDedupOptions(num_perm=args.num_perm, verification=args.verification,
+                               survivor_rounds=args.survivor_rounds)
     result = run(docs, options, args.seed)
     for key, value in result.items():
         if key != "s_curve":

@@ -16,7 +16,11 @@ import os
 import pathlib
 import sys
 
+import pyarrow.dataset as ds
+
+from curation.dedup.options import NearDedupOptions
 from curation.demo.corpus import build_demo_corpus
+from curation.demo.near_figures import describe, near_dedup_figures, planted_pairs
 from curation.provenance.manifest import summarize
 from pipelines import common, curate, train_detector
 
@@ -68,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     print(summarize(manifest))
+    near = NearDedupOptions(threshold=manifest["config"]["near_threshold"])
+    duplicates = ds.dataset(str(output / "duplicates")).to_table().to_pylist()
+    texts = {r["id"]: r["text"] for r in corpus.records}
+    print(describe(near_dedup_figures(texts, duplicates, planted_pairs(corpus.manifest), near), near.threshold))
     print(f"output: {os.path.abspath(output)}  (data/, rejected/, duplicates/, not_selected/, manifest.json)")
     return 0
 
