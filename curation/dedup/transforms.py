@@ -257,6 +257,13 @@ def _survivor(survivor_and_size: tuple) -> Iterator[tuple[str, Decision]]:
         yield survivor_id, decision
 
 
+def _unverified(element: tuple) -> Iterator[tuple[str, None]]:
+    """((root, salt), {members, the summary of their cluster if two or more}) -> (id, None) per member."""
+    _, grouped = element
+    if any(True for _ in grouped["summary"]):
+        yield from ((member.id, None) for member in grouped["item"])
+
+
 class _SurvivorVerifiedDecisions(beam.PTransform):
     """(root, Member) of each connected component -> (id, Decision), (id, None) per unverified.
 
@@ -293,9 +300,7 @@ class _SurvivorVerifiedDecisions(beam.PTransform):
         )
         removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
         # Clusters of two or more left after the last round: their members stay, unverified.
-        unverified = self._join_summaries(clusters, "Left") | "Unverified" >> beam.FlatMap(
-            lambda element: [(member.id, None) for member in element[1]["item"]] if element[1]["summary"] else []
-        )
+        unverified = self._join_summaries(clusters, "Left") | "Unverified" >> beam.FlatMap(_unverified)
         return (survivors, removals) | "Decisions" >> beam.Flatten(), unverified
 
 
