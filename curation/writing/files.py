@@ -22,6 +22,8 @@ import socket
 import uuid
 from typing import Any, Iterable, Mapping, Sequence
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
@@ -257,6 +259,10 @@ def replaceable_files(attempt: OutputAttempt) -> list[str]:
     return present
 
 
+def exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
 def ensure_dir(directory: str) -> None:
     # Object stores have no directories; on local disks a rename needs its target's.
     if not FileSystems.exists(directory):
@@ -271,6 +277,12 @@ def write_bytes(path: str, data: bytes) -> None:
 def read_bytes(path: str) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         return f.read()
+
+
+def read_parquet(path: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """A Parquet file's ``columns`` (all when None): only those column chunks are read."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return pq.read_table(f, columns=None if columns is None else list(columns))
 
 
 def write_json(path: str, value: Any) -> None:
