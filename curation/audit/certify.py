@@ -231,7 +231,7 @@ def _sum_counts(shards: Mapping[str, Mapping[str, Any]], measure: str) -> dict[s
     return totals
 
 
-def _projected_bound(counts: Mapping[str, int], tallies: Mapping[str, Tally], scale: float, rate_confidence: float) -> float:
+def projected_bound(counts: Mapping[str, int], tallies: Mapping[str, Tally], scale: float, rate_confidence: float) -> float:
     """The certified share if ``scale`` times as many labels showed the same machine shares."""
     projected = {}
     for origin, t in tallies.items():
@@ -246,7 +246,7 @@ def labels_needed(counts, tallies, floor: float, rate_confidence: float) -> int 
     labelled = sum(t.draws for t in tallies.values())
     if not labelled:
         return None
-    ok = lambda n: _projected_bound(counts, tallies, n / labelled, rate_confidence) >= floor  # noqa: E731
+    ok = lambda n: projected_bound(counts, tallies, n / labelled, rate_confidence) >= floor  # noqa: E731
     high = labelled
     while not ok(high):
         if high >= MAX_PROJECTED_LABELS:

@@ -400,5 +400,10 @@ def label_from_generator(records: list[dict[str, Any]], sample_ids: list[str]) -
     The demo's labeller is the corpus generator itself, which knows every author;
     on real data a person reads each sampled text and labels it.
     """
-    author = {r["id"]: "real" if r["generator"] == "human" else "synthetic" for r in records}
+    author = authors(records)
     return [{"id": record_id, "label": author[record_id]} for record_id in sample_ids]
+
+
+def authors(records: list[dict[str, Any]]) -> dict[str, str]:
+    """``{id: "real" | "synthetic"}``: who wrote each good record, declared or not."""
+    return {r["id"]: "real" if r["generator"] == "human" else "synthetic" for r in records}
