@@ -128,9 +128,9 @@ def load_audit_sample(output_dir: str, manifest: Mapping[str, Any]) -> tuple[dic
         raise AuditError(f"no audit sample in {audit} ({err}); draw one with python -m pipelines.audit") from None
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
     run_id = manifest["run_id"]
-    sample_runs = sorted({design.get("run_id")} | {r.get("run_id") for r in rows})
-    if sample_runs != [run_id]:
-        raise AuditError(f"the audit sample in {audit} was drawn from run {', '.join(map(str, sample_runs))}, "
+    other_runs = sorted(str(r) for r in {design.get("run_id")} | {r.get("run_id") for r in rows} if r != run_id)
+    if other_runs:
+        raise AuditError(f"the audit sample in {audit} was drawn from run {', '.join(other_runs)}, "
                          f"but {output_dir} holds run {run_id}: draw it again with python -m pipelines.audit")
     shards = {s["name"]: s["sha256"] for s in _shards(manifest, DATA_TABLE)}
     drawn = {name: s["sha256"] for name, s in design["shards"].items()}
