@@ -206,7 +206,7 @@ def _certified_section(certification: Mapping[str, Any] | None) -> list[str]:
     lines = ["## Certified real share", ""]
     if certification is None:
         return lines + [
-            f"{NOT_RUN}: the share above counts detector-decided records as the detector labelled them. "
+            "Not certified: the share above counts the records the run decided as it labelled them. "
             "`python -m pipelines.audit` draws a sample to label, `python -m pipelines.certify` bounds the real "
             "share from the labels.",
             "",

@@ -249,7 +249,7 @@ def certified_html(certification: Mapping[str, Any] | None) -> str:
     """The "certified" section: the audit's lower bound of the real share, overall and per shard."""
     escape = html.escape
     if certification is None:
-        return (f"<section><h2>Certified real share</h2><p>{NOT_RUN}: no audit sample was labelled "
+        return ("<section><h2>Certified real share</h2><p>Not certified: no audit sample was labelled "
                 "(python -m pipelines.audit, then python -m pipelines.certify).</p></section>")
     overall = certification["overall"]
     floor = certification["min_real_fraction"]
