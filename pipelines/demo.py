@@ -85,8 +85,8 @@ def certify_output(records: list[dict], manifest: dict, output: pathlib.Path, wo
                    args: argparse.Namespace) -> int:
     """Audits the run as a user would, with the generator as the labeller, and prints the bound."""
     with contextlib.redirect_stdout(io.StringIO()):  # its labelling hints are for the CLI user
-        if audit.main(["--output", str(output), "--sample", str(args.audit_sample), "--seed", str(args.seed),
-                       "--overwrite"]):
+        if audit.main(["--output", str(output), "--sample", str(args.audit_sample), "--not-selected", "100",
+                       "--seed", str(args.seed), "--overwrite"]):
             return 2
     sample = [json.loads(line) for line in (output / "audit" / "sample.jsonl").read_text().splitlines()]
     labels = work / "labels.csv"
@@ -111,6 +111,11 @@ def certify_output(records: list[dict], manifest: dict, output: pathlib.Path, wo
         f"{100 * real_fraction(class_totals(manifest, 'class_text_bytes')):.1f}% of text; "
         f"{100 * truly_real:.1f}% truly real (the generator knows)"
     )
+    left_out = certification["not_selected"]["undeclared_synthetic"]
+    if left_out["labelled"]:
+        print(f"left out by the sampler: of {left_out['records']:,} undeclared records it counted synthetic, "
+              f"{100 * left_out['human_share_estimate']:.0f}% are human by the labels "
+              f"(about {left_out['human_records_estimate']:,} documents)")
     return 0
 
 

@@ -98,7 +98,8 @@ def test_card_states_the_achieved_ratio_and_croissant_validates(demo_run):
 
 def test_demo_certifies_the_real_share_from_ground_truth_labels_and_prints_it(demo_run):
     certification = demo_run["certification"]
-    assert certification["labelled"]["data"] == 300 and certification["run_id"] == demo_run["manifest"]["run_id"]
+    assert certification["labelled"] == {"data": 300, "not_selected": 100, "data_draws": 300}
+    assert certification["run_id"] == demo_run["manifest"]["run_id"]
     shown = re.search(r"real share: ([\d.]+)% certified \(95% confidence, 300 labels\); ([\d.]+)% of rows as labelled, "
                       r"([\d.]+)% of text; ([\d.]+)% truly real \(the generator knows\)", demo_run["printed"])
     assert shown, demo_run["printed"]
