@@ -19,7 +19,7 @@ from curation.audit.certify import (
     DEFAULT_LABEL_VALUES, AuditError, advice_text, certify, check_labels, headline, parse_label_values, parse_labels,
 )
 from curation.audit.storage import load_audit_sample, read_manifest, records_of_run, write_certification
-from curation.provenance.card import dataset_card, CARD_FILE
+from curation.provenance.card import CARD_FILE, dataset_card, percent
 from curation.provenance.report import REPORT_FILE, report_html
 from curation.writing import files
 
@@ -41,12 +41,14 @@ def run(argv: list[str] | None = None) -> dict:
     value_map = parse_label_values(args.label_values)
     manifest = read_manifest(args.output)
     design, sample = load_audit_sample(args.output, manifest)
-    try:
-        data = files.read_bytes(args.labels)
-    except OSError as err:
-        raise AuditError(f"cannot read the labels file {args.labels}: {err}") from None
-    labels = check_labels(parse_labels(data, args.labels), value_map, sample, manifest["run_id"],
-                          lambda ids: records_of_run(args.output, manifest, ids))
+    labels = {}
+    if sample:  # a run that decided no origin has nothing to label: its share is exact
+        try:
+            data = files.read_bytes(args.labels)
+        except OSError as err:
+            raise AuditError(f"cannot read the labels file {args.labels}: {err}") from None
+        labels = check_labels(parse_labels(data, args.labels), value_map, sample, manifest["run_id"],
+                              lambda ids: records_of_run(args.output, manifest, ids))
     certification = certify(manifest, design, sample, labels, args.confidence)
     card = dataset_card(manifest, args.output, certification)
     page = report_html(manifest, args.output, certification)
@@ -63,10 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     overall = certification["overall"]
-    as_labelled = overall["as_labelled_real_share"]
     print(f"run {certification['run_id']}: {headline(certification)} "
-          f"(as labelled by the run: {100 * as_labelled:.1f}%; estimated from the labels: "
-          f"{100 * overall['estimated_real_share']:.1f}%)")
+          f"(as labelled by the run: {percent(overall['as_labelled_real_share'])}; "
+          f"estimated from the labels: {percent(overall['estimated_real_share'])})")
     if not certification["meets_floor"]:
         print(f"certified real share {advice_text(certification)}", file=sys.stderr)
         return 1

@@ -297,6 +297,8 @@ def certify(
     measure = _measure(unit)
     shards = design["shards"]
     counts = _sum_counts(shards, measure)
+    if not sum(counts.values()):
+        raise AuditError(f"run {manifest['run_id']} wrote no data: there is no real share to certify")
     rates = rates_estimated(counts)
     alpha = 1.0 - confidence
     rate_confidence = 1.0 - alpha / rates

@@ -168,3 +168,23 @@ def test_labels_of_another_run_and_a_sample_of_another_run_are_refused(run, caps
     err = capsys.readouterr().err
     assert "was drawn from run run-other, but" in err and "draw it again with python -m pipelines.audit" in err
     assert written(copy) == before
+
+
+def test_a_run_counting_text_bytes_is_audited_by_byte_draws_and_certified_in_bytes(run, capsys):
+    # The ratio unit comes from the manifest; a copy of the run declares bytes (as --ratio-unit bytes records it).
+    copy = run["tmp"] / "bytes"
+    shutil.copytree(run["out"], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["config"]["ratio_unit"] = "bytes"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    assert audit.main(["--output", str(copy), "--sample", "60", "--overwrite"]) == 0
+    sample = [json.loads(line) for line in (copy / "audit" / "sample.jsonl").read_text().splitlines()]
+    assert sum(r["draws"] for r in sample) == 60 and len(sample) <= 60
+    labels = write_labels(run["tmp"] / "bytes.csv", [(r["id"], run["truth"][r["id"]]) for r in sample])
+    certify.main(["--output", str(copy), "--labels", labels])
+    certification = json.loads((copy / "certification.json").read_text())
+    assert certification["unit"] == "bytes" and certification["labelled"]["data_draws"] == 60
+    overall = certification["overall"]
+    text_bytes = sum(sum(s["class_text_bytes"].values()) for s in manifest["tables"]["data"]["shards"])
+    assert sum(overall["counts"].values()) == text_bytes
+    assert "real share of the text >= " in capsys.readouterr().out
