@@ -4,8 +4,10 @@ import csv
 import hashlib
 import html
 import json
+import re
 import shutil
 
+import pyarrow.dataset as ds
 import pytest
 
 from curation.audit.sample import SAMPLE_COLUMNS
@@ -117,8 +119,6 @@ def test_labels_that_certify_above_the_floor_exit_0_with_a_value_map(run, capsys
 
 def _other_record(run):
     """A record of the run that the audit did not sample."""
-    import pyarrow.dataset as ds
-
     ids = ds.dataset(run["out"] / "data").to_table(columns=["id"]).column("id").to_pylist()
     return next(i for i in ids if i not in {r["id"] for r in run["sample"]})
 
@@ -135,16 +135,17 @@ BAD_LABELS = {
     "value outside the map": (lambda run, rows: [(rows[0][0], "maybe")] + rows[1:],
                               "line 2: label 'maybe' of id .* is not in the label value map \\(real, synthetic\\)"),
     "empty file": (lambda run, rows: [], "holds no labels: fill in the label column"),
+    "header only": (lambda run, rows: [], "holds no labels: fill in the label column"),
     "unlabelled records": (lambda run, rows: rows[:-3], "3 of the 70 sampled records have no label"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_LABELS))
 def test_bad_labels_exit_2_with_their_message_and_write_nothing(run, case, capsys):
-    import re
-
     change, message = BAD_LABELS[case]
     labels = write_labels(run["tmp"] / f"{case}.csv", change(run, truth_rows(run)))
+    if case == "empty file":
+        (run["tmp"] / f"{case}.csv").write_bytes(b"")
     before = written(run["out"])
     assert certify.main(["--output", str(run["out"]), "--labels", labels]) == 2
     err = capsys.readouterr().err
