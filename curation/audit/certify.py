@@ -403,18 +403,17 @@ def advice_text(certification: Mapping[str, Any]) -> str:
     advice = certification.get("advice")
     if not advice:
         return ""
-    floor = certification["min_real_fraction"]
-    parts = []
     if advice["labels_needed"] is not None:
-        parts.append(f"about {advice['more_labels']:,} more labels (a sample of {advice['labels_needed']:,}, "
-                     "if the machine shares seen so far hold)")
+        labels = (f"about {advice['more_labels']:,} more labels would reach it (a sample of "
+                  f"{advice['labels_needed']:,}, if the machine shares seen so far hold)")
     else:
-        parts.append("no number of labels (the estimated real share itself is under the floor)")
+        estimate = certification["overall"]["estimated_real_share"]
+        labels = f"more labels cannot reach it (the estimate from the labels, {100 * estimate:.1f}%, is under it)"
     lower = advice["lower_real_below"]
     if lower is not None:
-        parts.append(f"a re-run with real_below at most {lower['real_below']:.4g} (projected from the "
+        threshold = (f"a re-run with real_below at most {lower['real_below']:.4g} would (projected from the "
                      f"{lower['labelled_under_it']:,} labelled records under it: "
                      f"{100 * lower['projected_certified_real_share']:.1f}% certified)")
     else:
-        parts.append("no lower real_below that the labelled records support")
-    return f"under the floor of {100 * floor:.1f}%: reaching it would take " + ", or ".join(parts)
+        threshold = "no lower real_below would, as far as the labelled records show"
+    return f"under the floor of {100 * certification['min_real_fraction']:.1f}%: {labels}; {threshold}"

@@ -95,7 +95,10 @@ def test_certify_from_true_labels_writes_every_section_and_exits_1_under_the_flo
     assert certification["meets_floor"] is False and certification["labelled"] == {
         "data": 60, "not_selected": 10, "data_draws": 60}
     assert set(certification["shards"]) == {s["name"] for s in run["manifest"]["tables"]["data"]["shards"]}
-    assert f"under the floor of {100 * FLOOR:.1f}%: reaching it would take" in printed.err
+    # The labels' own estimate is under the floor too: no number of labels can certify it.
+    assert overall["estimated_real_share"] < FLOOR and certification["advice"]["labels_needed"] is None
+    assert (f"under the floor of {100 * FLOOR:.1f}%: more labels cannot reach it (the estimate from the labels, "
+            f"{100 * overall['estimated_real_share']:.1f}%, is under it)") in printed.err
     line = f"real share >= {100 * overall['certified_real_share']:.1f}% at 95% confidence, from 60 labelled records"
     assert line in printed.out
     card = (out / "README.md").read_text()

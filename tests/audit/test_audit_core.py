@@ -5,7 +5,7 @@ import random
 import pytest
 
 from curation.audit.certify import (
-    Tally, certified_share, certify, labels_needed, projected_bound, real_below_needed,
+    Tally, advice_text, certified_share, certify, labels_needed, projected_bound, real_below_needed,
 )
 from curation.audit.sample import AuditOptions, allocate, draw_sample
 
@@ -136,3 +136,14 @@ def test_a_run_under_its_floor_says_so_with_advice():
     advice = certification["advice"]
     assert advice["labels_needed"] is None  # the estimate itself is far under 0.9
     assert certification["overall"]["certified_real_share"] < certification["overall"]["estimated_real_share"]
+
+
+def test_advice_sentence_names_the_labels_and_the_threshold():
+    certification = {"min_real_fraction": 0.8, "overall": {"estimated_real_share": 0.85}, "advice": {
+        "labels_needed": 900, "more_labels": 600,
+        "lower_real_below": {"real_below": 0.0812, "labelled_under_it": 210, "projected_certified_real_share": 0.803}}}
+    assert advice_text(certification) == (
+        "under the floor of 80.0%: about 600 more labels would reach it (a sample of 900, if the machine shares "
+        "seen so far hold); a re-run with real_below at most 0.0812 would (projected from the 210 labelled records "
+        "under it: 80.3% certified)")
+    assert advice_text({**certification, "advice": None}) == ""
