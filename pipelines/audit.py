@@ -15,10 +15,11 @@ import sys
 from curation.audit.certify import AuditError
 from curation.audit.sample import AuditOptions
 from curation.audit.storage import draw_audit_sample, ratio_unit, read_manifest, write_audit_sample
+from pipelines.common import JobArgumentParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.audit", description=__doc__.split("\n")[0])
+    parser = JobArgumentParser(prog="python -m pipelines.audit", description=__doc__.split("\n")[0])
     parser.add_argument("--output", required=True, help="the run's output directory (local or gs://)")
     parser.add_argument("--sample", type=int, required=True, metavar="N",
                         help="labels wanted from the data shards (records; byte draws when the run's ratio counts bytes)")
@@ -43,7 +44,7 @@ def run(argv: list[str] | None = None) -> tuple[dict, list[dict]]:
 def main(argv: list[str] | None = None) -> int:
     try:
         design, rows = run(argv)
-    except (ValueError, FileExistsError) as err:  # AuditError is a ValueError
+    except (ValueError, OSError) as err:  # AuditError is a ValueError; a missing or unreadable shard
         print(f"error: {err}", file=sys.stderr)
         return 2
     by_table: dict[str, int] = {}

@@ -22,10 +22,11 @@ from curation.audit.storage import load_audit_sample, read_manifest, records_of_
 from curation.provenance.card import CARD_FILE, dataset_card, percent
 from curation.provenance.report import REPORT_FILE, report_html
 from curation.writing import files
+from pipelines.common import JobArgumentParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.certify", description=__doc__.split("\n")[0])
+    parser = JobArgumentParser(prog="python -m pipelines.certify", description=__doc__.split("\n")[0])
     parser.add_argument("--output", required=True, help="the run's output directory (local or gs://)")
     parser.add_argument("--labels", required=True, metavar="FILE",
                         help="CSV with id and label columns (the filled-in audit/sample.csv) or JSON lines {id, label}")
@@ -61,7 +62,7 @@ def run(argv: list[str] | None = None) -> dict:
 def main(argv: list[str] | None = None) -> int:
     try:
         certification = run(argv)
-    except ValueError as err:  # AuditError is a ValueError
+    except (ValueError, OSError) as err:  # AuditError is a ValueError; a missing or unreadable shard
         print(f"error: {err}", file=sys.stderr)
         return 2
     overall = certification["overall"]
