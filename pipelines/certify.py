@@ -19,8 +19,8 @@ from curation.audit.certify import (
     DEFAULT_LABEL_VALUES, AuditError, advice_text, certify, check_labels, headline, parse_label_values, parse_labels,
 )
 from curation.audit.storage import load_audit_sample, read_manifest, records_of_run, write_certification
-from curation.provenance.card import CARD_FILE, dataset_card, percent
-from curation.provenance.report import REPORT_FILE, report_html
+from curation.provenance.card import dataset_card, percent
+from curation.provenance.report import report_html
 from curation.writing import files
 from pipelines.common import JobArgumentParser
 
@@ -51,11 +51,11 @@ def run(argv: list[str] | None = None) -> dict:
         labels = check_labels(parse_labels(data, args.labels), value_map, sample, manifest["run_id"],
                               lambda ids: records_of_run(args.output, manifest, ids))
     certification = certify(manifest, design, sample, labels, args.confidence)
-    card = dataset_card(manifest, args.output, certification)
-    page = report_html(manifest, args.output, certification)
+    card = dataset_card(manifest, args.output, certification=certification)
+    page = report_html(manifest, args.output, certification=certification)
     write_certification(args.output, certification)
-    files.write_bytes(files.join(args.output, CARD_FILE), card.encode("utf-8"))
-    files.write_bytes(files.join(args.output, REPORT_FILE), page.encode("utf-8"))
+    files.write_bytes(files.join(args.output, files.CARD_FILE), card.encode("utf-8"))
+    files.write_bytes(files.join(args.output, files.REPORT_FILE), page.encode("utf-8"))
     return certification
 
 

@@ -25,18 +25,25 @@ from curation.audit.certify import AuditError
 from curation.audit.sample import DATA_TABLE, NOT_SELECTED_TABLE, SAMPLE_COLUMNS, AuditOptions, draw_sample, labelling_order
 from curation.writing import files
 
-AUDIT_DIR = "audit"
-DESIGN_FILE, SAMPLE_JSONL, SAMPLE_CSV = "design.json", "sample.jsonl", "sample.csv"
-CERTIFICATION_FILE = "certification.json"
+AUDIT_DIR = files.AUDIT_DIR
+DESIGN_FILE, SAMPLE_JSONL, SAMPLE_CSV, CERTIFICATION_FILE = (name.rpartition("/")[2] for name in files.AUDIT_FILES)
 _LIGHT_COLUMNS = ("id", "origin", "origin_basis", "source", "source_uri", "source_index", "synthetic_score")
 
 
 def read_manifest(output_dir: str) -> dict[str, Any]:
+    """The manifest of a complete run's output that no run is writing to; AuditError otherwise."""
+    if files.exists(files.join(output_dir, files.LOCK)):
+        raise AuditError(f"{output_dir} is locked by {files.join(output_dir, files.LOCK)}: a run is writing there; "
+                         "audit it when the run has finished")
     path = files.join(output_dir, files.MANIFEST)
     try:
-        return files.read_json(path)
+        manifest = files.read_json(path)
     except (OSError, ValueError) as err:
         raise AuditError(f"{output_dir} holds no readable {files.MANIFEST} ({err}): is it a curation run's output?") from None
+    problems = files.verify_output(output_dir, checksums=False, manifest=manifest)
+    if problems:
+        raise AuditError(f"{output_dir} is not a complete curation output: {'; '.join(problems)}")
+    return manifest
 
 
 def ratio_unit(manifest: Mapping[str, Any]) -> str:

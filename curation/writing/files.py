@@ -39,6 +39,10 @@ REPORT_FILE = "report.html"
 # Every file a run writes at the top of OUTPUT; the rest of a run's output is its
 # tables' shards (``<table>/part-JJJJJ-of-KKKKK.parquet``). The manifest is moved in last.
 RUN_FILES = (CARD_FILE, CROISSANT_FILE, REPORT_FILE, MANIFEST)
+# Written into an output after its run, by pipelines.audit and pipelines.certify: they
+# belong to that run's output, so --overwrite replaces them with it.
+AUDIT_DIR = "audit"
+AUDIT_FILES = (f"{AUDIT_DIR}/design.json", f"{AUDIT_DIR}/sample.jsonl", f"{AUDIT_DIR}/sample.csv", "certification.json")
 LOCK = ".curation-lock"
 _STAGING_PREFIX = ".curation-tmp-"
 _SHOWN = 5  # paths named in one error message
@@ -66,7 +70,7 @@ def _relative_files(directory: str) -> list[str]:
 
 def is_run_file(relative: str) -> bool:
     """Whether a path (relative to OUTPUT) is one a curation run writes."""
-    if relative in RUN_FILES:
+    if relative in RUN_FILES or relative in AUDIT_FILES:
         return True
     table, _, name = relative.partition("/")
     return table in TABLE_SCHEMAS and is_shard_name(name)

@@ -192,3 +192,25 @@ def test_a_run_counting_text_bytes_is_audited_by_byte_draws_and_certified_in_byt
     text_bytes = sum(sum(s["class_text_bytes"].values()) for s in manifest["tables"]["data"]["shards"])
     assert sum(overall["counts"].values()) == text_bytes
     assert "real share of the text >= " in capsys.readouterr().out
+
+
+def test_an_audited_output_is_still_an_earlier_run_that_overwrite_may_replace(run):
+    from curation.writing import files
+
+    certify.main(["--output", str(run["out"]), "--labels", write_labels(run["tmp"] / "again.csv", truth_rows(run))])
+    assert (run["out"] / "certification.json").exists() and (run["out"] / "audit" / "design.json").exists()
+    attempt = files.claim_output(str(run["out"]), overwrite=True, run_id="rerun")
+    try:
+        assert {"certification.json", "audit/sample.csv"} <= set(files.replaceable_files(attempt))
+    finally:
+        attempt.release()
+
+
+def test_audit_refuses_an_output_a_run_is_writing(run, capsys):
+    lock = run["out"] / ".curation-lock"
+    lock.write_text("{}")
+    try:
+        assert audit.main(["--output", str(run["out"]), "--sample", "10", "--overwrite"]) == 2
+    finally:
+        lock.unlink()
+    assert "a run is writing there" in capsys.readouterr().err
