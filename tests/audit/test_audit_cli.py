@@ -214,3 +214,11 @@ def test_audit_refuses_an_output_a_run_is_writing(run, capsys):
     finally:
         lock.unlink()
     assert "a run is writing there" in capsys.readouterr().err
+
+
+def test_audit_and_certify_refuse_a_directory_that_is_not_a_complete_output(tmp_path, capsys):
+    assert audit.main(["--output", str(tmp_path), "--sample", "10"]) == 2
+    assert "is not a complete curation output" in capsys.readouterr().err
+    assert certify.main(["--output", str(tmp_path), "--labels", str(tmp_path / "labels.csv")]) == 2
+    assert "has no manifest.json" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
