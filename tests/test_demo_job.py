@@ -1,6 +1,9 @@
 """``make demo`` end to end: the planted duplicates and bad lines land where they should."""
 
+import contextlib
+import io
 import json
+import re
 
 import pyarrow.dataset as ds
 import pytest
@@ -11,9 +14,12 @@ from pipelines import demo
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    assert demo.main(["--workdir", str(workdir)]) == 0
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        assert demo.main(["--workdir", str(workdir)]) == 0
     output = workdir / "output"
     return {
+        "printed": printed.getvalue(),
+        "certification": json.loads((output / "certification.json").read_text()),
         "output": output,
         "corpus": workdir / "corpus.jsonl",
         "planted": json.loads((workdir / "planted.json").read_text()),
@@ -91,3 +97,16 @@ def test_card_states_the_achieved_ratio_and_croissant_validates(demo_run):
     assert f"{achieved:.2%}" in card and f"{manifest['accounting']['output']:,}" in card
     dataset = mlcroissant.Dataset(jsonld=str(output / "croissant.json"))
     assert sum(1 for _ in dataset.records("rejected")) == manifest["accounting"]["rejected"]
+
+
+def test_demo_certifies_the_real_share_from_ground_truth_labels_and_prints_it(demo_run):
+    certification = demo_run["certification"]
+    assert certification["labelled"] == {"data": 300, "not_selected": 100, "data_draws": 300}
+    assert certification["run_id"] == demo_run["manifest"]["run_id"]
+    shown = re.search(r"real share: ([\d.]+)% certified \(95% confidence, 300 labels\); ([\d.]+)% of rows as labelled, "
+                      r"([\d.]+)% of text; ([\d.]+)% truly real \(the generator knows\)", demo_run["printed"])
+    assert shown, demo_run["printed"]
+    certified, truly_real = float(shown[1]), float(shown[4])
+    assert certified == round(100 * certification["overall"]["certified_real_share"], 1)
+    assert certified <= truly_real  # the bound holds on the demo's own corpus
+    assert "## Certified real share" in (demo_run["output"] / "README.md").read_text()

@@ -392,3 +392,18 @@ def write_demo_corpus(
     if manifest_path is not None:
         pathlib.Path(manifest_path).write_text(json.dumps(corpus.manifest, indent=2, sort_keys=True) + "\n")
     return corpus.manifest
+
+
+def label_from_generator(records: list[dict[str, Any]], sample_ids: list[str]) -> list[dict[str, str]]:
+    """Labels an audit sample from who really wrote each document (its ``generator``).
+
+    The demo's labeller is the corpus generator itself, which knows every author;
+    on real data a person reads each sampled text and labels it.
+    """
+    author = authors(records)
+    return [{"id": record_id, "label": author[record_id]} for record_id in sample_ids]
+
+
+def authors(records: list[dict[str, Any]]) -> dict[str, str]:
+    """``{id: "real" | "synthetic"}``: who wrote each good record, declared or not."""
+    return {r["id"]: "real" if r["generator"] == "human" else "synthetic" for r in records}

@@ -87,36 +87,6 @@ def real_below_threshold(synthetic_scores: Sequence[float], max_synthetic_share:
     return float(ordered[allowed])
 
 
-def share_upper_bound(observed: int, n: int, confidence: float = 0.95) -> float:
-    """One-sided Clopper-Pearson upper bound of a share seen ``observed`` times in ``n``.
-
-    The share p at which seeing at most ``observed`` has probability ``1 - confidence``:
-    how large the true share below ``real_below`` may be, given how few synthetic
-    validation documents calibrated it (13 documents and none below still allow 21%).
-    """
-    if not 0 <= observed <= n or n == 0:
-        raise ValueError(f"need 0 <= observed <= n and n > 0, got {observed} of {n}")
-    if observed == n:
-        return 1.0
-
-    def at_most_observed(p: float) -> float:  # P(Binomial(n, p) <= observed), summed in log space
-        logs = [
-            math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
-            for i in range(observed + 1)
-        ]
-        top = max(logs)
-        return math.exp(top) * sum(math.exp(v - top) for v in logs)
-
-    low, high = observed / n, 1.0
-    for _ in range(60):  # bisection: at_most_observed falls as p grows
-        middle = (low + high) / 2
-        if middle > 0 and at_most_observed(middle) > 1 - confidence:
-            low = middle
-        else:
-            high = middle
-    return high
-
-
 def summarize(labels: Sequence[bool], scores: Sequence[float], real_below: float | None = None) -> dict[str, Any]:
     """The metrics reported per slice: AUROC, F1@0.5, TPR at 1% and 5% FPR, counts.
 

@@ -22,6 +22,7 @@ from curation.detection.model import (
 )
 from curation.detection.split import stratified_split
 from curation.schema import Origin
+from curation.stats import share_upper_bound
 
 DEFAULT_MAX_SYNTHETIC_SHARE = 0.01
 
@@ -76,7 +77,7 @@ def train_detector(
             "validation_synthetic_share_below": validation_summary["synthetic_share_below_real_below"],
             "validation_synthetic_documents": len(synthetic_validation),
             # What the validation set can promise: a small one cannot pin a 1% quantile.
-            "synthetic_share_below_upper_95": metrics.share_upper_bound(
+            "synthetic_share_below_upper_95": share_upper_bound(
                 sum(score < real_below for score in synthetic_validation), len(synthetic_validation)
             ),
             "validation_real_share_below": validation_summary["real_share_below_real_below"],

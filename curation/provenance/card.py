@@ -15,6 +15,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Iterable, Mapping
 
+from curation.audit.certify import advice_text, headline
 from curation.provenance.manifest import FATE_TABLES, class_totals, real_fraction
 from curation.schema import RECORD_SCHEMA, Origin, describe
 from curation.writing import files
@@ -200,6 +201,59 @@ def _sampling_section(manifest: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _certified_section(certification: Mapping[str, Any] | None) -> list[str]:
+    """The audit's certified lower bound of the real share (``certification.json``), or how to get one."""
+    lines = ["## Certified real share", ""]
+    if certification is None:
+        return lines + [
+            "Not certified: the share above counts the records the run decided as it labelled them. "
+            "`python -m pipelines.audit` draws a sample to label, `python -m pipelines.certify` bounds the real "
+            "share from the labels.",
+            "",
+        ]
+    overall = certification["overall"]
+    floor = certification["min_real_fraction"]
+    verdict = "no floor was requested"
+    if floor is not None:
+        verdict = (f"meets the requested floor of {percent(floor)}" if certification["meets_floor"]
+                   else f"is {advice_text(certification)}")
+    unit = "text bytes" if certification["unit"] == "bytes" else "rows"
+    lines += [
+        f"**{headline(certification)}**: the certified share {verdict}.",
+        "",
+        f"As labelled by the run: {percent(overall['as_labelled_real_share'])} of {unit}; estimated from the labels: "
+        f"{percent(overall['estimated_real_share'])}. Method: {certification['method']}",
+        "",
+    ]
+    rates = [
+        ["machine share of undeclared records counted real", "upper", certification["machine_share_of_undeclared_real"]],
+        ["human share of undeclared records counted synthetic", "lower", certification["human_share_of_undeclared_synthetic"]],
+    ]
+    lines += _table(
+        ["rate", "labelled", "observed", "estimate", f"bound ({percent(certification['rate_confidence'])} each)"],
+        ([name, r["labelled_draws"], r["observed"], percent(r["estimate"]), f"{side} {percent(r[side + '_bound'])}"]
+         for name, side, r in rates),
+    )
+    lines += ["Per shard (pooled bounds on each shard's counts; own sample: the shard's labels alone, "
+              "simultaneous over all shards):", ""]
+    lines += _table(
+        ["shard", "as labelled", "certified", "certified, own sample", "labelled"],
+        ([name, percent(s["as_labelled_real_share"]), percent(s["certified_real_share"]),
+          percent(s["own_sample_certified_real_share"]), s["labelled_draws"]]
+         for name, s in sorted(certification["shards"].items())),
+    )
+    left_out = certification.get("not_selected")
+    if left_out:
+        lines += ["Left out by the sampler (`not_selected/`), from its own labels:", ""]
+        lines += _table(
+            ["counted as", "records", "labelled", "human", "human share", "human records (estimate)"],
+            ([name.removeprefix("undeclared_"), e["records"], e["labelled"], e["human"],
+              percent(e.get("human_share_estimate")), e.get("human_records_estimate")]
+             for name, e in sorted(left_out.items())),
+        )
+    return lines
+
+
 def _reproduce_section(manifest: Mapping[str, Any], output_dir: str) -> list[str]:
     config = manifest.get("config", {})
     return [
@@ -225,8 +279,9 @@ def _schema_section() -> list[str]:
     return lines + _table(["column", "type", "nullable"], columns)
 
 
-def dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
-    """The card's markdown."""
+def dataset_card(manifest: Mapping[str, Any], output_dir: str,
+                 certification: Mapping[str, Any] | None = None) -> str:
+    """The card's markdown; ``certification`` is the run's ``certification.json``, when it was audited."""
     package = manifest.get("package", {})
     lines = [
         f"# Curated corpus `{manifest['run_id']}`",
@@ -242,6 +297,7 @@ def dataset_card(manifest: Mapping[str, Any], output_dir: str) -> str:
     lines += _removals_section(manifest)
     lines += _detector_section(manifest)
     lines += _sampling_section(manifest)
+    lines += _certified_section(certification)
     lines += _reproduce_section(manifest, output_dir)
     lines += _schema_section()
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -20,9 +20,6 @@ from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 # Figure + FigureCanvasAgg instead of pyplot: the Agg backend without touching
 # matplotlib's global state (a host process may have chosen another backend).
@@ -31,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from curation.audit.certify import advice_text, headline as certified_headline
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent
 from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import Origin
@@ -63,15 +61,14 @@ h2 { font-size: 17px; margin: 0 0 8px; }
 section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 16px; margin-bottom: 16px; }
 section p { color: #555; font-size: 13px; margin: 0 0 8px; }
 img { max-width: 100%; height: auto; display: block; }
+table { border-collapse: collapse; font-size: 13px; }
+td, th { border-bottom: 1px solid #dde1e6; padding: 3px 10px; text-align: right; }
 """
 
 
 def read_data_columns(manifest: Mapping[str, Any], output_dir: str, columns: Sequence[str]) -> pa.Table:
     """Just ``columns`` of every data shard (Parquet reads only those column chunks)."""
-    parts = []
-    for shard in data_shards(manifest):
-        with FileSystems.open(files.join(output_dir, shard["path"]), compression_type=CompressionTypes.UNCOMPRESSED) as f:
-            parts.append(pq.read_table(f, columns=list(columns)))
+    parts = [files.read_parquet(files.join(output_dir, shard["path"]), columns) for shard in data_shards(manifest)]
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([], pa.null()) for c in columns})
 
 
@@ -248,6 +245,33 @@ def _headline(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     return figures + [("accounting", "balanced" if balance["balanced"] else "NOT BALANCED")]
 
 
+def certified_html(certification: Mapping[str, Any] | None) -> str:
+    """The "certified" section: the audit's lower bound of the real share, overall and per shard."""
+    escape = html.escape
+    if certification is None:
+        return ("<section><h2>Certified real share</h2><p>Not certified: no audit sample was labelled "
+                "(python -m pipelines.audit, then python -m pipelines.certify).</p></section>")
+    overall = certification["overall"]
+    floor = certification["min_real_fraction"]
+    verdict = ""
+    if floor is not None:
+        verdict = (f"Meets the requested floor of {percent(floor)}." if certification["meets_floor"]
+                   else f"Certified real share {advice_text(certification)}.")
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>{percent(s['as_labelled_real_share'])}</td>"
+        f"<td>{percent(s['certified_real_share'])}</td><td>{percent(s['own_sample_certified_real_share'])}</td>"
+        f"<td>{s['labelled_draws']:,}</td></tr>"
+        for name, s in sorted(certification["shards"].items())
+    )
+    return (
+        f"<section><h2>Certified real share</h2><p><b>{escape(certified_headline(certification))}</b>. {escape(verdict)}</p>"
+        f"<p>As labelled by the run: {percent(overall['as_labelled_real_share'])}; estimated from the labels: "
+        f"{percent(overall['estimated_real_share'])}. {escape(certification['method'])}</p>"
+        "<table><tr><th>shard</th><th>as labelled</th><th>certified</th><th>certified, own sample</th>"
+        f"<th>labelled</th></tr>{rows}</table></section>"
+    )
+
+
 def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[str, str, str]]:
     """``(title, note, PNG data URI)`` of the four plots, from the shards in ``shards_dir``."""
     return [
@@ -263,8 +287,9 @@ def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[s
     ]
 
 
-def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | None = None) -> str:
-    """The report page: headline figures and four embedded plots.
+def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | None = None,
+                certification: Mapping[str, Any] | None = None) -> str:
+    """The report page: headline figures, four embedded plots and, when the run was audited, its certified share.
 
     ``shards_dir``: where the shards are now, if not yet in ``output_dir`` (the page names ``output_dir``).
     """
@@ -285,7 +310,7 @@ def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | 
         f"<body><main><h1>Curation run {escape(manifest['run_id'])}</h1>"
         f'<p class="sub">{escape(package.get("name", "curation"))} {escape(package.get("version", ""))}, '
         f"output {escape(output_dir)}, config hash {escape(manifest.get('config_hash', ''))}</p>"
-        f'<div class="figures">{headline}</div>{body}</main></body></html>\n'
+        f'<div class="figures">{headline}</div>{body}{certified_html(certification)}</main></body></html>\n'
     )
 
 

@@ -22,6 +22,8 @@ import socket
 import uuid
 from typing import Any, Iterable, Mapping, Sequence
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
@@ -37,6 +39,10 @@ REPORT_FILE = "report.html"
 # Every file a run writes at the top of OUTPUT; the rest of a run's output is its
 # tables' shards (``<table>/part-JJJJJ-of-KKKKK.parquet``). The manifest is moved in last.
 RUN_FILES = (CARD_FILE, CROISSANT_FILE, REPORT_FILE, MANIFEST)
+# Written into an output after its run, by pipelines.audit and pipelines.certify: they
+# belong to that run's output, so --overwrite replaces them with it.
+AUDIT_DIR = "audit"
+AUDIT_FILES = (f"{AUDIT_DIR}/design.json", f"{AUDIT_DIR}/sample.jsonl", f"{AUDIT_DIR}/sample.csv", "certification.json")
 LOCK = ".curation-lock"
 _STAGING_PREFIX = ".curation-tmp-"
 _SHOWN = 5  # paths named in one error message
@@ -64,7 +70,7 @@ def _relative_files(directory: str) -> list[str]:
 
 def is_run_file(relative: str) -> bool:
     """Whether a path (relative to OUTPUT) is one a curation run writes."""
-    if relative in RUN_FILES:
+    if relative in RUN_FILES or relative in AUDIT_FILES:
         return True
     table, _, name = relative.partition("/")
     return table in TABLE_SCHEMAS and is_shard_name(name)
@@ -257,6 +263,10 @@ def replaceable_files(attempt: OutputAttempt) -> list[str]:
     return present
 
 
+def exists(path: str) -> bool:
+    return FileSystems.exists(path)
+
+
 def ensure_dir(directory: str) -> None:
     # Object stores have no directories; on local disks a rename needs its target's.
     if not FileSystems.exists(directory):
@@ -271,6 +281,12 @@ def write_bytes(path: str, data: bytes) -> None:
 def read_bytes(path: str) -> bytes:
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
         return f.read()
+
+
+def read_parquet(path: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """A Parquet file's ``columns`` (all when None): only those column chunks are read."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        return pq.read_table(f, columns=None if columns is None else list(columns))
 
 
 def write_json(path: str, value: Any) -> None:

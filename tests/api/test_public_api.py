@@ -10,7 +10,8 @@ def test_every_public_name_resolves():
 
 
 def test_pure_cores_import_without_beam():
-    code = "import sys, curation.sampling.allocation, curation.ranking.core; print('apache_beam' in sys.modules)"
+    code = ("import sys, curation.sampling.allocation, curation.ranking.core, curation.audit.certify, curation.stats; "
+            "print('apache_beam' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

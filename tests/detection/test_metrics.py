@@ -97,16 +97,3 @@ def test_real_below_never_rounds_the_share_up():
     # Found by hypothesis: 0.49999999999999994 * 2 rounds to 1.0 in floating point.
     threshold = metrics.real_below_threshold([0.0, 1.0], 0.49999999999999994)
     assert np.mean(np.asarray([0.0, 1.0]) < threshold) == 0.0
-
-
-def test_share_upper_bound_matches_closed_forms_and_brute_force():
-    # None seen in n: the bound solves (1 - p)^n = 0.05.
-    assert metrics.share_upper_bound(0, 13) == pytest.approx(1 - 0.05 ** (1 / 13), rel=1e-9)
-    # One of two: P(at most 1 of 2) = 1 - p^2 = 0.05.
-    assert metrics.share_upper_bound(1, 2) == pytest.approx(math.sqrt(0.95), rel=1e-9)
-    assert metrics.share_upper_bound(3, 3) == 1.0
-    bound = metrics.share_upper_bound(12, 1200)
-    at_most = sum(math.comb(1200, i) * bound**i * (1 - bound) ** (1200 - i) for i in range(13))
-    assert at_most == pytest.approx(0.05, rel=1e-6) and 0.01 < bound < 0.02
-    with pytest.raises(ValueError):
-        metrics.share_upper_bound(1, 0)

@@ -7,6 +7,7 @@ from curation.detection import metrics
 from curation.detection.model import Detector, MODEL_BIN, file_sha256
 from curation.detection.split import stratified_split
 from curation.detection.preprocess import PREPROCESSING_VERSION
+from curation.stats import share_upper_bound
 from pipelines import evaluate_detector, train_detector
 
 
@@ -38,7 +39,7 @@ def test_real_below_keeps_synthetic_validation_share_under_target(trained, corpu
     assert thresholds["validation_synthetic_documents"] == n
     # This small fixture cannot promise 1%: the bound says how much it can promise.
     below = int(np.sum(scores < thresholds["real_below"]))
-    assert thresholds["synthetic_share_below_upper_95"] == metrics.share_upper_bound(below, n) > 0.01
+    assert thresholds["synthetic_share_below_upper_95"] == share_upper_bound(below, n) > 0.01
 
 
 def test_cli_round_trip_with_mapped_fields(tmp_path, corpus, capsys):
