@@ -41,6 +41,18 @@ class OriginBasis(str, enum.Enum):
     NONE = "none"  # nothing decided yet: no declaration, no detector
 
 
+class RatioUnit(str, enum.Enum):
+    """What the real:synthetic floor (and then the sample budget) counts."""
+
+    ROWS = "rows"  # documents
+    BYTES = "bytes"  # UTF-8 bytes of text (see :func:`text_bytes`)
+
+
+def text_bytes(text: str) -> int:
+    """A text's size in the ``bytes`` unit: its UTF-8 bytes."""
+    return len(text.encode("utf-8"))
+
+
 class RejectReason(str, enum.Enum):
     """Why an input record went to ``rejected/``. Each has a Beam counter."""
 

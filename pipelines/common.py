@@ -228,12 +228,23 @@ def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
 def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sampling (runs when any of the first three is given)")
     group.add_argument("--min-real-fraction", type=float, default=None, help="every shard holds at least this share of real records")
+    group.add_argument(
+        "--ratio-unit", choices=("rows", "bytes"), default="rows",
+        help="what the floor and the sample size count: documents, or UTF-8 bytes of text (default: rows)",
+    )
     size = group.add_mutually_exclusive_group()
-    size.add_argument("--sample-size", type=int, default=None, help="select exactly this many records (or fail early)")
-    size.add_argument("--sample-fraction", type=float, default=None, help="select this share of the deduplicated records")
+    size.add_argument(
+        "--sample-size", type=int, default=None,
+        help="select exactly this many records, or with --ratio-unit bytes this many bytes of text (or fail early)",
+    )
+    size.add_argument(
+        "--sample-fraction", type=float, default=None,
+        help="select this share of the deduplicated records (with --ratio-unit bytes: of their text)",
+    )
     group.add_argument(
         "--strata-fields", default="source",
-        help="comma-separated record columns or metadata keys defining strata, plus length and topic (default: source)",
+        help="comma-separated record columns or metadata keys defining the strata protected first; "
+        "each is then refined by length and topic (default: source)",
     )
     group.add_argument("--allocation", choices=("unimax", "proportional", "temperature"), default="unimax")
     group.add_argument("--temperature", type=float, default=2.0, help="T for --allocation temperature (default: 2)")

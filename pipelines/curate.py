@@ -66,6 +66,7 @@ def sample_options(args: argparse.Namespace, real_below: float | None) -> Sample
         return None
     return SampleOptions(
         min_real_fraction=args.min_real_fraction,
+        ratio_unit=args.ratio_unit,
         sample_size=args.sample_size,
         sample_fraction=args.sample_fraction,
         strata_fields=tuple(f.strip() for f in args.strata_fields.split(",") if f.strip()),
@@ -131,6 +132,7 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
             seed=args.seed,
             overwrite=args.overwrite,
             min_real_fraction=sampling.min_real_fraction if sampling else None,
+            ratio_unit=sampling.ratio_unit if sampling else WriteOptions.ratio_unit,
         ),
         exact_dedup=None if getattr(args, "no_exact_dedup", True) else ExactDedupOptions(),
         near_dedup=None

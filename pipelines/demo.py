@@ -3,7 +3,7 @@ declared half, runs the main job with dedup, detection and sampling, then
 audits the output: draws a sample, labels it and certifies the real share.
 
     python -m pipelines.demo [--workdir build/demo] [--seed 0] [--min-real-fraction 0.8] [--sample-fraction 0.5] \
-        [--audit-sample 300]
+        [--audit-sample 300] [--ratio-unit rows|bytes]
 
 The demo's labeller is the corpus generator, which knows who wrote every
 document; on real data a person labels the sample.
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-real-fraction", type=float, default=0.8)
     parser.add_argument("--sample-fraction", type=float, default=0.5)
     parser.add_argument("--audit-sample", type=int, default=300, help="records of the output to label and certify from")
+    parser.add_argument("--ratio-unit", choices=("rows", "bytes"), default="rows", help="what the floor counts")
     args, beam_args = parser.parse_job_and_beam_args(argv)
     common.configure_logging()
     work = pathlib.Path(args.workdir)
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             "--origin-field", "origin", "--origin-values", "human=real,ai=synthetic",
             "--detector", str(work / "detector"), "--strata-fields", "module",
             "--min-real-fraction", str(args.min_real_fraction), "--sample-fraction", str(args.sample_fraction),
+            "--ratio-unit", args.ratio_unit,
             "--output", str(output), "--overwrite", "--seed", str(args.seed), "--shard-rows", "500",
             *beam_args,
         ]

@@ -1,21 +1,30 @@
-"""``make demo`` end to end: the planted duplicates and bad lines land where they should."""
+"""``make demo`` end to end: the planted duplicates and bad lines land where they should.
+
+The demo runs here with ``--ratio-unit bytes`` (one run for both checks): everything
+but the floor's unit is the same as ``make demo``'s, and the rows unit is run end to
+end by the sampling and provenance job tests.
+"""
 
 import contextlib
 import io
 import json
 import re
+from fractions import Fraction
 
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines import demo
+
+MIN_REAL_FRACTION = "0.8"
 
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
     with contextlib.redirect_stdout(io.StringIO()) as printed:
-        assert demo.main(["--workdir", str(workdir)]) == 0
+        assert demo.main(["--workdir", str(workdir), "--ratio-unit", "bytes", "--min-real-fraction", MIN_REAL_FRACTION]) == 0
     output = workdir / "output"
     return {
         "printed": printed.getvalue(),
@@ -110,3 +119,17 @@ def test_demo_certifies_the_real_share_from_ground_truth_labels_and_prints_it(de
     assert certified == round(100 * certification["overall"]["certified_real_share"], 1)
     assert certified <= truly_real  # the bound holds on the demo's own corpus
     assert "## Certified real share" in (demo_run["output"] / "README.md").read_text()
+
+
+def test_with_the_byte_unit_every_shard_holds_the_real_share_of_text_on_read_back(demo_run):
+    manifest, output = demo_run["manifest"], demo_run["output"]
+    assert manifest["sampling"]["ratio_unit"] == "bytes"
+    shards = manifest["tables"]["data"]["shards"]
+    assert len(shards) > 1
+    for shard in shards:
+        rows = pq.read_table(output / shard["path"], columns=["origin", "text"]).to_pylist()
+        text = {o: sum(len(r["text"].encode("utf-8")) for r in rows if r["origin"] == o) for o in ("real", "synthetic")}
+        assert text["real"] >= Fraction(MIN_REAL_FRACTION) * sum(text.values()), (shard["name"], text)
+        assert shard["class_text_bytes"] == {o: n for o, n in text.items() if n}
+    card = (output / "README.md").read_text()
+    assert "Requested floor on the real share of the text of every shard: 80.00%" in card

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from curation.audit.certify import advice_text, headline
 from curation.provenance.manifest import FATE_TABLES, class_totals, real_fraction
-from curation.schema import RECORD_SCHEMA, Origin, describe
+from curation.schema import RECORD_SCHEMA, Origin, RatioUnit, describe
 from curation.writing import files
 from curation.writing.files import CARD_FILE
 
@@ -27,6 +27,12 @@ NOT_RUN = "not run"
 
 def min_real_fraction(manifest: Mapping[str, Any]) -> float | None:
     return manifest.get("config", {}).get("min_real_fraction")
+
+
+def ratio_unit(manifest: Mapping[str, Any]) -> str:
+    """What the floor counted: the sampler's unit, else the job's flag, else rows."""
+    sampling = manifest.get("sampling") or {}
+    return sampling.get("ratio_unit") or manifest.get("config", {}).get("ratio_unit") or RatioUnit.ROWS.value
 
 
 def flatten(section: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -117,6 +123,8 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
     undecided = sum(totals.values()) - real - synthetic
     ratio = f"{real / synthetic:.3f} : 1" if synthetic else "no synthetic rows"
     floor = min_real_fraction(manifest)
+    in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
+    text_share = f"{percent(real_fraction(text_bytes))} of {sum(text_bytes.values()):,} UTF-8 bytes"
     lines = [
         "## What came out",
         "",
@@ -125,11 +133,26 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
         f"**Achieved real fraction: {percent(real_fraction(totals))}** "
         f"({real:,} real, {synthetic:,} synthetic, {undecided:,} undecided rows; real : synthetic = {ratio}).",
         "",
-        f"Requested floor on the real fraction of every shard: {percent(floor) if floor is not None else 'none'}.",
-        "",
-        f"Real share of the text: {percent(real_fraction(text_bytes))} of {sum(text_bytes.values()):,} UTF-8 bytes "
-        "(the floor counts rows, not text: when one side's documents are longer, this share differs).",
-        "",
+    ]
+    if in_bytes:
+        lines += [
+            f"**Real share of the text: {text_share}.**",
+            "",
+            f"Requested floor on the real share of the text of every shard: "
+            f"{percent(floor) if floor is not None else 'none'} (`--ratio-unit bytes`: the floor counts UTF-8 bytes "
+            "of text, so the real fraction of rows above may differ).",
+            "",
+        ]
+    else:
+        lines += [
+            f"Requested floor on the real fraction of every shard: {percent(floor) if floor is not None else 'none'}.",
+            "",
+            f"Real share of the text: {text_share} "
+            "(the floor counts rows, not text: when one side's documents are longer, this share differs; "
+            "`--ratio-unit bytes` puts the floor on the text).",
+            "",
+        ]
+    lines += [
         "Where every input record went (the accounting is "
         f"{'balanced' if balance['balanced'] else 'NOT BALANCED'}):",
         "",
@@ -177,27 +200,65 @@ def _detector_section(manifest: Mapping[str, Any]) -> list[str]:
     return lines + _table(["figure", "value"], flatten(detector))
 
 
+def _rarest_first(strata: Mapping[str, Mapping[str, int]]) -> list[tuple[str, Mapping[str, int]]]:
+    # Rarest first: the tails are what sampling against collapse must keep.
+    return sorted(strata.items(), key=lambda kv: (kv[1].get("in", 0), kv[0]))
+
+
+def _kept(out: int, total: int) -> str:
+    return percent(out / total if total else None)
+
+
+def _user_strata_table(user_strata: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Per user stratum and origin: documents in, out and kept, and the text kept."""
+    ordered = _rarest_first(user_strata)
+    shown = ordered[:MAX_STRATA_ROWS]
+    rows = []
+    for name, c in shown:
+        text_in = sum(c.get(f"in_{o.value}_text_bytes", 0) for o in Origin)
+        text_out = sum(c.get(f"out_{o.value}_text_bytes", 0) for o in Origin)
+        row = [name]
+        for o in Origin:
+            row += [c.get(f"in_{o.value}", 0), c.get(f"out_{o.value}", 0), _kept(c.get(f"out_{o.value}", 0), c.get(f"in_{o.value}", 0))]
+        rows.append(row + [_kept(text_out, text_in)])
+    header = ["user stratum"] + [f"{o.value} {what}" for o in Origin for what in ("in", "out", "kept")] + ["text kept"]
+    lines = [f"{len(user_strata):,} user strata (the `--strata-fields` values), rarest first:", ""] + _table(header, rows)
+    if len(ordered) > len(shown):
+        lines += [f"... and {len(ordered) - len(shown):,} more user strata in `manifest.json`.", ""]
+    return lines
+
+
 def _sampling_section(manifest: Mapping[str, Any]) -> list[str]:
     lines = ["## Strata and tails", ""]
     sampling = manifest.get("sampling")
     if not sampling:
         return lines + [f"{NOT_RUN}: every valid record was kept, without stratified sampling.", ""]
+    if "ratio_unit" in sampling:
+        unit = "UTF-8 bytes of text" if sampling["ratio_unit"] == RatioUnit.BYTES.value else "documents"
+        allocation = sampling.get("options", {}).get("allocation", "the allocation")
+        lines += [
+            f"Quotas count {unit}. Each origin's budget is allocated by `{allocation}` across the user strata "
+            "first, then within each user stratum across its length x topic cells.",
+            "",
+        ]
+    user_strata = sampling.get("user_strata", {})
+    if user_strata:
+        lines += _user_strata_table(user_strata)
     strata = sampling.get("strata", {})
     if strata:
-        # Rarest first: the tails are what sampling against collapse must keep.
-        ordered = sorted(strata.items(), key=lambda kv: (kv[1].get("in", 0), kv[0]))
+        ordered = _rarest_first(strata)
         shown = ordered[:MAX_STRATA_ROWS]
-        lines += [f"{len(strata):,} strata, rarest first:", ""]
+        lines += [f"{len(strata):,} {'cells' if user_strata else 'strata'}, rarest first:", ""]
         lines += _table(
             ["stratum", "in", "out", "kept"],
-            ([name, c.get("in", 0), c.get("out", 0), percent(c.get("out", 0) / c["in"] if c.get("in") else None)]
-             for name, c in shown),
+            ([name, c.get("in", 0), c.get("out", 0), _kept(c.get("out", 0), c.get("in", 0))] for name, c in shown),
         )
         if len(ordered) > len(shown):
             lines += [f"... and {len(ordered) - len(shown):,} more strata in `manifest.json`.", ""]
-    figures = flatten({k: v for k, v in sampling.items() if k != "strata"})
+    figures = flatten({k: v for k, v in sampling.items() if k not in ("strata", "user_strata")})
     if figures:
-        lines += ["Tail figures:", ""] + _table(["figure", "value"], figures)
+        lines += ["Tail figures (`tail.user_strata` per user stratum, `tail.cells` per cell, in documents):", ""]
+        lines += _table(["figure", "value"], figures)
     return lines
 
 

@@ -1,8 +1,10 @@
 """``OUTPUT/report.html``: one self-contained page of plots about a run.
 
 Four plots: records through each stage, the synthetic-score histogram against
-the detector's threshold, per-stratum counts in vs out, and each shard's real
-fraction against the requested floor. PNGs are embedded as base64 data URIs
+the detector's threshold, per-stratum counts in vs out (per user stratum when
+the sampler had named fields, with a table of each user stratum's origins), and
+each shard's real share (of rows, or of text with ``--ratio-unit bytes``) against
+the requested floor. PNGs are embedded as base64 data URIs
 and the CSS is inline, so the file opens anywhere (a bucket browser, an email
 attachment) without fetching anything.
 
@@ -29,9 +31,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from curation.audit.certify import advice_text, headline as certified_headline
-from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent
+from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
 from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
-from curation.schema import Origin
+from curation.schema import Origin, RatioUnit
 from curation.writing import files
 from curation.writing.files import REPORT_FILE
 from curation.writing.core import UNKNOWN_CLASS
@@ -61,8 +63,9 @@ h2 { font-size: 17px; margin: 0 0 8px; }
 section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 16px; margin-bottom: 16px; }
 section p { color: #555; font-size: 13px; margin: 0 0 8px; }
 img { max-width: 100%; height: auto; display: block; }
-table { border-collapse: collapse; font-size: 13px; }
+table { border-collapse: collapse; font-size: 13px; margin-top: 10px; }
 td, th { border-bottom: 1px solid #dde1e6; padding: 3px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
 """
 
 
@@ -89,8 +92,13 @@ def removed_by_fate(manifest: Mapping[str, Any]) -> list[tuple[str, int | None]]
 
 
 def strata_in_out(manifest: Mapping[str, Any], output_dir: str) -> tuple[str, dict[str, tuple[int, int]]]:
-    """``(what the groups are, {group: (in, out)})``: the sampler's strata, else input sources."""
-    strata = manifest.get("sampling", {}).get("strata")
+    """``(what the groups are, {group: (in, out)})``: the sampler's user strata (when
+    fields were named), else its strata, else input sources."""
+    sampling = manifest.get("sampling", {})
+    fields = sampling.get("options", {}).get("strata_fields")
+    if fields and sampling.get("user_strata"):
+        return "user stratum", {name: (c.get("in", 0), c.get("out", 0)) for name, c in sampling["user_strata"].items()}
+    strata = sampling.get("strata")
     if strata:
         return "stratum", {name: (c.get("in", 0), c.get("out", 0)) for name, c in strata.items()}
     sources_in = Counter()
@@ -200,7 +208,8 @@ def strata_plot(manifest: Mapping[str, Any], output_dir: str) -> str:
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_ylabel("records (log scale)")
     ax.legend(frameon=False)
-    title = "Per-stratum records in vs out" if kind == "stratum" else f"Per-source records in vs out (sampling {NOT_RUN})"
+    titles = {"stratum": "Per-stratum records in vs out", "user stratum": "Per-user-stratum records in vs out"}
+    title = titles.get(kind, f"Per-source records in vs out (sampling {NOT_RUN})")
     ax.set_title(title, loc="left")
     return _png_data_uri(figure)
 
@@ -215,8 +224,12 @@ def shard_real_fraction_plot(manifest: Mapping[str, Any]) -> str:
     known = list(CLASS_COLORS)  # real at the bottom, where the floor line is read against it
     present = {c for s in shards for c in s.get("classes", {})}
     classes = sorted(present, key=lambda c: (known.index(c) if c in known else len(known), c))
+    # The floor's unit: rows, or text bytes (then the rows' share is in the title).
+    in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
+    measure = "class_text_bytes" if in_bytes else "classes"
     for cls in classes:
-        shares = [s.get("classes", {}).get(cls, 0) / s["rows"] if s["rows"] else 0.0 for s in shards]
+        shares = [s.get(measure, {}).get(cls, 0) / sum(s.get(measure, {}).values()) if sum(s.get(measure, {}).values())
+                  else 0.0 for s in shards]
         ax.bar(positions, shares, bottom=bottom, label=cls, color=CLASS_COLORS.get(cls, "#6c5b7b"), width=0.8)
         bottom = [b + v for b, v in zip(bottom, shares)]
     floor = min_real_fraction(manifest)
@@ -229,10 +242,12 @@ def shard_real_fraction_plot(manifest: Mapping[str, Any]) -> str:
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("data shard")
-    ax.set_ylabel("share of rows")
-    overall = percent(real_fraction(class_totals(manifest)))
+    ax.set_ylabel("share of text (UTF-8 bytes)" if in_bytes else "share of rows")
+    rows_share = percent(real_fraction(class_totals(manifest)))
+    text_share = percent(real_fraction(class_totals(manifest, "class_text_bytes")))
     floor_note = "" if floor is not None else " (no floor requested)"
-    ax.set_title(f"Real fraction per shard: overall {overall}{floor_note}", loc="left")
+    what = "Real share of text" if in_bytes else "Real fraction"
+    ax.set_title(f"{what} per shard: overall {rows_share} of rows, {text_share} of text{floor_note}", loc="left")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png_data_uri(figure)
 
@@ -240,7 +255,12 @@ def shard_real_fraction_plot(manifest: Mapping[str, Any]) -> str:
 def _headline(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
     balance = manifest["accounting"]
     figures = [("records read", format_value(balance["records_read"])), ("output rows", format_value(balance["output"])),
-               ("real fraction", percent(real_fraction(class_totals(manifest))))]
+               ("real fraction", percent(real_fraction(class_totals(manifest)))),
+               ("real share of text", percent(real_fraction(class_totals(manifest, "class_text_bytes"))))]
+    floor = min_real_fraction(manifest)
+    if floor is not None:
+        unit = "text" if ratio_unit(manifest) == RatioUnit.BYTES.value else "rows"
+        figures.append((f"real floor per shard, of {unit}", percent(floor)))
     figures += [(fate, NOT_RUN if n is None else format_value(n)) for fate, n in removed_by_fate(manifest)]
     return figures + [("accounting", "balanced" if balance["balanced"] else "NOT BALANCED")]
 
@@ -272,18 +292,46 @@ def certified_html(certification: Mapping[str, Any] | None) -> str:
     )
 
 
-def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[str, str, str]]:
-    """``(title, note, PNG data URI)`` of the four plots, from the shards in ``shards_dir``."""
+def user_strata_rows(manifest: Mapping[str, Any]) -> list[list[str]]:
+    """Per user stratum (rarest first): documents in and out per origin, and the text kept."""
+    user_strata = manifest.get("sampling", {}).get("user_strata", {})
+    rows = []
+    for name, c in sorted(user_strata.items(), key=lambda kv: (kv[1].get("in", 0), kv[0]))[:MAX_LABELLED_STRATA]:
+        text_in = sum(c.get(f"in_{o.value}_text_bytes", 0) for o in Origin)
+        text_out = sum(c.get(f"out_{o.value}_text_bytes", 0) for o in Origin)
+        row = [name] + [format_value(c.get(f"{side}_{o.value}", 0)) for o in Origin for side in ("in", "out")]
+        rows.append(row + [percent(text_out / text_in if text_in else None)])
+    return rows
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    escape = html.escape
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[str, str, str, str]]:
+    """``(title, note, PNG data URI, HTML table or "")`` of the four plots, from the shards in ``shards_dir``."""
+    in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
+    user_strata = user_strata_rows(manifest)
+    strata_table = ""
+    if user_strata:
+        header = ["user stratum"] + [f"{o.value} {side}" for o in Origin for side in ("in", "out")] + ["text kept"]
+        strata_table = _html_table(header, user_strata)
     return [
         ("Records through each stage", "From records read to rows written; the right panel splits what left by fate.",
-         funnel_plot(manifest)),
+         funnel_plot(manifest), ""),
         ("Synthetic-text scores",
          "The detector's P(synthetic) of every output row, with the threshold below which a record counts as real.",
-         score_histogram_plot(manifest, shards_dir)),
-        ("Strata in vs out", "Records per stratum before and after sampling (log scale): the tails must survive.",
-         strata_plot(manifest, shards_dir)),
-        ("Real fraction per shard", "Share of each class in every data shard, against the requested floor.",
-         shard_real_fraction_plot(manifest)),
+         score_histogram_plot(manifest, shards_dir), ""),
+        ("Strata in vs out", "Records per stratum before and after sampling (log scale): the tails must survive. "
+         "The table lists the rarest user strata by origin.",
+         strata_plot(manifest, shards_dir), strata_table),
+        ("Real share of text per shard" if in_bytes else "Real fraction per shard",
+         f"Share of each class in every data shard ({'of its text' if in_bytes else 'of its rows'}), "
+         "against the requested floor.",
+         shard_real_fraction_plot(manifest), ""),
     ]
 
 
@@ -300,8 +348,8 @@ def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | 
         f'<div class="figure"><b>{escape(value)}</b><span>{escape(name)}</span></div>' for name, value in _headline(manifest)
     )
     body = "".join(
-        f'<section><h2>{escape(title)}</h2><p>{escape(note)}</p><img alt="{escape(title)}" src="{uri}"></section>'
-        for title, note, uri in sections
+        f'<section><h2>{escape(title)}</h2><p>{escape(note)}</p><img alt="{escape(title)}" src="{uri}">{table}</section>'
+        for title, note, uri, table in sections
     )
     package = manifest.get("package", {})
     return (

@@ -11,11 +11,17 @@ so the key at rank r is found in two passes over the data:
 
 An order key is ``(hash64, tiebreak)``: the seeded 64-bit hash of a record's id,
 then the id itself, so keys are unique and the order is total.
+
+Ranks can be weighted: a record of weight ``w`` (its text's bytes, say) takes
+``w`` consecutive positions, and the key "at" a position is the record that
+covers it. With every weight 1 this is the plain rank. A record of weight 0
+covers no position: it sits just before the next record that does.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from typing import Iterable, Mapping, Sequence
 
@@ -38,7 +44,8 @@ def key_bin(key: OrderKey, bits: int) -> int:
 
 
 def locate_ranks(histogram: Mapping[int, int], ranks: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """Maps each rank (0-based, below the group size) to ``(bin, offset within bin)``."""
+    """Maps each rank (0-based, below the group's total weight) to ``(bin, offset within bin)``;
+    ``histogram`` holds each bin's total weight."""
     bins = sorted(histogram)
     starts = []
     total = 0
@@ -54,10 +61,19 @@ def locate_ranks(histogram: Mapping[int, int], ranks: Iterable[int]) -> dict[int
     return located
 
 
-def keys_at_offsets(keys_in_bin: Iterable[OrderKey], offsets: Iterable[int]) -> dict[int, OrderKey]:
-    """The key at each offset of a bin, after sorting the bin's keys."""
-    ordered = sorted(keys_in_bin)
-    return {offset: ordered[offset] for offset in offsets}
+def keys_at_offsets(weighted_keys: Iterable[tuple[OrderKey, int]], offsets: Iterable[int]) -> dict[int, OrderKey]:
+    """The key covering each (weighted) offset of a bin, after sorting the bin's
+    ``(key, weight)`` pairs by key."""
+    ordered = sorted(weighted_keys)
+    ends = list(itertools.accumulate(weight for _, weight in ordered))
+    # The first record whose end is past the offset covers it (weight-0 records never do).
+    return {offset: ordered[bisect.bisect_right(ends, offset)][0] for offset in offsets}
+
+
+def key_after(key: OrderKey) -> OrderKey:
+    """The smallest order key above ``key``: as a boundary it puts ``key`` itself below.
+    (No string lies between ``s`` and ``s + NUL``.)"""
+    return key[0], key[1] + "\x00"
 
 
 def bucket_of(key: OrderKey, boundaries: Sequence[OrderKey | None]) -> int:

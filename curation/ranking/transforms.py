@@ -9,7 +9,8 @@ from apache_beam.pvalue import AsDict, AsSingleton
 
 from curation.ranking import core
 
-# The targets side input: {group: (group_size, [rank, ...])}, ranks ascending.
+# The targets side input: {group: (group_size, [rank, ...])}, ranks ascending
+# (weighted: positions below the group's total weight, see curation.ranking.core).
 Targets = dict[Hashable, tuple[int, list[int]]]
 
 
@@ -18,32 +19,35 @@ def _bits_for(group, targets: Targets) -> int:
 
 
 def _located(histogram: dict, targets: Targets) -> dict:
-    """{(group, bin): [(rank, offset), ...]} for every target rank inside its group."""
-    per_group: dict = {}
-    for (group, bin_), count in histogram.items():
-        per_group.setdefault(group, {})[bin_] = count
+    """{(group, bin): [(rank, offset), ...]} for every target rank inside its group.
+    ``histogram``: {(group, bin): (keys, weight)}."""
+    weights: dict = {}
+    counts: dict = {}
+    for (group, bin_), (count, weight) in histogram.items():
+        weights.setdefault(group, {})[bin_] = weight
+        counts[group] = counts.get(group, 0) + count
     located: dict = {}
     for group, (size, ranks) in targets.items():
-        seen = sum(per_group.get(group, {}).values())
-        if seen != size:
-            raise RuntimeError(f"group {group!r}: expected {size} keys, histogram holds {seen}")
-        inside = [r for r in ranks if r < size]
-        for rank, (bin_, offset) in core.locate_ranks(per_group.get(group, {}), inside).items():
+        if counts.get(group, 0) != size:
+            raise RuntimeError(f"group {group!r}: expected {size} keys, histogram holds {counts.get(group, 0)}")
+        total = sum(weights.get(group, {}).values())
+        inside = [r for r in ranks if r < total]
+        for rank, (bin_, offset) in core.locate_ranks(weights.get(group, {}), inside).items():
             located.setdefault((group, bin_), []).append((rank, offset))
     return located
 
 
 def _in_target_bin(element, located, targets: Targets):
-    group, key = element
+    group, key, weight = element
     group_bin = (group, core.key_bin(key, _bits_for(group, targets)))
     if group_bin in located:
-        yield group_bin, key
+        yield group_bin, (key, weight)
 
 
 def _keys_at_ranks(element, located):
-    (group, bin_), keys = element
+    (group, bin_), weighted_keys = element
     wanted = located[(group, bin_)]
-    by_offset = core.keys_at_offsets(keys, [offset for _, offset in wanted])
+    by_offset = core.keys_at_offsets(weighted_keys, [offset for _, offset in wanted])
     for rank, offset in wanted:
         yield (group, rank), by_offset[offset]
 
@@ -56,26 +60,33 @@ class RankBoundaries(beam.PTransform):
     """For each group, the order key at each target rank (``None`` past the group's end).
 
     Input: ``(group, order_key)`` pairs with unique order keys (see
-    :mod:`curation.ranking.core`). ``targets``: a single-element PCollection
-    ``{group: (group_size, [ranks])}``; sizes must match the input (checked).
+    :mod:`curation.ranking.core`), or with ``weighted``, ``(group, order_key,
+    weight)`` triples, the ranks then being weighted positions (the key returned
+    is the one covering the position). ``targets``: a single-element PCollection
+    ``{group: (group_size, [ranks])}``; sizes (in keys) must match the input (checked).
     Output: a single-element PCollection ``{group: [key_or_None per rank]}``.
 
     Only a histogram of leading hash bits and the keys of the bins that hold a
     target rank ever meet on one worker; never a whole group.
     """
 
-    def __init__(self, targets: beam.PCollection):
+    def __init__(self, targets: beam.PCollection, weighted: bool = False):
         super().__init__()
         self._targets = targets
+        self._weighted = weighted
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
         targets = AsSingleton(self._targets)
+        if not self._weighted:
+            keyed = keyed | "WeightOne" >> beam.Map(lambda gk: (gk[0], gk[1], 1))
         # Per-key results reach the single-element steps as dict side inputs
         # (AsDict), not through a global ToDict combine: far fewer transforms.
         histogram = (
             keyed
-            | "BinKeys" >> beam.Map(lambda gk, t: ((gk[0], core.key_bin(gk[1], _bits_for(gk[0], t))), 1), targets)
-            | "CountPerBin" >> beam.CombinePerKey(sum)
+            | "BinKeys" >> beam.Map(
+                lambda gkw, t: ((gkw[0], core.key_bin(gkw[1], _bits_for(gkw[0], t))), (1, gkw[2])), targets
+            )
+            | "CountPerBin" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
         )
         located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, t), AsDict(histogram))
         found = (

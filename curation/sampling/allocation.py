@@ -37,6 +37,20 @@ fraction ``r``:
   ``floor(R * (1 - r) / r)`` (e.g. R=10, r=0.1, 3 shards: 81, not 90); shards
   of unequal sizes could hold more, but balanced shards are worth more.
 
+Levels (:func:`allocate_levels`): a budget is first allocated across outer
+strata (the user-named ones) by their total sizes, then within each across its
+cells, by the same rule. Both levels are exact, so quotas still sum to the
+budget, and an outer stratum below the first level's unimax cap is kept whole
+however many cells it spreads over.
+
+Bytes (``unit=RatioUnit.BYTES``): sizes, budgets and the floor count UTF-8 bytes
+of text instead of documents. A shard then cannot be cut at an exact byte: the
+writer splits each origin's bytes evenly over the shards (to within a byte) and
+a shard boundary falls between documents, so a shard can lose up to one real
+document's bytes and gain up to one synthetic document's bytes against its even
+share. :func:`max_synthetic_bytes_for_shards` reserves exactly that much per
+shard, so every shard still meets ``r`` exactly, with no tolerance.
+
 ``r`` and ``sample_fraction`` given as floats are read as the decimal the user
 wrote (``0.1`` is exactly 1/10, not the nearest binary float), so ``r = 0.1``
 allows exactly 9 synthetic per real document.
@@ -48,7 +62,9 @@ import enum
 import math
 import operator
 from fractions import Fraction
-from typing import Mapping, NamedTuple
+from typing import Callable, Mapping, NamedTuple
+
+from curation.schema import RatioUnit
 
 DEFAULT_TEMPERATURE = 2.0
 
@@ -217,6 +233,22 @@ def allocate(
     return allocate_temperature(sizes, budget, temperature)
 
 
+def allocate_levels(
+    strata: Mapping[str, Mapping[str, int]],
+    budget: int,
+    method: AllocationMethod | str = DEFAULT_METHOD,
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> dict[str, dict[str, int]]:
+    """Quotas in two levels: ``{outer: {cell: size}}`` -> ``{outer: {cell: quota}}``.
+
+    The budget is allocated across the outer strata by their total sizes, then each
+    outer stratum's quota across its cells (see the module doc).
+    """
+    checked = {outer: _checked_sizes(cells) for outer, cells in strata.items()}
+    outer_quotas = allocate({outer: sum(cells.values()) for outer, cells in checked.items()}, budget, method, temperature)
+    return {outer: allocate(cells, outer_quotas[outer], method, temperature) for outer, cells in checked.items()}
+
+
 def _real_needed_in_shards(total: int, num_shards: int, min_real: Fraction) -> int:
     """Real documents needed so each of ``num_shards`` balanced shards meets the ratio."""
     size, larger = divmod(total, num_shards)
@@ -243,6 +275,35 @@ def max_synthetic_for_shards(
         else:
             high = mid - 1
     return low
+
+
+def max_synthetic_bytes_for_shards(
+    real_bytes: int,
+    num_shards: int,
+    min_real_fraction: float | Fraction,
+    longest_real: int,
+    longest_synthetic: int,
+) -> int:
+    """The most synthetic text bytes that ``real_bytes`` of real text can carry so
+    that every one of ``num_shards`` shards keeps ``real / total >= r`` in bytes.
+
+    The writer gives shard ``j`` each origin's even share (floor or ceiling of
+    ``total / k``), then cuts between documents: the real share can fall short by
+    less than ``longest_real`` and the synthetic one overrun by less than
+    ``longest_synthetic``. The guarantee per shard holds when
+    ``(1 - r) * R - r * S >= (k - 1) + k * ((1 - r) * longest_real + r * longest_synthetic)``
+    (the ``k - 1``: each share's rounding to whole bytes); one shard holds
+    everything, so it needs no reserve.
+    """
+    real_bytes = _count(real_bytes, "real_bytes")
+    num_shards = _checked_num_shards(num_shards)
+    r = exact_fraction(min_real_fraction, "min_real_fraction")
+    longest_real = _count(longest_real, "longest_real")
+    longest_synthetic = _count(longest_synthetic, "longest_synthetic")
+    reserve = 0
+    if num_shards > 1:
+        reserve = (num_shards - 1) + num_shards * ((1 - r) * longest_real + r * longest_synthetic)
+    return max(0, math.floor(((1 - r) * real_bytes - reserve) / r))
 
 
 def _checked_num_shards(num_shards: int) -> int:
@@ -314,19 +375,28 @@ def plan_origin_totals(
     sample_size: int | None = None,
     sample_fraction: float | Fraction | None = None,
     num_shards: int = 1,
+    unit: RatioUnit | str = RatioUnit.ROWS,
+    longest_documents: tuple[int, int] = (0, 0),
 ) -> tuple[int, int]:
-    """How many real and synthetic documents to select (see the module doc for the rules)."""
+    """How much real and synthetic to select (see the module doc for the rules).
+
+    Everything is in ``unit``: documents, or UTF-8 bytes of text; with bytes,
+    ``longest_documents`` is ``(longest real, longest synthetic)`` document in
+    bytes, which sets the reserve each shard needs (:func:`max_synthetic_bytes_for_shards`).
+    """
+    unit = RatioUnit(unit)
     real_available = _count(real_available, "real_available")
     synthetic_available = _count(synthetic_available, "synthetic_available")
     num_shards = _checked_num_shards(num_shards)
     available = real_available + synthetic_available
+    noun = "documents" if unit is RatioUnit.ROWS else "bytes of text"
     if sample_size is not None and sample_fraction is not None:
         raise ValueError("give sample_size or sample_fraction, not both")
     if sample_size is not None:
         target = _count(sample_size, "sample_size")
         if target > available:
             raise ImpossibleRequestError(
-                f"asked for exactly {target} documents but only {available} are available "
+                f"asked for exactly {target} {noun} but only {available} are available "
                 f"({real_available} real, {synthetic_available} synthetic)"
             )
     elif sample_fraction is not None:
@@ -340,21 +410,29 @@ def plan_origin_totals(
     r = exact_fraction(min_real_fraction, "min_real_fraction")
 
     def synthetic_room(real: int) -> int:
-        return min(synthetic_available, max_synthetic_for_shards(real, num_shards, r))
+        if unit is RatioUnit.ROWS:
+            return min(synthetic_available, max_synthetic_for_shards(real, num_shards, r))
+        return min(synthetic_available, max_synthetic_bytes_for_shards(real, num_shards, r, *longest_documents))
 
     most_real = min(real_available, target)
     if target - most_real > synthetic_room(most_real):
         if sample_size is not None:
             most = real_available + synthetic_room(real_available)
+            reserve = (
+                f" (each shard keeps a reserve of up to one longest document: {longest_documents[0]} real, "
+                f"{longest_documents[1]} synthetic bytes)"
+                if unit is RatioUnit.BYTES and num_shards > 1
+                else ""
+            )
             raise ImpossibleRequestError(
-                f"asked for exactly {target} documents with at least {float(r):g} real"
+                f"asked for exactly {target} {noun} with at least {float(r):g} real"
                 f"{f' in each of {num_shards} shards' if num_shards > 1 else ''}, but "
-                f"{real_available} real and {synthetic_available} synthetic documents allow "
-                f"at most {most}: lower the sample size to {most} or less, lower the minimum "
+                f"{real_available} real and {synthetic_available} synthetic {noun} allow "
+                f"at most {most}{reserve}: lower the sample size to {most} or less, lower the minimum "
                 f"real fraction, or add real documents"
             )
         return most_real, synthetic_room(most_real)
-    # Fewest real documents (starting from the input's mix) that carry the rest as
+    # Fewest real (starting from the input's mix) that carry the rest as
     # synthetic; feasibility only improves with more real, so binary search.
     low, high = mix["real"], most_real
     while low < high:
@@ -376,8 +454,12 @@ def plan_budgets(
     num_shards: int = 1,
     method: AllocationMethod | str = DEFAULT_METHOD,
     temperature: float = DEFAULT_TEMPERATURE,
+    outer_of: Callable[[str], str] | None = None,
+    unit: RatioUnit | str = RatioUnit.ROWS,
+    longest_documents: tuple[int, int] = (0, 0),
 ) -> BudgetPlan:
-    """Per-stratum quotas for each origin: :func:`plan_origin_totals`, then :func:`allocate`.
+    """Per-stratum quotas for each origin: :func:`plan_origin_totals`, then
+    :func:`allocate_levels` (strata grouped by ``outer_of``; None: one level).
 
     ``num_shards`` must be the number of shards the output will be written to,
     because the real:synthetic ratio is guaranteed in every shard.
@@ -389,8 +471,17 @@ def plan_budgets(
         sample_size=sample_size,
         sample_fraction=sample_fraction,
         num_shards=num_shards,
+        unit=unit,
+        longest_documents=longest_documents,
     )
-    return BudgetPlan(
-        allocate(real_sizes, real_total, method, temperature),
-        allocate(synthetic_sizes, synthetic_total, method, temperature),
-    )
+
+    def in_levels(sizes: Mapping[str, int], budget: int) -> dict[str, int]:
+        if outer_of is None:
+            return allocate(sizes, budget, method, temperature)
+        strata: dict[str, dict[str, int]] = {}
+        for cell, n in sizes.items():
+            strata.setdefault(outer_of(cell), {})[cell] = n
+        quotas = allocate_levels(strata, budget, method, temperature)
+        return {cell: quotas[outer_of(cell)][cell] for cell in sizes}
+
+    return BudgetPlan(in_levels(real_sizes, real_total), in_levels(synthetic_sizes, synthetic_total))

@@ -7,7 +7,7 @@ import math
 
 from curation.sampling.allocation import AllocationMethod
 from curation.sampling.strata import validate_stratum_fields
-from curation.schema import Origin
+from curation.schema import Origin, RatioUnit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,12 +16,16 @@ class SampleOptions:
 
     Attributes:
       min_real_fraction: every output shard holds at least this share of real
-        records (None: no floor).
-      sample_size: select exactly this many records, or fail before writing.
-      sample_fraction: select ``floor(f * candidates)`` records, or as many as
-        the ratio allows.
-      strata_fields: record columns or ``metadata`` keys that define strata, on
-        top of the built-in length bucket and topic.
+        records, or of real text with ``ratio_unit="bytes"`` (None: no floor).
+      ratio_unit: ``rows`` (default) or ``bytes``: what the floor, the budget and
+        the quotas count, documents or UTF-8 bytes of text.
+      sample_size: select exactly this many records (with bytes: this many bytes
+        of text, to within one document per stratum cell), or fail before writing.
+      sample_fraction: select ``floor(f * candidates)`` records (with bytes:
+        ``floor(f * candidate bytes)`` bytes), or as many as the ratio allows.
+      strata_fields: record columns or ``metadata`` keys that define the user
+        strata: the budget is allocated across them first, then within each
+        across its built-in length bucket x topic cells.
       length_buckets: add the word-count bucket to the stratum.
       topics: number of k-means topics added to the stratum (0: none).
       topic_sample: documents the topic model is fitted on (a seeded sample).
@@ -37,6 +41,7 @@ class SampleOptions:
     """
 
     min_real_fraction: float | None = None
+    ratio_unit: str = RatioUnit.ROWS.value
     sample_size: int | None = None
     sample_fraction: float | None = None
     strata_fields: tuple[str, ...] = ("source",)
@@ -57,6 +62,8 @@ class SampleOptions:
         validate_stratum_fields(self.strata_fields)
         if self.min_real_fraction is not None and not 0.0 < self.min_real_fraction <= 1.0:
             raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
+        if self.ratio_unit not in {u.value for u in RatioUnit}:
+            raise ValueError(f"ratio_unit must be one of {[u.value for u in RatioUnit]}, got {self.ratio_unit!r}")
         if self.sample_size is not None and self.sample_fraction is not None:
             raise ValueError("give sample_size or sample_fraction, not both")
         if self.sample_size is not None and self.sample_size < 1:

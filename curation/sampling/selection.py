@@ -1,94 +1,225 @@
-"""From stratum counts to an exact selection and shard plan, and the sample's tail report.
+"""From stratum sizes to an exact selection and shard plan, and the sample's tail report.
 
-Pure functions over small summaries (counts per stratum and origin), so the
-whole plan is computed in one place and tested without a pipeline.
+Pure functions over small summaries (documents and text bytes per stratum and
+origin), so the whole plan is computed in one place and tested without a pipeline.
+
+In the ``bytes`` unit a quota is met by taking a group's records in seeded-hash
+order: a real group takes records while their first byte is within its quota, a
+synthetic group while their last byte is. So real quotas are met or passed by
+less than one document and synthetic quotas are never passed: rounding to whole
+documents never costs the floor.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
+from curation.ranking.core import OrderKey, key_after
 from curation.sampling import tail_metrics
 from curation.sampling.allocation import plan_budgets, plan_origin_totals, plan_shard_counts
 from curation.sampling.options import SampleOptions
-from curation.schema import Origin
+from curation.sampling.strata import user_stratum
+from curation.schema import Origin, RatioUnit, text_bytes
 
 REAL, SYNTHETIC = Origin.REAL.value, Origin.SYNTHETIC.value
 Group = tuple[str, str]  # (stratum, origin)
 
 
-def _shard_count(total: int, average_bytes: float, options: SampleOptions) -> int:
+class GroupSize(NamedTuple):
+    """What a (stratum, origin) group holds; sums (and a max) combine across workers."""
+
+    documents: int
+    text_bytes: int
+    longest: int  # UTF-8 bytes of the group's longest text
+
+
+def size_of_text(text: str) -> GroupSize:
+    """One record's contribution to its group's :class:`GroupSize`."""
+    size = text_bytes(text)
+    return GroupSize(1, size, size)
+
+
+def _shard_count(planned: int, unit: RatioUnit, average_bytes: float, options: SampleOptions) -> int:
+    """Shards for ``planned`` (in ``unit``): enough for both size targets, the other
+    measure estimated from the candidates' average text size."""
     if options.num_shards:
         return options.num_shards
-    return max(1, math.ceil(total / options.shard_rows), math.ceil(total * average_bytes / options.shard_bytes))
+    if unit is RatioUnit.ROWS:
+        documents, text = planned, planned * average_bytes
+    else:
+        documents, text = (planned / average_bytes if average_bytes else 0), planned
+    return max(1, math.ceil(documents / options.shard_rows), math.ceil(text / options.shard_bytes))
 
 
-def plan_selection(counts: Mapping[Group, int], text_bytes: int, options: SampleOptions) -> dict:
-    """Quotas per (stratum, origin) and the per-shard real/synthetic counts.
+def plan_selection(groups: Mapping[Group, GroupSize | tuple[int, int, int]], options: SampleOptions) -> dict:
+    """Quotas per (stratum, origin) in the options' ratio unit, and the shard count.
 
+    Quotas are allocated per origin in two levels: across the user strata, then
+    within each across its cells (:func:`~curation.sampling.allocation.plan_budgets`).
     The shard count follows from the planned total (and the candidates' average
-    text size), and is then fixed, because the per-shard ratio depends on it.
+    text size), and is then fixed, because the per-shard ratio depends on it. In
+    rows the plan also holds each shard's real/synthetic counts (``shards``); in
+    bytes those follow from the bytes actually selected (:func:`byte_shard_plan`).
     Raises ``ImpossibleRequestError`` (a ``ValueError``) for requests that
     cannot be met, before anything is selected.
     """
-    real_sizes = {s: n for (s, o), n in counts.items() if o == REAL}
-    synthetic_sizes = {s: n for (s, o), n in counts.items() if o == SYNTHETIC}
-    candidates = sum(counts.values())
+    groups = {group: GroupSize(*size) for group, size in groups.items()}
+    unit = RatioUnit(options.ratio_unit)
+
+    def sizes_of(origin: str) -> dict[str, int]:
+        return {
+            stratum: size.documents if unit is RatioUnit.ROWS else size.text_bytes
+            for (stratum, o), size in groups.items()
+            if o == origin
+        }
+
+    real_sizes, synthetic_sizes = sizes_of(REAL), sizes_of(SYNTHETIC)
+    longest = tuple(max((s.longest for (_, o), s in groups.items() if o == origin), default=0) for origin in (REAL, SYNTHETIC))
     targets = dict(
         min_real_fraction=options.min_real_fraction,
         sample_size=options.sample_size,
         sample_fraction=options.sample_fraction,
+        unit=unit,
+        longest_documents=longest,
     )
-    real_total, synthetic_total = plan_origin_totals(
-        sum(real_sizes.values()), sum(synthetic_sizes.values()), **targets
-    )
-    num_shards = _shard_count(real_total + synthetic_total, text_bytes / max(1, candidates), options)
+    real_total, synthetic_total = plan_origin_totals(sum(real_sizes.values()), sum(synthetic_sizes.values()), **targets)
+    documents = sum(s.documents for s in groups.values())
+    average_bytes = sum(s.text_bytes for s in groups.values()) / max(1, documents)
+    num_shards = _shard_count(real_total + synthetic_total, unit, average_bytes, options)
+    fields = len(options.strata_fields)
     budget = plan_budgets(
         real_sizes, synthetic_sizes, **targets, num_shards=num_shards,
         method=options.allocation, temperature=options.temperature,
+        outer_of=lambda stratum: user_stratum(stratum, fields),
     )
-    shards = plan_shard_counts(budget.real_total, budget.synthetic_total, num_shards, options.min_real_fraction)
     quotas = {(s, REAL): q for s, q in budget.real_quotas.items()}
     quotas.update({(s, SYNTHETIC): q for s, q in budget.synthetic_quotas.items()})
-    return {
-        "sizes": dict(counts),
+    plan = {
+        "unit": unit.value,
+        "sizes": {group: size.documents for group, size in groups.items()},
+        "text_bytes": {group: size.text_bytes for group, size in groups.items()},
         "quotas": quotas,
-        "shards": [{REAL: r, SYNTHETIC: s} for r, s in shards],
+        "num_shards": num_shards,
+    }
+    if unit is RatioUnit.ROWS:
+        shards = plan_shard_counts(budget.real_total, budget.synthetic_total, num_shards, options.min_real_fraction)
+        plan["shards"] = [{REAL: r, SYNTHETIC: s} for r, s in shards]
+    return plan
+
+
+def inclusion_probability(plan: Mapping, group: Group) -> float:
+    """The share of its group each record was given: quota / size, in the plan's unit."""
+    size = plan["sizes"][group] if plan["unit"] == RatioUnit.ROWS.value else plan["text_bytes"][group]
+    return plan["quotas"].get(group, 0) / size if size else 1.0
+
+
+def _takes_the_covering_record(plan: Mapping, group: Group) -> bool:
+    """A real group in bytes, cut inside its text: the record holding the quota's last byte is taken."""
+    quota = plan["quotas"].get(group, 0)
+    return plan["unit"] == RatioUnit.BYTES.value and group[1] == REAL and 0 < quota < plan["text_bytes"][group]
+
+
+def selection_targets(plan: Mapping) -> dict[Group, tuple[int, list[int]]]:
+    """``RankBoundaries`` targets: one position per group, below which records are selected.
+
+    Rows: the quota (a rank). Bytes: the quota as a byte position, so the record
+    covering it is the first one left out; for a real group cut inside its text,
+    the position of the quota's last byte instead (see :func:`selection_cutoffs`).
+    """
+    targets = {}
+    for group, documents in plan["sizes"].items():
+        quota = plan["quotas"].get(group, 0)
+        targets[group] = (documents, [quota - 1 if _takes_the_covering_record(plan, group) else quota])
+    return targets
+
+
+def selection_cutoffs(plan: Mapping, found: Mapping[Group, list[OrderKey | None]]) -> dict[Group, list[OrderKey | None]]:
+    """Each group's cut-off key from the keys found at :func:`selection_targets`:
+    records ordered below it are selected (``None``: the whole group)."""
+    return {
+        group: [key_after(keys[0])] if _takes_the_covering_record(plan, group) and keys[0] is not None else keys
+        for group, keys in found.items()
     }
 
 
-def sampling_report(plan: Mapping, rare_vocabulary_coverage: float, options: SampleOptions) -> dict:
-    """The manifest's ``sampling`` section: per-stratum counts in and out, and tail figures.
+def byte_shard_plan(selected_text_bytes: Mapping[str, int], num_shards: int) -> list[dict[str, int]]:
+    """Per shard, the real and synthetic text bytes the writer places: each origin's
+    selected bytes spread evenly (floor or ceiling of its share)."""
+    shards = plan_shard_counts(selected_text_bytes.get(REAL, 0), selected_text_bytes.get(SYNTHETIC, 0), num_shards)
+    return [{REAL: r, SYNTHETIC: s} for r, s in shards]
 
+
+def _in_out(plan: Mapping, selected: Mapping[Group, tuple[int, int]], level) -> dict[str, dict[str, int]]:
+    """Documents and text bytes in and out per stratum of a level (``level``: cell -> its stratum)."""
+    rows: dict[str, dict[str, int]] = {}
+    for group in sorted(plan["sizes"]):
+        stratum, origin = group
+        documents_out, bytes_out = selected.get(group, (0, 0))
+        row = rows.setdefault(level(stratum), {"in": 0, "out": 0})
+        figures = {
+            "in": plan["sizes"][group], "out": documents_out,
+            f"in_{origin}": plan["sizes"][group], f"out_{origin}": documents_out,
+            f"in_{origin}_text_bytes": plan["text_bytes"][group], f"out_{origin}_text_bytes": bytes_out,
+        }
+        for name, n in figures.items():
+            row[name] = row.get(name, 0) + n
+    return rows
+
+
+def _tail(rows: Mapping[str, Mapping[str, int]]) -> dict:
+    counts_in = {s: row["in"] for s, row in rows.items()}
+    counts_out = {s: row["out"] for s, row in rows.items()}
+    return {
+        "strata_in": sum(1 for n in counts_in.values() if n),
+        "strata_out": sum(1 for n in counts_out.values() if n),
+        "rarest_decile_kept_share": tail_metrics.rarest_strata_kept_share(counts_in, counts_out, 0.1),
+        "jensen_shannon_divergence": tail_metrics.jensen_shannon_divergence(counts_in, counts_out),
+    }
+
+
+def sampling_report(
+    plan: Mapping, selected: Mapping[Group, tuple[int, int]], rare_vocabulary_coverage: float, options: SampleOptions
+) -> dict:
+    """The manifest's ``sampling`` section: documents and text bytes in and out per
+    user stratum and per cell, each by origin, the selected real shares of rows and
+    of text, and the tail figures at both levels (counted in documents).
+
+    ``selected``: ``(documents, text bytes)`` actually selected per group.
     ``rare_vocabulary_coverage`` is computed per vocabulary shard in the pipeline
     (see :func:`curation.sampling.tail_metrics.rare_type_tally`).
     """
-    sizes, quotas = plan["sizes"], plan["quotas"]
-    strata: dict[str, dict[str, int]] = {}
-    for (stratum, origin), n in sorted(sizes.items()):
-        row = strata.setdefault(stratum, {"in": 0, "out": 0})
-        row["in"] += n
-        row["out"] += quotas.get((stratum, origin), 0)
-        row[f"in_{origin}"] = n
-        row[f"out_{origin}"] = quotas.get((stratum, origin), 0)
-    counts_in = {s: row["in"] for s, row in strata.items()}
-    counts_out = {s: row["out"] for s, row in strata.items()}
+    fields = len(options.strata_fields)
+    user_strata = _in_out(plan, selected, lambda stratum: user_stratum(stratum, fields))
+    cells = _in_out(plan, selected, lambda stratum: stratum)
 
-    def origin_total(which: Mapping[Group, int], origin: str) -> int:
-        return sum(n for (_, o), n in which.items() if o == origin)
+    def per_origin(measure: Mapping[Group, int]) -> dict[str, int]:
+        return {origin: sum(n for (_, o), n in measure.items() if o == origin) for origin in (REAL, SYNTHETIC)}
+
+    selected_documents = per_origin({g: s[0] for g, s in selected.items()})
+    selected_bytes = per_origin({g: s[1] for g, s in selected.items()})
+
+    def real_share(by_origin: Mapping[str, int]) -> float:
+        total = sum(by_origin.values())
+        return by_origin[REAL] / total if total else math.nan
 
     return {
         "options": options.as_config(),
-        "candidates": {REAL: origin_total(sizes, REAL), SYNTHETIC: origin_total(sizes, SYNTHETIC)},
-        "selected": {REAL: origin_total(quotas, REAL), SYNTHETIC: origin_total(quotas, SYNTHETIC)},
-        "num_shards": len(plan["shards"]),
-        "strata": strata,
+        "ratio_unit": plan["unit"],
+        "candidates": per_origin(plan["sizes"]),
+        "candidate_text_bytes": per_origin(plan["text_bytes"]),
+        # The quotas' totals in the ratio unit: in bytes each group's quota is met to within
+        # one document (real at or above it, synthetic at or below), so these can differ.
+        "planned": per_origin(plan["quotas"]),
+        "selected": selected_documents,
+        "selected_text_bytes": selected_bytes,
+        "real_share": {"rows": real_share(selected_documents), "text": real_share(selected_bytes)},
+        "num_shards": plan["num_shards"],
+        "user_strata": user_strata,
+        "strata": cells,
         "tail": {
-            "strata_in": sum(1 for n in counts_in.values() if n),
-            "strata_out": sum(1 for n in counts_out.values() if n),
-            "rarest_decile_kept_share": tail_metrics.rarest_strata_kept_share(counts_in, counts_out, 0.1),
-            "jensen_shannon_divergence": tail_metrics.jensen_shannon_divergence(counts_in, counts_out),
+            "user_strata": _tail(user_strata),
+            "cells": _tail(cells),
             "rare_vocabulary_coverage": rare_vocabulary_coverage,
         },
     }

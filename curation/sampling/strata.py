@@ -13,6 +13,10 @@ A key joins ``name=value`` parts with ``|``, in this order:
 Example: ``source=email|lang=en|len=256-511|topic=07``. In values, ``%``, ``|``,
 ``=`` and line breaks are percent-encoded (``%25``, ``%7C``, ``%3D``, ``%0A``...)
 so a key always splits back into its parts.
+
+The user-named parts alone (``source=email|lang=en``) are the record's *user
+stratum* (:func:`user_stratum`): the level the sampler allocates first, and
+protects, before it refines by length and topic.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from curation.sampling.topics import TopicModel
 # The value of a named field the record does not have (or has as null). A
 # literal "(none)" value reads the same; the sampler treats both alike.
 MISSING = "(none)"
+# The one user stratum when no field is named (a named part always holds "=").
+ALL_RECORDS = "(all)"
 LENGTH_PART = "len"
 TOPIC_PART = "topic"
 
@@ -117,3 +123,9 @@ def stratum_keys(
             parts.append(f"{TOPIC_PART}={topic_label(topics[i], topic_model.num_topics)}")
         keys.append("|".join(parts))
     return keys
+
+
+def user_stratum(key: str, num_fields: int) -> str:
+    """The user-named part of a stratum key (its first ``num_fields`` parts), or
+    :data:`ALL_RECORDS` when no field is named."""
+    return "|".join(key.split("|")[:num_fields]) if num_fields else ALL_RECORDS

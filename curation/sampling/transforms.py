@@ -2,11 +2,13 @@
 
 Steps: decide each record's origin (:func:`~curation.sampling.origin.decide_origin`),
 fit a topic model on a bounded seeded sample, key every record by stratum,
-count (stratum, origin) groups, plan exact quotas and the shard split
+size (stratum, origin) groups in documents and text bytes, plan exact quotas
 (:func:`~curation.sampling.selection.plan_selection`), then keep in each group
-the ``quota`` records with the smallest seeded hash. The cut-off key of each
-group comes from :class:`~curation.ranking.transforms.RankBoundaries`, so no
-group is ever gathered on one worker and quotas are met exactly.
+the records with the smallest seeded hash up to its quota (a count, or with
+``ratio_unit="bytes"`` a number of text bytes). The cut-off key of each group
+comes from :class:`~curation.ranking.transforms.RankBoundaries` (weighted by
+text bytes in the bytes unit), so no group is ever gathered on one worker and
+quotas are met exactly (in bytes: to within one document).
 """
 
 from __future__ import annotations
@@ -28,10 +30,21 @@ from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
 from curation.sampling.origin import decide_origin
 from curation.sampling.options import SampleOptions
-from curation.sampling.selection import plan_selection, sampling_report
+from curation.sampling.selection import (
+    REAL,
+    SYNTHETIC,
+    byte_shard_plan,
+    inclusion_probability,
+    plan_selection,
+    sampling_report,
+    selection_cutoffs,
+    selection_targets,
+    size_of_text,
+)
 from curation.sampling.strata import stratum_keys
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
+from curation.schema import RatioUnit, text_bytes
 
 SELECTED = "selected"
 NOT_SELECTED = "not_selected"
@@ -77,7 +90,7 @@ class _Split(beam.DoFn):
     def process(self, element, boundaries, plan):
         group, key, record = element
         # Every record of a group had the same chance: quota / size (lineage for the tables).
-        probability = plan["quotas"].get(group, 0) / plan["sizes"][group]
+        probability = inclusion_probability(plan, group)
         if bucket_of(key, boundaries[group]) == 0:
             self._selected.inc()
             yield {**record, "inclusion_probability": probability}
@@ -191,8 +204,9 @@ class SelectSample(beam.PTransform):
     Returns a dict of PCollections:
       ``"selected"``: records with ``origin``, ``origin_basis`` and ``stratum`` set;
       ``"not_selected"``: :data:`curation.schema.NOT_SELECTED_SCHEMA` rows;
-      ``"shard_plan"``: one list of ``{"real": n, "synthetic": m}`` per shard, for
-      :class:`~curation.writing.transforms.WriteShards`;
+      ``"shard_plan"``: one list of ``{"real": n, "synthetic": m}`` per shard (rows,
+        or text bytes in the bytes unit), for :class:`~curation.writing.transforms.WriteShards`
+        with the same ``ratio_unit``;
       ``"report"``: one ``{"sampling": {...}}`` manifest section.
 
     A record whose origin cannot be decided raises
@@ -241,35 +255,59 @@ class SelectSample(beam.PTransform):
         )
         counts = (
             stratified
-            | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), 1))
-            | "CountGroups" >> beam.CombinePerKey(sum)
+            | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), size_of_text(r["text"])))
+            | "SizeGroups" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum, max))
         )
-        text_bytes = (
-            stratified
-            | "TextBytes" >> beam.Map(lambda r: len(r["text"].encode("utf-8")))
-            | "SumTextBytes" >> beam.CombineGlobally(sum)
+        plan = (
+            records.pipeline
+            | "PlanOnce" >> beam.Create([None])
+            | "Plan" >> beam.Map(lambda _, groups: plan_selection(groups, options), AsDict(counts))
         )
-        plan = text_bytes | "Plan" >> beam.Map(lambda total, c: plan_selection(c, total, options), AsDict(counts))
-        targets = plan | "RankTargets" >> beam.Map(
-            lambda p: {g: (n, [p["quotas"].get(g, 0)]) for g, n in p["sizes"].items()}
-        )
+        targets = plan | "RankTargets" >> beam.Map(selection_targets)
         with_keys = stratified | "OrderKeys" >> beam.Map(
             lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
         )
-        boundaries = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1])) | RankBoundaries(targets)
-        split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(boundaries), AsSingleton(plan)).with_outputs(
+        in_bytes = options.ratio_unit == RatioUnit.BYTES.value
+        if in_bytes:
+            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], text_bytes(t[2]["text"])))
+        else:
+            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
+        cutoffs = (
+            keys
+            | RankBoundaries(targets, weighted=in_bytes)
+            | "Cutoffs" >> beam.Map(lambda found, p: selection_cutoffs(p, found), AsSingleton(plan))
+        )
+        split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED
         )
+        selected_sizes = AsDict(
+            split[SELECTED]
+            | "SelectedGroup" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), (1, text_bytes(r["text"]))))
+            | "SizeSelected" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+        )
+        if in_bytes:
+            # Shards are planned on the bytes actually selected (quotas are met to within a document).
+            shard_plan = plan | "ShardPlan" >> beam.Map(
+                lambda p, selected: byte_shard_plan(
+                    {o: sum(b for (_, origin), (_, b) in selected.items() if origin == o) for o in (REAL, SYNTHETIC)},
+                    p["num_shards"],
+                ),
+                selected_sizes,
+            )
+        else:
+            shard_plan = plan | "ShardPlan" >> beam.Map(lambda p: p["shards"])
         coverage = {
             "in": decided | "TextsIn" >> beam.Map(lambda r: r["text"]),
             "out": split[SELECTED] | "TextsOut" >> beam.Map(lambda r: r["text"]),
         } | "RareVocabulary" >> _RareVocabularyCoverage()
         report = plan | "Report" >> beam.Map(
-            lambda p, rare: {"sampling": _json_safe(sampling_report(p, rare, options))}, AsSingleton(coverage)
+            lambda p, selected, rare: {"sampling": _json_safe(sampling_report(p, selected, rare, options))},
+            selected_sizes,
+            AsSingleton(coverage),
         )
         return {
             SELECTED: split[SELECTED],
             NOT_SELECTED: split[NOT_SELECTED],
-            SHARD_PLAN: plan | "ShardPlan" >> beam.Map(lambda p: p["shards"]),
+            SHARD_PLAN: shard_plan,
             REPORT: report,
         }

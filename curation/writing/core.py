@@ -5,6 +5,11 @@ into classes (for the data table: their ``origin``), and each class is spread
 over the shards by an exact plan, so shard sizes differ by at most one row and a
 class's share is the same in every shard. Within a shard rows are ordered by a
 seeded hash: shuffled, yet the same bytes on every run with the same seed.
+
+With ``ratio_unit="bytes"`` the data table's plan counts UTF-8 bytes of text:
+each class's bytes are spread evenly, and a shard takes the records whose last
+byte falls in its share (so it differs from the plan by less than a document),
+and the read-back check measures the real share of the text.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import hashlib
 import io
 import math
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.schema import to_table
+from curation.sampling.allocation import exact_fraction
+from curation.schema import Origin, RatioUnit, to_table
 
 UNKNOWN_CLASS = "unknown"  # class of data records whose origin is not decided
 # Each shard is a file and a task; a fixed count beyond this is a typo, not a plan.
@@ -42,7 +49,10 @@ class WriteOptions:
       overwrite: replace an earlier curation output in ``output``.
       seed: seeds shard assignment and the shuffle within shards.
       min_real_fraction: when set, every data shard is checked on read-back to
-        hold at least this share of ``real`` records, and the job fails if not.
+        hold at least this share of ``real`` records (or of real text, with
+        ``ratio_unit="bytes"``), and the job fails if not.
+      ratio_unit: ``rows`` or ``bytes``: what the data table's shard plan and
+        floor count (as the sampler's ``ratio_unit``).
     """
 
     output: str
@@ -54,6 +64,7 @@ class WriteOptions:
     overwrite: bool = False
     seed: int = 0
     min_real_fraction: float | None = None
+    ratio_unit: str = RatioUnit.ROWS.value
 
     def __post_init__(self):
         if not self.output:
@@ -65,6 +76,8 @@ class WriteOptions:
             raise ValueError(f"num_shards must be between 1 and {MAX_SHARDS:,}, got {self.num_shards}")
         if self.min_real_fraction is not None and not 0.0 < self.min_real_fraction <= 1.0:
             raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
+        if self.ratio_unit not in {u.value for u in RatioUnit}:
+            raise ValueError(f"ratio_unit must be one of {[u.value for u in RatioUnit]}, got {self.ratio_unit!r}")
         if self.compression not in ("zstd", "snappy", "gzip", "brotli", "lz4", "none"):
             raise ValueError(f"unsupported Parquet compression {self.compression!r}")
 
@@ -148,32 +161,66 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class ShardContents(NamedTuple):
+    """What a shard read back from storage holds."""
+
+    rows: int
+    classes: Mapping[str, int]  # rows per class
+    class_text_bytes: Mapping[str, int] | None = None  # UTF-8 bytes of text per class; None: not read
+
+
+def _class_keys(table: pa.Table, class_column: str) -> pa.Array:
+    return pc.fill_null(table.column(class_column), UNKNOWN_CLASS)
+
+
 def class_counts_of(table: pa.Table, class_column: str | None) -> dict[str, int]:
     """Rows per class in a read-back shard (nulls count as ``unknown``)."""
     if class_column is None:
         return {}
     counts: dict[str, int] = {}
-    for value in table.column(class_column).to_pylist():
-        key = value if value is not None else UNKNOWN_CLASS
-        counts[key] = counts.get(key, 0) + 1
+    for value in _class_keys(table, class_column).to_pylist():
+        counts[value] = counts.get(value, 0) + 1
     return counts
 
 
+def class_text_bytes_of(table: pa.Table, class_column: str) -> dict[str, int]:
+    """UTF-8 bytes of the ``text`` column per class in a read-back shard."""
+    sizes = pa.table({"class": _class_keys(table, class_column), "bytes": pc.binary_length(table.column("text"))})
+    summed = sizes.group_by("class").aggregate([("bytes", "sum")]).to_pylist()
+    return {row["class"]: row["bytes_sum"] or 0 for row in summed}
+
+
+def _nonzero(counts: Mapping[str, int]) -> dict[str, int]:
+    return {k: v for k, v in counts.items() if v}
+
+
 def check_shard(
-    info: Mapping, read_back_rows: int, read_back_classes: Mapping[str, int], min_real_fraction: float | None
+    info: Mapping, found: ShardContents, min_real_fraction: float | None, ratio_unit: str = RatioUnit.ROWS.value
 ) -> list[str]:
-    """What is wrong with a shard read back from storage (empty if nothing)."""
+    """What is wrong with a shard read back from storage (empty if nothing).
+
+    ``info["classes"]`` (and, when read back, ``info["class_text_bytes"]``) are
+    what was written; the floor is checked in ``ratio_unit``, exactly (``r`` read
+    as the decimal written, as the sampler plans it).
+    """
     problems = []
-    if read_back_rows != info["rows"]:
-        problems.append(f"{info['name']}: holds {read_back_rows} rows, planned {info['rows']}")
-    planned = {k: v for k, v in info.get("classes", {}).items() if v}
-    found = {k: v for k, v in read_back_classes.items() if v}
-    if info.get("class_column") and found != planned:
-        problems.append(f"{info['name']}: classes {found}, planned {planned}")
-    if min_real_fraction is not None and read_back_rows:
-        real = read_back_classes.get("real", 0)
-        if real < min_real_fraction * read_back_rows - 1e-9:
-            problems.append(
-                f"{info['name']}: real fraction {real / read_back_rows:.4f} is below the floor {min_real_fraction}"
-            )
+    if found.rows != info["rows"]:
+        problems.append(f"{info['name']}: holds {found.rows} rows, planned {info['rows']}")
+    planned = _nonzero(info.get("classes", {}))
+    if info.get("class_column") and _nonzero(found.classes) != planned:
+        problems.append(f"{info['name']}: classes {_nonzero(found.classes)}, planned {planned}")
+    if found.class_text_bytes is not None and _nonzero(found.class_text_bytes) != _nonzero(info["class_text_bytes"]):
+        problems.append(
+            f"{info['name']}: text bytes per class {_nonzero(found.class_text_bytes)}, "
+            f"written {_nonzero(info['class_text_bytes'])}"
+        )
+    if min_real_fraction is not None:
+        in_bytes = ratio_unit == RatioUnit.BYTES.value
+        measure = found.class_text_bytes if in_bytes else found.classes
+        if measure is None:
+            raise ValueError("a floor in bytes needs the shard's text bytes read back")
+        total, real = sum(measure.values()), measure.get(Origin.REAL.value, 0)
+        if total and real < exact_fraction(min_real_fraction, "min_real_fraction") * total:
+            what = "real share of text" if in_bytes else "real fraction"
+            problems.append(f"{info['name']}: {what} {real / total:.4f} is below the floor {min_real_fraction}")
     return problems

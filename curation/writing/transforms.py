@@ -29,7 +29,7 @@ from curation.provenance.manifest import build_manifest
 from curation.provenance.report import write_report
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
-from curation.schema import RECORD_SCHEMA, TABLE_SCHEMAS
+from curation.schema import RECORD_SCHEMA, TABLE_SCHEMAS, RatioUnit, text_bytes
 from curation.writing import core, files
 from curation.writing.core import WriteOptions
 
@@ -55,7 +55,7 @@ def _class_of(row: Mapping, class_column: str | None) -> str:
 
 
 def _text_bytes(row: Mapping) -> int:
-    return len(row["text"].encode("utf-8")) if "text" in row else 0
+    return text_bytes(row["text"]) if "text" in row else 0
 
 
 def _class_text_bytes(rows: Iterable[Mapping], class_column: str) -> dict[str, int]:
@@ -68,30 +68,32 @@ def _class_text_bytes(rows: Iterable[Mapping], class_column: str) -> dict[str, i
 
 
 class _Totals(beam.CombineFn):
-    """Rows per class and total text bytes of a table."""
+    """Rows and text bytes per class of a table."""
 
     def __init__(self, class_column: str | None):
         self._class_column = class_column
 
     def create_accumulator(self):
-        return {}, 0
+        return {}, {}
 
     def add_input(self, acc, row):
-        classes, size = acc
+        classes, sizes = acc
         cls = _class_of(row, self._class_column)
         classes[cls] = classes.get(cls, 0) + 1
-        return classes, size + _text_bytes(row)
+        sizes[cls] = sizes.get(cls, 0) + _text_bytes(row)
+        return classes, sizes
 
     def merge_accumulators(self, accs):
-        merged, total = {}, 0
-        for classes, size in accs:
+        merged, merged_sizes = {}, {}
+        for classes, sizes in accs:
             for cls, n in classes.items():
                 merged[cls] = merged.get(cls, 0) + n
-            total += size
-        return merged, total
+                merged_sizes[cls] = merged_sizes.get(cls, 0) + sizes[cls]
+        return merged, merged_sizes
 
     def extract_output(self, acc):
-        return {"classes": acc[0], "text_bytes": acc[1]}
+        classes, sizes = acc
+        return {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
 
 
 class _Tally(BundleBuffer):
@@ -116,10 +118,12 @@ class _Tally(BundleBuffer):
 
 class _WriteShard(beam.DoFn):
     def __init__(
-        self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None, staging: str
+        self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None, staging: str,
+        in_bytes: bool = False,
     ):
         self._table, self._schema, self._options, self._class_column = table, schema, options, class_column
         self._staging = staging
+        self._in_bytes = in_bytes
         self._rows = Metrics.counter("curation.write", f"{table}_rows")
 
     def process(self, element, plan) -> Iterable[dict]:
@@ -144,10 +148,18 @@ class _WriteShard(beam.DoFn):
             "bytes": len(data),
             "sha256": core.sha256_hex(data),
             "class_column": self._class_column,
-            "classes": dict(plan["shards"][index]) if self._class_column else {},
-            # The real floor counts rows; how much text each class brings is reported beside it.
+            # Rows per class: as planned in rows; in bytes the plan is of text, so as placed.
+            "classes": self._classes(rows, plan["shards"][index]) if self._class_column else {},
+            # Text per class: the floor's measure in bytes, reported beside the row counts in rows.
             "class_text_bytes": _class_text_bytes(rows, self._class_column) if self._class_column else {},
+            "ratio_unit": RatioUnit.BYTES.value if self._in_bytes else RatioUnit.ROWS.value,
         }
+
+    def _classes(self, rows: list[dict], planned: Mapping[str, int]) -> dict[str, int]:
+        if not self._in_bytes:
+            return dict(planned)
+        counts = collections.Counter(_class_of(r, self._class_column) for r in rows)
+        return {cls: counts.get(cls, 0) for cls in sorted(set(planned) | set(counts))}
 
 
 def _verify_shard(info: dict, min_real_fraction: float | None) -> dict:
@@ -158,8 +170,15 @@ def _verify_shard(info: dict, min_real_fraction: float | None) -> dict:
         problems.append(f"{info['name']}: bytes on storage differ from the bytes written")
     parquet = pq.ParquetFile(io.BytesIO(data))
     column = info["class_column"]
-    classes = core.class_counts_of(parquet.read(columns=[column]), column) if column else {}
-    problems += core.check_shard(info, parquet.metadata.num_rows, classes, min_real_fraction)
+    in_bytes = info["ratio_unit"] == RatioUnit.BYTES.value
+    classes, class_text_bytes = {}, None
+    if column:
+        # In bytes the floor is on the text, so the text is read back and measured too.
+        table = parquet.read(columns=[column, "text"] if in_bytes else [column])
+        classes = core.class_counts_of(table, column)
+        class_text_bytes = core.class_text_bytes_of(table, column) if in_bytes else None
+    found = core.ShardContents(parquet.metadata.num_rows, classes, class_text_bytes)
+    problems += core.check_shard(info, found, min_real_fraction, info["ratio_unit"])
     return {**info, "problems": problems}
 
 
@@ -176,6 +195,8 @@ class WriteShards(beam.PTransform):
       shard_plan: a single-element PCollection: a list with one
         ``{class: rows}`` per shard (as the sampler plans it, so that every
         shard meets the real:synthetic floor); its totals must match the input.
+        With ``options.ratio_unit="bytes"`` the data table's plan (given or
+        not) counts UTF-8 bytes of text per class instead of rows.
         None: the shard count follows the size targets and every class is
         spread evenly.
       finalize: move the verified shards to their final names here. A job that
@@ -206,12 +227,16 @@ class WriteShards(beam.PTransform):
             raise ValueError("WriteShards(finalize=False) stages into the attempt of the transform that finalizes: pass attempt=")
         self._options, self._table, self._schema = options, table, schema
         self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
+        # The ratio's unit applies where the ratio does: the data table's classes.
+        self._in_bytes = table == "data" and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
         self._attempt = attempt or files.claim_output(options.output, options.overwrite)
 
     def _plan(self, totals: dict, given: list | None = None) -> dict:
+        """The shard plan, in rows per class (or, in bytes, text bytes per class)."""
         rows = sum(totals["classes"].values())
         if self._table == "data":
             core.check_fixed_shard_count(rows, self._options)
+        in_unit = totals["class_text_bytes"] if self._in_bytes else totals["classes"]
         if given is not None:
             shards = [dict(s) for s in given]
         else:
@@ -219,10 +244,11 @@ class WriteShards(beam.PTransform):
                 count = core.data_shard_count(rows, totals["text_bytes"], self._options)
             else:
                 count = core.side_table_shard_count(rows, self._options)
-            shards = core.even_shard_plan(totals["classes"], count)
-        for cls, n in totals["classes"].items():
+            shards = core.even_shard_plan(in_unit, count)
+        unit = "text bytes" if self._in_bytes else "rows"
+        for cls, n in in_unit.items():
             if sum(s.get(cls, 0) for s in shards) != n:
-                raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} rows")
+                raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} {unit}")
         return {"totals": totals, "shards": shards}
 
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
@@ -238,7 +264,12 @@ class WriteShards(beam.PTransform):
         with_keys = rows | "OrderKeys" >> beam.Map(
             lambda r: (_class_of(r, class_column), (seeded_hash64(_placement(r), seed, "shard"), _placement(r)), r)
         )
-        boundaries = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1])) | RankBoundaries(targets)
+        if self._in_bytes:
+            # Weighted by text: a row goes to the shard whose share holds its last byte.
+            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], _text_bytes(t[2])))
+        else:
+            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
+        boundaries = keys | RankBoundaries(targets, weighted=self._in_bytes)
         assigned = with_keys | "AssignShard" >> beam.Map(
             lambda t, b: (bucket_of(t[1], b[t[0]]), t[2]), AsSingleton(boundaries)
         )
@@ -249,7 +280,9 @@ class WriteShards(beam.PTransform):
             | "WithPlaceholders" >> beam.Flatten()
             | "GroupByShard" >> beam.GroupByKey()
             | "WriteShard" >> beam.ParDo(
-                _WriteShard(self._table, self._schema, self._options, class_column, self._attempt.staging),
+                _WriteShard(
+                    self._table, self._schema, self._options, class_column, self._attempt.staging, self._in_bytes
+                ),
                 AsSingleton(plan),
             )
             | "Verify" >> beam.Map(_verify_shard, self._options.min_real_fraction if self._table == "data" else None)

@@ -75,3 +75,33 @@ def test_card_shows_every_stage_when_it_ran(full_output):
     # Strata rarest first, with the share kept.
     assert card.index("| topic-1 | 4 | 4 | 100.00% |") < card.index("| topic-0 | 7 | 4 | 57.14% |")
     assert "| tail.rarest_decile_kept_share | 1 |" in card
+
+
+def bytes_run(manifest: dict) -> dict:
+    """The fabricated run as if sampled with --strata-fields genre --ratio-unit bytes."""
+    shard = manifest["tables"]["data"]["shards"][0]
+    shard["class_text_bytes"] = {"real": 300, "synthetic": 100}
+    user_strata = {
+        "genre=a": {"in": 10, "out": 5, "in_real": 4, "out_real": 4, "in_synthetic": 6, "out_synthetic": 1,
+                    "in_real_text_bytes": 200, "out_real_text_bytes": 200, "in_synthetic_text_bytes": 400,
+                    "out_synthetic_text_bytes": 100},
+        "genre=b": {"in": 2, "out": 2, "in_real": 2, "out_real": 2, "in_real_text_bytes": 100, "out_real_text_bytes": 100},
+    }
+    manifest["sampling"] = {
+        **manifest["sampling"], "ratio_unit": "bytes", "options": {"allocation": "unimax", "strata_fields": ["genre"]},
+        "user_strata": user_strata, "real_share": {"rows": 0.75, "text": 0.75},
+    }
+    return manifest
+
+
+def test_card_states_the_byte_floor_and_each_user_stratum_by_origin(full_output):
+    out, manifest = full_output
+    card = write_dataset_card(bytes_run(manifest), out)
+    assert "**Real share of the text: 75.00% of 400 UTF-8 bytes.**" in card
+    assert "Requested floor on the real share of the text of every shard: 25.00% (`--ratio-unit bytes`" in card
+    assert "Quotas count UTF-8 bytes of text. Each origin's budget is allocated by `unimax` across the user strata" in card
+    # Rarest user stratum first; per origin in, out, kept; then the share of its text kept.
+    assert card.index("| genre=b | 2 | 2 | 100.00% | 0 | 0 | n/a | 100.00% |") < card.index(
+        "| genre=a | 4 | 4 | 100.00% | 6 | 1 | 16.67% | 50.00% |"
+    )
+    assert "| real_share.text | 0.75 |" in card and "| user_strata.genre" not in card

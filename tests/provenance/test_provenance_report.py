@@ -97,3 +97,15 @@ def test_a_host_process_asking_matplotlib_for_latex_does_not_break_the_report(fu
     out, manifest = full_output
     with matplotlib.rc_context({"text.usetex": True}):  # no LaTeX needed: the report's text is never markup
         _assert_self_contained_with_four_plots(report_html(manifest, out))
+
+
+def test_report_shows_user_strata_by_origin_and_the_floor_unit(full_output):
+    from tests.provenance.test_provenance_card import bytes_run
+
+    out, manifest = full_output
+    manifest = bytes_run(manifest)
+    assert strata_in_out(manifest, out) == ("user stratum", {"genre=a": (10, 5), "genre=b": (2, 2)})
+    page = report_html(manifest, out)
+    _assert_self_contained_with_four_plots(page)
+    assert "<td>genre=b</td><td>2</td><td>2</td><td>0</td><td>0</td><td>100.00%</td>" in page
+    assert "real floor per shard, of text" in page and "Real share of text per shard" in page

@@ -52,7 +52,7 @@ def test_two_pass_equals_full_sort(n):
             got.append(None)
             continue
         bin_, offset = located[r]
-        got.append(core.keys_at_offsets([k for k in keys if core.key_bin(k, bits) == bin_], [offset])[offset])
+        got.append(core.keys_at_offsets([(k, 1) for k in keys if core.key_bin(k, bits) == bin_], [offset])[offset])
     assert got == exact_boundaries({"g": keys}, {"g": ranks})["g"]
 
 
@@ -74,4 +74,39 @@ def test_rank_boundaries_in_a_pipeline(make_pipeline):
     with make_pipeline() as p:
         keyed = p | beam.Create([(g, k) for g, ks in groups.items() for k in ks])
         result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]))
+        assert_that(result, equal_to([expected]))
+
+
+def exact_weighted_boundaries(items_by_group, positions):
+    """The oracle for weights: the key covering each position by walking the sorted records."""
+    result = {}
+    for group, group_positions in positions.items():
+        covering = [key for key, weight in sorted(items_by_group.get(group, ())) for _ in range(weight)]
+        result[group] = [covering[p] if p < len(covering) else None for p in group_positions]
+    return result
+
+
+def _weighted(n, prefix):
+    rng = random.Random(n)
+    return [(k, rng.choice([0, 1, 3, 40, 700])) for k in _keys(n, prefix=prefix)]
+
+
+def test_weighted_offsets_cover_positions_and_skip_weightless_keys():
+    items = [((1, "a"), 2), ((2, "b"), 0), ((3, "c"), 3)]
+    assert core.keys_at_offsets(items, [0, 1, 2, 4]) == {0: (1, "a"), 1: (1, "a"), 2: (3, "c"), 4: (3, "c")}
+    assert core.bucket_of((1, "a"), [core.key_after((1, "a"))]) == 0
+    assert core.bucket_of((2, "b"), [core.key_after((1, "a"))]) == 1
+
+
+def test_weighted_rank_boundaries_in_a_pipeline(make_pipeline):
+    groups = {"a": _weighted(1500, "a"), "b": _weighted(40, "b")}
+    totals = {g: sum(w for _, w in items) for g, items in groups.items()}
+    targets = {
+        g: (len(items), sorted({0, 1, totals[g] // 3, totals[g] // 2, totals[g] - 1, totals[g]}))
+        for g, items in groups.items()
+    }
+    expected = exact_weighted_boundaries(groups, {g: r for g, (_, r) in targets.items()})
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True)
         assert_that(result, equal_to([expected]))

@@ -9,10 +9,12 @@ from curation.sampling.allocation import (
     AllocationMethod,
     ImpossibleRequestError,
     allocate,
+    allocate_levels,
     allocate_proportional,
     allocate_temperature,
     allocate_unimax,
     exact_fraction,
+    max_synthetic_bytes_for_shards,
     max_synthetic_for_shards,
     plan_budgets,
     plan_origin_totals,
@@ -236,3 +238,71 @@ def test_budget_plans_respect_ratio_shards_and_totals(real_sizes, synthetic_size
         mix_real = allocate_proportional({"real": real_available, "synthetic": synthetic_available}, real + synthetic)["real"]
         if feasible and real > mix_real:
             assert synthetic + 1 > min(synthetic_available, max_synthetic_for_shards(real - 1, num_shards, r))
+
+
+# ---- levels and bytes ------------------------------------------------------------
+
+
+@st.composite
+def nested_strata(draw):
+    """Outer strata (skewed or not) each split into cells of uneven sizes."""
+    outer = draw(stratum_sizes())
+    strata = {}
+    for name, size in outer.items():
+        cuts = sorted(draw(st.lists(st.integers(0, size), max_size=6)))
+        bounds = [0, *cuts, size]
+        strata[name] = {f"{name}/{i}": hi - lo for i, (lo, hi) in enumerate(zip(bounds, bounds[1:]))}
+    return strata
+
+
+@PROPERTIES
+@given(nested_strata(), st.integers(0, 200_000), methods, temperatures)
+def test_level_quotas_sum_exactly_and_fit(strata, budget, method, temperature):
+    quotas = allocate_levels(strata, budget, method, temperature)
+    total = sum(n for cells in strata.values() for n in cells.values())
+    assert sum(q for cells in quotas.values() for q in cells.values()) == min(budget, total)
+    for outer, cells in strata.items():
+        assert quotas[outer].keys() == cells.keys()
+        assert all(0 <= quotas[outer][c] <= n for c, n in cells.items())
+
+
+@PROPERTIES
+@given(nested_strata(), st.integers(0, 200_000))
+def test_unimax_levels_keep_every_outer_stratum_under_its_cap_whole(strata, budget):
+    quotas = allocate_levels(strata, budget)
+    outer_sizes = {outer: sum(cells.values()) for outer, cells in strata.items()}
+    cap = unimax_cap(outer_sizes, budget)
+    for outer, cells in strata.items():
+        if outer_sizes[outer] <= cap:
+            assert quotas[outer] == cells
+        else:  # the outer level is water-filled: cap or cap + 1
+            assert sum(quotas[outer].values()) in (cap, cap + 1)
+
+
+def test_levels_protect_a_rare_outer_stratum_whose_cells_are_common():
+    # Cell "x" of the rare stratum has the same refinement as the big stratum's cells:
+    # one level over cells would cap all 40 cells alike and cut the rare stratum.
+    strata = {"big": {f"big|{i}": 50 for i in range(40)}, "rare": {"rare|0": 30, "rare|1": 30}}
+    assert allocate_levels(strata, 200)["rare"] == {"rare|0": 30, "rare|1": 30}
+    flat = allocate({c: n for cells in strata.values() for c, n in cells.items()}, 200)
+    assert flat["rare|0"] < 30
+
+
+def test_byte_reserve_known_answers():
+    # One shard holds everything: no reserve; r = 0.8 lets 1000 real bytes carry 250.
+    assert max_synthetic_bytes_for_shards(1000, 1, 0.8, 300, 300) == 250
+    # Two shards: reserve 1 + 2 * (0.2 * 10 + 0.8 * 20) = 37 real-side bytes -> (200 - 37) / 0.8.
+    assert max_synthetic_bytes_for_shards(1000, 2, 0.8, 10, 20) == 203
+    assert max_synthetic_bytes_for_shards(10, 4, 0.5, 100, 100) == 0
+
+
+def test_byte_budget_that_cannot_meet_the_floor_fails_early_with_what_is_available():
+    with pytest.raises(ImpossibleRequestError, match=r"exactly 1300 bytes of text .* allow at most 1250"):
+        plan_origin_totals(1000, 5000, min_real_fraction=0.8, sample_size=1300, unit="bytes", longest_documents=(9, 9))
+    assert plan_origin_totals(1000, 5000, min_real_fraction=0.8, sample_size=1250, unit="bytes") == (1000, 250)
+    with pytest.raises(ImpossibleRequestError, match="at most 1203 .*reserve of up to one longest document"):
+        plan_origin_totals(
+            1000, 5000, min_real_fraction=0.8, sample_size=1300, num_shards=2, unit="bytes", longest_documents=(10, 20)
+        )
+    # A soft target is trimmed to what the floor allows instead.
+    assert plan_origin_totals(1000, 5000, min_real_fraction=0.8, sample_fraction=0.5, unit="bytes") == (1000, 250)

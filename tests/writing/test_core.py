@@ -67,6 +67,27 @@ def test_encoding_is_deterministic_and_checks_catch_mismatches():
     classes = core.class_counts_of(table, "origin")
     assert classes == {"real": 20, "synthetic": 10}
     info = {"name": "p", "rows": 30, "class_column": "origin", "classes": {"real": 20, "synthetic": 10}}
-    assert core.check_shard(info, 30, classes, 0.6) == []
-    assert "below the floor" in core.check_shard(info, 30, classes, 0.7)[0]
-    assert "planned" in core.check_shard({**info, "rows": 31}, 30, classes, None)[0]
+    found = core.ShardContents(30, classes)
+    assert core.check_shard(info, found, 0.6) == []
+    assert "below the floor" in core.check_shard(info, found, 0.7)[0]
+    assert "planned" in core.check_shard({**info, "rows": 31}, found, None)[0]
+
+
+def test_the_byte_floor_is_checked_on_the_text_read_back_exactly():
+    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
+    rows[0]["text"] = "é" * 50  # a long synthetic text: 100 UTF-8 bytes, 50 characters
+    table = pq.read_table(io.BytesIO(core.encode_parquet(rows, RECORD_SCHEMA, WriteOptions(output="/o"))))
+    text = core.class_text_bytes_of(table, "origin")
+    written = {o: sum(len(r["text"].encode()) for r in rows if r["origin"] == o) for o in ("real", "synthetic")}
+    assert text == written == {"real": 134, "synthetic": 160}
+    info = {"name": "p", "rows": 30, "class_column": "origin", "classes": core.class_counts_of(table, "origin"),
+            "class_text_bytes": written}
+    found = core.ShardContents(30, info["classes"], text)
+    # 2/3 of the rows are real but only 134/294 of the text.
+    assert core.check_shard(info, found, 0.6) == []
+    assert "real share of text 0.4558 is below the floor 0.5" in core.check_shard(info, found, 0.5, "bytes")[0]
+    assert core.check_shard(info, found, 0.455, "bytes") == []  # 134 >= 0.455 * 294 = 133.77
+    assert core.check_shard(info, found, 0.456, "bytes") != []  # 134 < 0.456 * 294 = 134.06
+    assert core.check_shard(info, core.ShardContents(30, info["classes"], {"real": 294}), 0.4, "bytes") == [
+        "p: text bytes per class {'real': 294}, written {'real': 134, 'synthetic': 160}"
+    ]

@@ -2,6 +2,7 @@ import os
 
 import apache_beam as beam
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 
 from curation.writing import files
@@ -41,6 +42,21 @@ def test_same_seed_same_bytes_other_seed_other_order(make_pipeline, tmp_path):
     for name in os.listdir(a / "data"):
         assert (a / "data" / name).read_bytes() == (b / "data" / name).read_bytes()
     assert any((a / "data" / n).read_bytes() != (c / "data" / n).read_bytes() for n in os.listdir(a / "data"))
+
+
+def test_in_bytes_every_class_spreads_its_text_evenly_and_the_floor_is_on_text(make_pipeline, tmp_path):
+    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(90)]
+    for i, row in enumerate(rows):
+        row["text"] = "w" * (5 + i * 37 % 200)
+    out = _write(make_pipeline, tmp_path, rows, num_shards=3, ratio_unit="bytes")
+    shards = [pq.read_table(out / "data" / name).to_pylist() for name in sorted(os.listdir(out / "data"))]
+    for origin in ("real", "synthetic"):
+        share = sum(len(r["text"]) for r in rows if r["origin"] == origin) / 3
+        longest = max(len(r["text"]) for r in rows if r["origin"] == origin)
+        for shard in shards:
+            assert abs(sum(len(r["text"]) for r in shard if r["origin"] == origin) - share) < longest
+    with pytest.raises(Exception, match="real share of text .* is below the floor 0.8"):
+        _write(make_pipeline, tmp_path / "again", rows, num_shards=3, ratio_unit="bytes", min_real_fraction=0.8)
 
 
 def test_empty_input_still_writes_one_shard_with_the_schema(make_pipeline, tmp_path):
