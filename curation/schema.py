@@ -92,7 +92,8 @@ RECORD_SCHEMA = pa.schema(
         pa.field("stratum", pa.string()),  # sampling stratum
         pa.field("metadata", pa.string(), nullable=False),  # JSON object: the input's other fields
         pa.field("run_id", pa.string(), nullable=False),
-        pa.field("inclusion_probability", pa.float64()),  # quota / size of its (stratum, origin); null: no sampling
+        # quota / size of its (stratum, origin), in the ratio unit; null: no sampling
+        pa.field("inclusion_probability", pa.float64()),
     ],
     metadata={"curation.schema_version": SCHEMA_VERSION},
 )

@@ -219,7 +219,8 @@ def _user_strata_table(user_strata: Mapping[str, Mapping[str, int]]) -> list[str
         text_out = sum(c.get(f"out_{o.value}_text_bytes", 0) for o in Origin)
         row = [name]
         for o in Origin:
-            row += [c.get(f"in_{o.value}", 0), c.get(f"out_{o.value}", 0), _kept(c.get(f"out_{o.value}", 0), c.get(f"in_{o.value}", 0))]
+            documents_in, documents_out = c.get(f"in_{o.value}", 0), c.get(f"out_{o.value}", 0)
+            row += [documents_in, documents_out, _kept(documents_out, documents_in)]
         rows.append(row + [_kept(text_out, text_in)])
     header = ["user stratum"] + [f"{o.value} {what}" for o in Origin for what in ("in", "out", "kept")] + ["text kept"]
     lines = [f"{len(user_strata):,} user strata (the `--strata-fields` values), rarest first:", ""] + _table(header, rows)

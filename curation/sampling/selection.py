@@ -75,7 +75,9 @@ def plan_selection(groups: Mapping[Group, GroupSize | tuple[int, int, int]], opt
         }
 
     real_sizes, synthetic_sizes = sizes_of(REAL), sizes_of(SYNTHETIC)
-    longest = tuple(max((s.longest for (_, o), s in groups.items() if o == origin), default=0) for origin in (REAL, SYNTHETIC))
+    longest = tuple(
+        max((s.longest for (_, o), s in groups.items() if o == origin), default=0) for origin in (REAL, SYNTHETIC)
+    )
     targets = dict(
         min_real_fraction=options.min_real_fraction,
         sample_size=options.sample_size,

@@ -50,7 +50,8 @@ def skewed(tmp_path_factory):
 
 
 def _shards(out, manifest):
-    return [pq.read_table(out / s["path"], columns=["origin", "text"]).to_pylist() for s in manifest["tables"]["data"]["shards"]]
+    shards = manifest["tables"]["data"]["shards"]
+    return [pq.read_table(out / s["path"], columns=["origin", "text"]).to_pylist() for s in shards]
 
 
 def test_every_shard_meets_the_floor_and_the_total_is_the_budget(skewed):
