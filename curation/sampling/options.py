@@ -20,7 +20,7 @@ class SampleOptions:
       ratio_unit: ``rows`` (default) or ``bytes``: what the floor, the budget and
         the quotas count, documents or UTF-8 bytes of text.
       sample_size: select exactly this many records (with bytes: this many bytes
-        of text, to within one document per stratum cell), or fail before writing.
+        of text, to within one document), or fail before writing.
       sample_fraction: select ``floor(f * candidates)`` records (with bytes:
         ``floor(f * candidate bytes)`` bytes), or as many as the ratio allows.
       strata_fields: record columns or ``metadata`` keys that define the user

@@ -3,16 +3,22 @@
 Pure functions over small summaries (documents and text bytes per stratum and
 origin), so the whole plan is computed in one place and tested without a pipeline.
 
-In the ``bytes`` unit a quota is met by taking a group's records in seeded-hash
-order: a real group takes records while their first byte is within its quota, a
-synthetic group while their last byte is. So real quotas are met or passed by
-less than one document and synthetic quotas are never passed: rounding to whole
-documents never costs the floor.
+In the ``bytes`` unit a cell's quota is often smaller than one document (the
+demo's 1,501 cells share 171,146 synthetic bytes of 430-byte documents), so
+meeting each cell's quota on its own would round most of them to nothing. The
+cells are cut together instead, per origin (:func:`byte_priority`): a record's
+priority is its seeded hash scaled by its cell's size over its quota, so each
+cell is taken in seeded-hash order and in expectation in proportion to its
+quota, a cell kept whole comes first, and one cut per origin meets the origin's
+total: real records while their first byte is within it, synthetic ones while
+their last byte is. The real total is met or passed by less than one document
+and the synthetic total is never passed: rounding never costs the floor.
 """
 
 from __future__ import annotations
 
 import math
+import struct
 from typing import Mapping, NamedTuple
 
 from curation.ranking.core import OrderKey, key_after
@@ -111,38 +117,78 @@ def plan_selection(groups: Mapping[Group, GroupSize | tuple[int, int, int]], opt
 
 
 def inclusion_probability(plan: Mapping, group: Group) -> float:
-    """The share of its group each record was given: quota / size, in the plan's unit."""
+    """The share of its group each record was given: quota / size, in the plan's unit
+    (in bytes, the expected share of its cell's text)."""
     size = plan["sizes"][group] if plan["unit"] == RatioUnit.ROWS.value else plan["text_bytes"][group]
     return plan["quotas"].get(group, 0) / size if size else 1.0
 
 
-def _takes_the_covering_record(plan: Mapping, group: Group) -> bool:
-    """A real group in bytes, cut inside its text: the record holding the quota's last byte is taken."""
-    quota = plan["quotas"].get(group, 0)
-    return plan["unit"] == RatioUnit.BYTES.value and group[1] == REAL and 0 < quota < plan["text_bytes"][group]
+def _float_order(value: float) -> int:
+    """A non-negative float as a signed 64-bit int of the same order (its IEEE bits)."""
+    return struct.unpack(">q", struct.pack(">d", value))[0]
 
 
-def selection_targets(plan: Mapping) -> dict[Group, tuple[int, list[int]]]:
-    """``RankBoundaries`` targets: one position per group, below which records are selected.
+def byte_priority(plan: Mapping, group: Group, key: OrderKey, record_bytes: int) -> OrderKey:
+    """A record's place in its origin's cut (bytes unit), as an order key.
 
-    Rows: the quota (a rank). Bytes: the quota as a byte position, so the record
-    covering it is the first one left out; for a real group cut inside its text,
-    the position of the quota's last byte instead (see :func:`selection_cutoffs`).
+    Records of a cell kept whole come before every other (negative keys; those with
+    no text first, so no cut can fall after them); the others by ``u * size / quota``
+    (``u``: the seeded hash in [0, 1)), so below any cut a cell holds a prefix of its
+    seeded-hash order of, in expectation, a share of its text proportional to its
+    quota. A cell without quota comes last.
     """
-    targets = {}
+    hash64, record_id = key
+    # Equal priorities (weightless records, cells without quota) still go in seeded-hash order.
+    tiebreak = f"{hash64 + 2**63:020d}{record_id}"
+    quota, size = plan["quotas"].get(group, 0), plan["text_bytes"][group]
+    if quota >= size:
+        return ((hash64 >> 1) - 2**62 if record_bytes else -(2**63)), tiebreak
+    share = (hash64 + 2**63) / 2**64
+    return _float_order(share * size / quota if quota else math.inf), tiebreak
+
+
+def _origin_totals(plan: Mapping) -> dict[str, tuple[int, int, int]]:
+    """Per origin: (documents, text bytes, quota)."""
+    totals = {origin: (0, 0, 0) for origin in (REAL, SYNTHETIC)}
     for group, documents in plan["sizes"].items():
-        quota = plan["quotas"].get(group, 0)
-        targets[group] = (documents, [quota - 1 if _takes_the_covering_record(plan, group) else quota])
-    return targets
+        n, size, quota = totals[group[1]]
+        totals[group[1]] = (n + documents, size + plan["text_bytes"][group], quota + plan["quotas"].get(group, 0))
+    return totals
 
 
-def selection_cutoffs(plan: Mapping, found: Mapping[Group, list[OrderKey | None]]) -> dict[Group, list[OrderKey | None]]:
-    """Each group's cut-off key from the keys found at :func:`selection_targets`:
-    records ordered below it are selected (``None``: the whole group)."""
+def _takes_the_covering_record(origin: str, size: int, quota: int) -> bool:
+    """A real cut inside the text: the record holding the quota's last byte is taken."""
+    return origin == REAL and 0 < quota < size
+
+
+def selection_targets(plan: Mapping) -> dict:
+    """``RankBoundaries`` targets: one position per cut, below which records are selected.
+
+    Rows: per (stratum, origin) group, its quota (a rank). Bytes: per origin, its
+    total quota as a byte position over the records in :func:`byte_priority` order,
+    so the record covering it is the first one left out; for real, the position of
+    the quota's last byte instead (see :func:`selection_cutoffs`).
+    """
+    if plan["unit"] == RatioUnit.ROWS.value:
+        return {group: (documents, [plan["quotas"].get(group, 0)]) for group, documents in plan["sizes"].items()}
     return {
-        group: [key_after(keys[0])] if _takes_the_covering_record(plan, group) and keys[0] is not None else keys
-        for group, keys in found.items()
+        origin: (documents, [quota - 1 if _takes_the_covering_record(origin, size, quota) else quota])
+        for origin, (documents, size, quota) in _origin_totals(plan).items()
     }
+
+
+def selection_cutoffs(plan: Mapping, found: Mapping) -> dict:
+    """Each cut's cut-off key from the keys found at :func:`selection_targets`:
+    records ordered below it are selected (``None``: all of them)."""
+    if plan["unit"] == RatioUnit.ROWS.value:
+        return dict(found)
+    totals = _origin_totals(plan)
+    cutoffs = {}
+    for origin, keys in found.items():
+        _, size, quota = totals[origin]
+        covering = _takes_the_covering_record(origin, size, quota) and keys[0] is not None
+        cutoffs[origin] = [key_after(keys[0])] if covering else keys
+    return cutoffs
 
 
 def byte_shard_plan(selected_text_bytes: Mapping[str, int], num_shards: int) -> list[dict[str, int]]:
@@ -210,7 +256,7 @@ def sampling_report(
         "ratio_unit": plan["unit"],
         "candidates": per_origin(plan["sizes"]),
         "candidate_text_bytes": per_origin(plan["text_bytes"]),
-        # The quotas' totals in the ratio unit: in bytes each group's quota is met to within
+        # The quotas' totals in the ratio unit: in bytes each origin's total is met to within
         # one document (real at or above it, synthetic at or below), so these can differ.
         "planned": per_origin(plan["quotas"]),
         "selected": selected_documents,

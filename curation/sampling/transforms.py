@@ -4,11 +4,12 @@ Steps: decide each record's origin (:func:`~curation.sampling.origin.decide_orig
 fit a topic model on a bounded seeded sample, key every record by stratum,
 size (stratum, origin) groups in documents and text bytes, plan exact quotas
 (:func:`~curation.sampling.selection.plan_selection`), then keep in each group
-the records with the smallest seeded hash up to its quota (a count, or with
-``ratio_unit="bytes"`` a number of text bytes). The cut-off key of each group
-comes from :class:`~curation.ranking.transforms.RankBoundaries` (weighted by
-text bytes in the bytes unit), so no group is ever gathered on one worker and
-quotas are met exactly (in bytes: to within one document).
+the records with the smallest seeded hash up to its quota (with
+``ratio_unit="bytes"``: every cell of an origin cut at once, by byte priority,
+to the origin's total in bytes). The cut-off keys come from
+:class:`~curation.ranking.transforms.RankBoundaries` (weighted by text bytes in
+the bytes unit), so no group is ever gathered on one worker and quotas are met
+exactly (in bytes: each origin's total to within one document).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from curation.sampling.options import SampleOptions
 from curation.sampling.selection import (
     REAL,
     SYNTHETIC,
+    byte_priority,
     byte_shard_plan,
     inclusion_probability,
     plan_selection,
@@ -88,10 +90,10 @@ class _Split(beam.DoFn):
         self._dropped = Metrics.counter("curation.sample", OVER_QUOTA)
 
     def process(self, element, boundaries, plan):
-        group, key, record = element
+        cut, key, record = element
         # Every record of a group had the same chance: quota / size (lineage for the tables).
-        probability = inclusion_probability(plan, group)
-        if bucket_of(key, boundaries[group]) == 0:
+        probability = inclusion_probability(plan, (record["stratum"], record["origin"]))
+        if bucket_of(key, boundaries[cut]) == 0:
             self._selected.inc()
             yield {**record, "inclusion_probability": probability}
         else:
@@ -264,13 +266,22 @@ class SelectSample(beam.PTransform):
             | "Plan" >> beam.Map(lambda _, groups: plan_selection(groups, options), AsDict(counts))
         )
         targets = plan | "RankTargets" >> beam.Map(selection_targets)
-        with_keys = stratified | "OrderKeys" >> beam.Map(
-            lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
-        )
         in_bytes = options.ratio_unit == RatioUnit.BYTES.value
         if in_bytes:
+            # One cut per origin over every cell (see curation.sampling.selection).
+            with_keys = stratified | "OrderKeys" >> beam.Map(
+                lambda r, p: (
+                    r["origin"],
+                    byte_priority(p, (r["stratum"], r["origin"]), _order_key(r, options.seed), text_bytes(r["text"])),
+                    r,
+                ),
+                AsSingleton(plan),
+            )
             keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], text_bytes(t[2]["text"])))
         else:
+            with_keys = stratified | "OrderKeys" >> beam.Map(
+                lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
+            )
             keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
         cutoffs = (
             keys

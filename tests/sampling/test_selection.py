@@ -21,6 +21,7 @@ from curation.sampling.selection import (
     REAL,
     SYNTHETIC,
     GroupSize,
+    byte_priority,
     byte_shard_plan,
     plan_selection,
     sampling_report,
@@ -61,18 +62,31 @@ def _groups(documents):
 
 
 def _select(documents, plan, in_bytes, seed=0):
-    """What SelectSample keeps: per group the records below its cut-off key."""
-    by_group: dict = {}
+    """What SelectSample keeps: per cut (a group in rows, an origin in bytes) the
+    records ordered below its cut-off key. Returns {group: [(order key, bytes)]}."""
+    cuts: dict = {}
     for doc_id, stratum, origin, size in documents:
-        by_group.setdefault((stratum, origin), []).append(((seeded_hash64(doc_id, seed, "select"), doc_id), size))
+        key, group = (seeded_hash64(doc_id, seed, "select"), doc_id), (stratum, origin)
+        if in_bytes:
+            cuts.setdefault(origin, []).append((byte_priority(plan, group, key, size), size, group, key))
+        else:
+            cuts.setdefault(group, []).append((key, 1, group, key))
     targets = selection_targets(plan)
     found = {}
-    for group, items in by_group.items():
-        total = sum(w for _, w in items) if in_bytes else len(items)
-        weighted = [(k, w if in_bytes else 1) for k, w in items]
-        found[group] = [keys_at_offsets(weighted, [p])[p] if p < total else None for p in targets[group][1]]
+    for cut, items in cuts.items():
+        weighted = [(k, w) for k, w, _, _ in items]
+        total = sum(w for _, w in weighted)
+        found[cut] = [keys_at_offsets(weighted, [p])[p] if p < total else None for p in targets[cut][1]]
     cutoffs = selection_cutoffs(plan, found)
-    return {g: [(k, w) for k, w in items if bucket_of(k, cutoffs[g]) == 0] for g, items in by_group.items()}
+    sizes = {(s, o): {} for _, s, o, _ in documents}
+    for doc_id, stratum, origin, size in documents:
+        sizes[(stratum, origin)][doc_id] = size
+    selected = {group: [] for group in sizes}
+    for cut, items in cuts.items():
+        for k, _, group, key in items:
+            if bucket_of(k, cutoffs[cut]) == 0:
+                selected[group].append((key, sizes[group][key[1]]))
+    return selected
 
 
 def _place(selected_by_origin, shards, in_bytes):
@@ -149,12 +163,8 @@ def test_skewed_user_strata_in_bytes_keep_the_floor_on_text_in_every_shard():
     plan = plan_selection(groups, options)
     assert plan["num_shards"] > 2
     selected = _select(documents, plan, in_bytes=True)
-    for group, items in selected.items():
-        quota, got, longest = plan["quotas"][group], sum(w for _, w in items), groups[group].longest
-        if group[1] == REAL:
-            assert quota <= got < quota + longest or got == quota == 0, group
-        else:
-            assert quota - longest < got <= quota, group
+    _assert_origin_totals_within_one_document(plan, groups, selected)
+    _assert_whole_cells_whole_and_prefixes(plan, documents, selected)
     for origin in (REAL, SYNTHETIC):
         sizes = _user_sizes(groups, origin, lambda s: s.text_bytes)
         quotas = {u: 0 for u in sizes}
@@ -179,6 +189,29 @@ def test_skewed_user_strata_in_bytes_keep_the_floor_on_text_in_every_shard():
         assert all(abs(got[o] - planned[o]) < longest[o] for o in (REAL, SYNTHETIC))
 
 
+def _assert_origin_totals_within_one_document(plan, groups, selected):
+    for origin in (REAL, SYNTHETIC):
+        quota = sum(q for (_, o), q in plan["quotas"].items() if o == origin)
+        got = sum(w for (_, o), items in selected.items() if o == origin for _, w in items)
+        longest = max(s.longest for (_, o), s in groups.items() if o == origin)
+        if origin == REAL:
+            assert quota <= got < quota + longest or got == quota == 0, (origin, quota, got)
+        else:
+            assert quota - longest < got <= quota, (origin, quota, got)
+
+
+def _assert_whole_cells_whole_and_prefixes(plan, documents, selected):
+    groups = _groups(documents)
+    ordered: dict = {}
+    for doc_id, stratum, origin, _ in documents:
+        ordered.setdefault((stratum, origin), []).append((seeded_hash64(doc_id, 0, "select"), doc_id))
+    for group, items in selected.items():
+        if plan["quotas"][group] == groups[group].text_bytes:
+            assert len(items) == groups[group].documents, group
+        # Selected records are a prefix of their cell in seeded-hash order.
+        assert sorted(k for k, _ in items) == sorted(ordered[group])[: len(items)], group
+
+
 def test_without_user_fields_the_cells_are_the_one_level():
     documents = _skewed_documents()
     groups = _groups(documents)
@@ -197,27 +230,26 @@ weights = st.lists(st.sampled_from([0, 1, 2, 7, 50, 300, 2000]) | st.integers(1,
 
 
 @PROPERTIES
-@given(weights, weights, st.data())
-def test_byte_quotas_are_met_within_one_document(real_weights, synthetic_weights, data):
-    documents = [(f"r{i}", "c", REAL, w) for i, w in enumerate(real_weights)]
-    documents += [(f"s{i}", "c", SYNTHETIC, w) for i, w in enumerate(synthetic_weights)]
-    quotas = {("c", REAL): data.draw(st.integers(0, sum(real_weights))),
-              ("c", SYNTHETIC): data.draw(st.integers(0, sum(synthetic_weights)))}
+@given(st.lists(st.tuples(st.sampled_from([REAL, SYNTHETIC]), weights), min_size=1, max_size=5), st.data())
+def test_byte_quotas_are_met_within_one_document_per_origin(cells, data):
+    documents = [(f"c{c}-{i}", f"c{c}", origin, w) for c, (origin, ws) in enumerate(cells) for i, w in enumerate(ws)]
     groups = _groups(documents)
+    quotas = {g: data.draw(st.sampled_from([0, s.text_bytes, s.text_bytes // 3]) | st.integers(0, s.text_bytes))
+              for g, s in groups.items()}
     plan = {"unit": "bytes", "sizes": {g: s.documents for g, s in groups.items()},
             "text_bytes": {g: s.text_bytes for g, s in groups.items()}, "quotas": quotas}
     selected = _select(documents, plan, in_bytes=True)
-    for group, items in selected.items():
-        got, quota, longest = sum(w for _, w in items), quotas[group], groups[group].longest
-        if quota == groups[group].text_bytes:
-            assert len(items) == groups[group].documents  # kept whole, weightless records too
-        elif group[1] == REAL:
+    for origin in {o for _, o in groups}:
+        quota = sum(q for (_, o), q in quotas.items() if o == origin)
+        got = sum(w for (_, o), items in selected.items() if o == origin for _, w in items)
+        longest = max(s.longest for (_, o), s in groups.items() if o == origin)
+        if quota == sum(s.text_bytes for (_, o), s in groups.items() if o == origin):
+            assert all(len(selected[g]) == s.documents for g, s in groups.items() if g[1] == origin)
+        elif origin == REAL:
             assert quota <= got < quota + longest or got == quota == 0
         else:
             assert quota - longest < got <= quota
-        # Selected records are a prefix of the group in seeded-hash order.
-        ordered = sorted(k for doc_id, s, o, _ in documents if (s, o) == group for k in [(seeded_hash64(doc_id, 0, "select"), doc_id)])
-        assert sorted(k for k, _ in items) == ordered[: len(items)]
+    _assert_whole_cells_whole_and_prefixes(plan, documents, selected)  # weightless records too
 
 
 @PROPERTIES
