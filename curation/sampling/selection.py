@@ -18,7 +18,6 @@ and the synthetic total is never passed: rounding never costs the floor.
 from __future__ import annotations
 
 import math
-import struct
 from typing import Mapping, NamedTuple
 
 from curation.ranking.core import OrderKey, key_after
@@ -123,19 +122,16 @@ def inclusion_probability(plan: Mapping, group: Group) -> float:
     return plan["quotas"].get(group, 0) / size if size else 1.0
 
 
-def _float_order(value: float) -> int:
-    """A non-negative float as a signed 64-bit int of the same order (its IEEE bits)."""
-    return struct.unpack(">q", struct.pack(">d", value))[0]
-
-
 def byte_priority(plan: Mapping, group: Group, key: OrderKey, record_bytes: int) -> OrderKey:
     """A record's place in its origin's cut (bytes unit), as an order key.
 
     Records of a cell kept whole come before every other (negative keys; those with
-    no text first, so no cut can fall after them); the others by ``u * size / quota``
+    no text first, so no cut can fall after them); the others by ``p = u * size / quota``
     (``u``: the seeded hash in [0, 1)), so below any cut a cell holds a prefix of its
     seeded-hash order of, in expectation, a share of its text proportional to its
-    quota. A cell without quota comes last.
+    quota. A cell without quota comes last. The key holds ``2**63 * p / (1 + p)``,
+    exactly (integers): the same order as ``p``, spread over the non-negative 64-bit
+    range so the ranking's histogram bins stay balanced.
     """
     hash64, record_id = key
     # Equal priorities (weightless records, cells without quota) still go in seeded-hash order.
@@ -143,8 +139,10 @@ def byte_priority(plan: Mapping, group: Group, key: OrderKey, record_bytes: int)
     quota, size = plan["quotas"].get(group, 0), plan["text_bytes"][group]
     if quota >= size:
         return ((hash64 >> 1) - 2**62 if record_bytes else -(2**63)), tiebreak
-    share = (hash64 + 2**63) / 2**64
-    return _float_order(share * size / quota if quota else math.inf), tiebreak
+    if not quota:
+        return 2**63 - 1, tiebreak
+    scaled = (hash64 + 2**63) * size  # p = scaled / (2**64 * quota)
+    return (2**63 * scaled) // (scaled + 2**64 * quota), tiebreak
 
 
 def _origin_totals(plan: Mapping) -> dict[str, tuple[int, int, int]]:

@@ -270,3 +270,21 @@ def test_byte_shards_meet_the_floor_when_synthetic_fits_the_reserve(real_weights
     placed, _ = _place(by_origin, plan, in_bytes=True)
     assert sum(s[REAL] for s in placed) == real_total and sum(s[SYNTHETIC] for s in placed) == total
     _assert_floor(placed, r)
+
+
+def test_byte_priorities_keep_the_order_of_p_and_spread_over_the_histogram_bins():
+    from collections import Counter
+
+    from curation.ranking.core import key_bin
+
+    plan = {"text_bytes": {("a", REAL): 3000, ("b", REAL): 1000, ("w", REAL): 10, ("z", REAL): 50},
+            "quotas": {("a", REAL): 1000, ("b", REAL): 1000 // 2, ("w", REAL): 10, ("z", REAL): 0}}
+    keys = [(seeded_hash64(f"d{i}", 0, "select"), f"d{i}") for i in range(4000)]
+    a = [byte_priority(plan, ("a", REAL), k, 7) for k in keys]
+    b = [byte_priority(plan, ("b", REAL), k, 7) for k in keys]
+    # p = u * size / quota: 3u in cell a, 2u in cell b, so a record of a comes after its twin of b.
+    assert all(pa > pb and 0 <= pa[0] < 2**63 for pa, pb in zip(a, b))
+    assert sorted(a) == [a[i] for i in sorted(range(len(keys)), key=lambda i: keys[i])]  # a cell in seeded-hash order
+    assert byte_priority(plan, ("w", REAL), keys[0], 7) < min(a)  # kept whole: first
+    assert byte_priority(plan, ("z", REAL), keys[0], 7) > max(a)  # no quota: last
+    assert max(Counter(key_bin(p, 8) for p in a).values()) < 0.05 * len(a)  # no bin gathers a large share
