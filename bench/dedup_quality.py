@@ -19,13 +19,19 @@ survivor-verified rounds) in memory, and reports:
   over all such pairs and over the "related" ones (same planted family)
 * the LSH S-curve: measured candidate rate per Jaccard bin beside 1-(1-s^r)^b
 
-    python -m bench.dedup_quality [--quick] [--num-perm 256] [--verification signature] [--survivor-rounds 4]
+``--margin-z Z`` (with ``--verification signature``) measures the alternative to
+exact verification: the survivor check removes a member only when the estimate
+reaches threshold + Z standard errors, sqrt(t(1-t)/num_perm), of the estimate.
+
+    python -m bench.dedup_quality [--quick] [--num-perm 256] [--verification shingles|signature]
+        [--survivor-rounds 4] [--margin-z 0]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import random
 import time
 from collections import defaultdict
@@ -36,7 +42,7 @@ from bench.common import print_table, write_results
 from curation.dedup.components import union_find_roots
 from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
-from curation.dedup.options import NearDedupOptions
+from curation.dedup.options import VERIFICATIONS, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
 from curation.dedup.sketch import candidate_pairs, signature_array, similarity, sketch_text
 from curation.dedup.survivor import Member, survivor_rank, survivor_verified_decisions
@@ -134,7 +140,7 @@ def exact_pair_jaccards(texts: list[str], options: NearDedupOptions) -> dict[tup
     return {(a, b): n / (len(sets[a]) + len(sets[b]) - n) for (a, b), n in shared.items()}
 
 
-def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
+def run(docs: int, options: NearDedupOptions, seed: int, margin_z: float = 0.0) -> dict:
     texts, families = planted_corpus(docs, seed)
     started = time.perf_counter()
     truth = exact_pair_jaccards(texts, options)
@@ -159,9 +165,11 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
         components[root].append(doc_id)
     ranks = {doc_id: survivor_rank({"id": doc_id, "text": text}, options.survivor_policy)
              for doc_id, text in zip(ids, texts)}
+    survivor_threshold = options.threshold + margin_z * math.sqrt(
+        options.threshold * (1 - options.threshold) / options.num_perm)
     decisions, unverified = survivor_verified_decisions(
         ([Member(i, ranks[i], 1, sketches[i]) for i in members] for members in components.values()),
-        "near", similarity, options.threshold, options.survivor_rounds)
+        "near", similarity, survivor_threshold, options.survivor_rounds)
     cluster_of = {doc_id: decisions[doc_id].survivor_id if doc_id in decisions else doc_id for doc_id in ids}
     removed = {doc_id: survivor for doc_id, survivor in cluster_of.items() if survivor != doc_id}
     # Before survivor verification: every component member but the best-ranked was removed against it.
@@ -206,7 +214,8 @@ def run(docs: int, options: NearDedupOptions, seed: int) -> dict:
     return {
         "docs": len(texts), "num_perm": options.num_perm, "bands": bands, "rows": rows,
         "threshold": options.threshold, "verification": options.verification,
-        "survivor_rounds": options.survivor_rounds,
+        "survivor_rounds": options.survivor_rounds, "margin_z": margin_z,
+        "survivor_threshold": round(survivor_threshold, 4),
         "pairs_high": len(high),
         "both_kept_share_of_high_pairs": round(
             sum(ids[a] not in removed and ids[b] not in removed for a, b in high) / max(1, len(high)), 5),
@@ -237,14 +246,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a small corpus (seconds)")
     parser.add_argument("--docs", type=int, default=None)
     parser.add_argument("--num-perm", type=int, default=NearDedupOptions.num_perm)
-    parser.add_argument("--verification", default="signature")
+    parser.add_argument("--verification", default=NearDedupOptions.verification, choices=VERIFICATIONS)
     parser.add_argument("--survivor-rounds", type=int, default=NearDedupOptions.survivor_rounds)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--margin-z", type=float, default=0.0,
+                        help="survivor check at threshold + Z standard errors of the signature estimate")
     args = parser.parse_args(argv)
+    if args.margin_z and args.verification != "signature":
+        parser.error("--margin-z is a margin on the signature estimate: use it with --verification signature")
     docs = args.docs or (600 if args.quick else 4000)
     options = NearDedupOptions(num_perm=args.num_perm, verification=args.verification,
                                survivor_rounds=args.survivor_rounds)
-    result = run(docs, options, args.seed)
+    result = run(docs, options, args.seed, args.margin_z)
     for key, value in result.items():
         if key != "s_curve":
             print(f"{key:45s} {value}")
@@ -252,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     print_table(["jaccard", "pairs", "measured", "theory", "merged"],
                 [[r["jaccard_bin"], r["pairs"], r["measured_candidate_rate"], r["theory_at_mid"],
                   r["merged_rate"]] for r in result["s_curve"]])
-    name = f"dedup_quality_p{args.num_perm}_{args.verification}{'_quick' if args.quick else ''}"
+    margin = f"_z{args.margin_z:g}" if args.margin_z else ""
+    name = f"dedup_quality_p{args.num_perm}_{args.verification}{margin}{'_quick' if args.quick else ''}"
     print(f"\nwrote {write_results(name, result)}")
 
 

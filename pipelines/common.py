@@ -22,6 +22,8 @@ from apache_beam.options import pipeline_options
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import create_runner
 
+from curation.dedup.options import VERIFICATIONS, NearDedupOptions
+
 # The DirectRunner tries Prism first, which downloads a binary (and fails
 # offline); the FnApiRunner is what it falls back to for batch jobs anyway.
 DEFAULT_RUNNER = "FnApiRunner"
@@ -220,8 +222,8 @@ def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--num-perm", type=int, default=256, help="MinHash permutations (default: 256)")
     group.add_argument(
-        "--near-verification", choices=("signature", "shingles"), default="signature",
-        help="verify LSH candidates by estimated (signature) or exact (shingles) Jaccard",
+        "--near-verification", choices=VERIFICATIONS, default=NearDedupOptions.verification,
+        help="verify candidates and removals by exact (shingles, the default) or estimated (signature) Jaccard",
     )
 
 

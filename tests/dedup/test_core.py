@@ -150,6 +150,24 @@ def test_exact_verification_uses_64_bit_shingle_hashes():
     assert similarity(sketch_text(long_a, options), sketch_text(long_b, options)) == pytest.approx(1 / 3)
 
 
+# Exact Jaccard 56/72 = 0.778, below 0.8, but the 256-permutation MinHash estimate (seed 1)
+# is 0.82: one estimation error near the threshold (found by a search over suffix lengths).
+NEAR_MISS_A = " ".join(f"w{i}" for i in range(68))  # 64 shingles
+NEAR_MISS_B = " ".join([f"w{i}" for i in range(60)] + [f"x{i}" for i in range(8)])  # 56 of them, 8 new
+
+
+def test_by_default_a_pair_below_the_threshold_is_never_removed_though_its_estimate_passes():
+    signature_only = NearDedupOptions(verification="signature")
+    estimate = similarity(sketch_text(NEAR_MISS_A, signature_only), sketch_text(NEAR_MISS_B, signature_only))
+    assert estimate >= signature_only.threshold  # what verification="signature" would remove on
+    options = NearDedupOptions()
+    sketches = [sketch_text(t, options) for t in (NEAR_MISS_A, NEAR_MISS_B)]
+    assert similarity(*sketches) == pytest.approx(56 / 72)
+    members = [Member(f"m{i}", (i,), 1, sketch) for i, sketch in enumerate(sketches)]
+    decisions, unverified = survivor_verified_decisions(
+        [members], "near", similarity, options.threshold, options.survivor_rounds)
+    assert decisions == {} and unverified == set()  # the survivor check keeps m1
+
 # --- buckets ---------------------------------------------------------------------
 
 

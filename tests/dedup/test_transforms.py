@@ -123,7 +123,7 @@ def test_chain_end_unlike_the_survivor_is_kept_or_removed_against_one_it_matches
     others = [make_record(f"solo{i}", " ".join(words(100 + i, 150))) for i in range(5)]
     short = [make_record("short1", "just three words"), make_record("short2", "Just three, words!"),
              make_record("short3", "three words just")]
-    for options in (NEAR, NearDedupOptions(verification="shingles")):
+    for options in (NEAR, NearDedupOptions(verification="signature")):
         survivors, duplicates, unverified = run(make_pipeline, tmp_path, NearDedup(options), chain + others + short)
         texts = {r["id"]: r["text"] for r in chain}
         near_chain = [d for d in duplicates if d["id"] in texts]
@@ -276,6 +276,15 @@ def test_near_dedup_exact_verification_and_sizes_from_exact_stage(make_pipeline,
     expected = jaccard(records[0]["text"], records[1]["text"])
     assert by_id(duplicates)["v1"]["similarity"] == pytest.approx(expected)
 
+
+def test_by_default_a_pair_just_below_the_threshold_is_kept_whatever_its_minhash_estimate(make_pipeline, tmp_path):
+    # Exact Jaccard 56/72 = 0.778; the default 256-permutation estimate says 0.82 (test_core's NEAR_MISS).
+    a = " ".join(f"w{i}" for i in range(68))
+    b = " ".join([f"w{i}" for i in range(60)] + [f"x{i}" for i in range(8)])
+    assert jaccard(a, b) == pytest.approx(56 / 72)
+    survivors, duplicates, unverified = run(
+        make_pipeline, tmp_path, NearDedup(NEAR), [make_record("a", a), make_record("b", b, index=1)])
+    assert duplicates == [] and unverified == [] and len(survivors) == 2
 
 def test_duplicate_ids_fail_loudly(make_pipeline, tmp_path):
     # Exact dedup can only be misled by one id twice in one cluster (which copy survives?).
