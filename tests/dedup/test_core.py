@@ -123,6 +123,15 @@ def test_exact_jaccard():
     assert exact_jaccard(a[:0], b[:0]) == 1.0
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.sets(st.integers(0, 60)), st.sets(st.integers(0, 60)))
+def test_exact_jaccard_equals_set_jaccard(set_a, set_b):
+    arrays = [np.array(sorted(s), np.uint64) for s in (set_a, set_b)]
+    expected = len(set_a & set_b) / len(set_a | set_b) if set_a | set_b else 1.0
+    assert exact_jaccard(*arrays) == pytest.approx(expected)
+    assert exact_jaccard(*reversed(arrays)) == pytest.approx(expected)
+
+
 # Two distinct words whose 32-bit shingle hashes collide (found by brute force over "w0".."w299999").
 COLLIDING_WORDS = ("w10639", "w16645")
 
