@@ -62,15 +62,17 @@ class NearDedupOptions:
         choosing (bands, rows). Recall-heavy by default because every candidate
         is verified, so a banding false positive costs only a comparison.
     verification: "shingles" (the default) computes exact Jaccard, carrying each
-        document's shingle hashes (64-bit, 8 bytes per distinct shingle) through
-        the shuffle, so a removal's similarity to its survivor really reaches
-        ``threshold``. "signature" compares full signatures (estimated Jaccard,
-        standard error sqrt(J(1-J)/num_perm), 0.025 at 0.8 and 256 permutations)
-        and ships no shingles: on ``bench.dedup_quality`` 3.0% of its removals were
-        below threshold to their survivor (0% with "shingles"). Removing only
-        when the estimate clears the threshold by z standard errors does not mend
-        it: z=1 left 1.1% of removals below it, z=2 kept both documents of 2.2% of
-        the pairs at threshold + 0.05 or more (targets: 1% each).
+        document's shingle hashes (64-bit, 8 bytes per distinct shingle) through the
+        shuffle, so a removal's similarity to its survivor really reaches
+        ``threshold``; end to end it took 1.07x the time of "signature" (fastest of
+        three alternating runs, ``bench.dedup_speed``'s corpus). "signature"
+        compares full signatures (estimated Jaccard, standard error
+        sqrt(J(1-J)/num_perm), 0.025 at 0.8 and 256 permutations) and ships no
+        shingles: on ``bench.dedup_quality`` 3.0% of its removals were below
+        threshold to their survivor (0% with "shingles"). Removing only when the
+        estimate clears the threshold by z standard errors does not mend it: z=1
+        left 1.1% of removals below it, z=2 kept both documents of 2.2% of the pairs
+        at threshold + 0.05 or more (targets: 1% each).
     all_pairs_bucket_limit: a band bucket up to this size verifies every pair;
         a larger (hot) bucket links each member to its smallest id only (a star),
         so thousands of identical documents cost linear, not quadratic, work.
