@@ -112,14 +112,18 @@ def certify_output(records: list[dict], manifest: dict, output: pathlib.Path, wo
         return 2
     certification = json.loads((output / "certification.json").read_text())
     author = authors(records)
-    ids = read_data_columns(manifest, str(output), ["id"]).column("id").to_pylist()
-    truly_real = sum(author[i] == "real" for i in ids) / len(ids)
+    data = read_data_columns(manifest, str(output), ["id", "text"]).to_pydict()
+    real_rows = [author[i] == "real" for i in data["id"]]
+    text_bytes = [len(t.encode("utf-8")) for t in data["text"]]
+    truly_real_text = sum(b for b, real in zip(text_bytes, real_rows) if real) / sum(text_bytes)
+    unit = "of text" if certification["unit"] == "bytes" else "of rows"
     print(
-        f"real share: {100 * certification['overall']['certified_real_share']:.1f}% certified "
+        f"real share: {100 * certification['overall']['certified_real_share']:.1f}% {unit} certified "
         f"({certification['confidence']:.0%} confidence, {certification['labelled']['data']} labels); "
         f"{100 * real_fraction(class_totals(manifest)):.1f}% of rows as labelled, "
         f"{100 * real_fraction(class_totals(manifest, 'class_text_bytes')):.1f}% of text; "
-        f"{100 * truly_real:.1f}% truly real (the generator knows)"
+        f"truly real (the generator knows): {100 * sum(real_rows) / len(real_rows):.1f}% of rows, "
+        f"{100 * truly_real_text:.1f}% of text"
     )
     left_out = certification["not_selected"]["undeclared_synthetic"]
     if left_out["labelled"]:

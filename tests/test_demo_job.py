@@ -108,8 +108,9 @@ def test_demo_certifies_the_real_share_from_ground_truth_labels_and_prints_it(de
     certification = demo_run["certification"]
     assert certification["labelled"] == {"data": 300, "not_selected": 100, "data_draws": 300}
     assert certification["run_id"] == demo_run["manifest"]["run_id"]
-    shown = re.search(r"real share: ([\d.]+)% certified \(95% confidence, 300 labels\); ([\d.]+)% of rows as labelled, "
-                      r"([\d.]+)% of text; ([\d.]+)% truly real \(the generator knows\)", demo_run["printed"])
+    shown = re.search(r"real share: ([\d.]+)% of rows certified \(95% confidence, 300 labels\); ([\d.]+)% of rows "
+                      r"as labelled, ([\d.]+)% of text; truly real \(the generator knows\): ([\d.]+)% of rows, "
+                      r"[\d.]+% of text", demo_run["printed"])
     assert shown, demo_run["printed"]
     certified, truly_real = float(shown[1]), float(shown[4])
     assert certified == round(100 * certification["overall"]["certified_real_share"], 1)
