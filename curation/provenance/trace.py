@@ -155,8 +155,12 @@ def _verdict(sighting: Sighting, survivor: Sighting | None) -> str:
     return f"NOT SELECTED by the sampler: {row['reason']} (stratum {row.get('stratum')})"
 
 
+# Wide enough for the longest name, so no value runs into its name.
+_FIELD_WIDTH = max(len(name) for name in DECIDING_FIELDS) + 2
+
+
 def _field(name: str, value: Any) -> str:
-    return f"    {name:<17}{value}"
+    return f"    {name:<{_FIELD_WIDTH}}{value}"
 
 
 def describe_story(story: Story) -> str:
