@@ -11,7 +11,8 @@ the undeclared ones, --min-real-fraction, tail-preserving sampling), then trains
 on the shards it wrote. A sweep (--real-fractions) reruns the curated policy at
 each real floor, once on the crawl as configured and once with every origin
 declared, and --seed-replicates reruns the default curated chain under other
-seeds to measure the seed spread. Writes DIR/results.json, one PNG per metric
+seeds to measure the seed spread; the chains run in --workers processes (the
+results do not depend on how many). Writes DIR/results.json, one PNG per metric
 (generations on x), the sweep's two PNGs (generation N against the real floor)
 and DIR/summary.md with the acceptance checks. Without --input the real documents
 are the embedded demo corpus's real side (stdlib docstrings), built offline.
@@ -38,7 +39,7 @@ from curation.demo.corpus import real_documents
 from curation.reading.core import DOCUMENT, ReadOptions
 from curation.reading.transforms import iter_inputs
 from curation.simulation import report
-from curation.simulation.loop import CuratedChain, Curator, SimulationConfig, simulate, split_real
+from curation.simulation.loop import CuratedChain, SimulationConfig, simulate, split_real
 from curation.simulation.policies import REAL, SYNTHETIC, Document, Policy
 from pipelines import common, curate, train_detector
 
@@ -69,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--max-synthetic-share", type=float, default=0.75, help="its cap (default: 0.75)")
     sim.add_argument("--rare-max-count", type=int, default=5, help="a real word type is rare at most this often (5)")
     sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--workers", type=int, default=2,
+        help="processes running the chains after generation 0; the results do not depend on it (default: 2)",
+    )
     cur = parser.add_argument_group("curated policy (the curate job's settings)")
     cur.add_argument(
         "--min-real-fraction", type=float, default=0.8, help="the curated policy's real floor in every shard (0.8)"
@@ -133,17 +138,22 @@ def curate_argv(args: argparse.Namespace, chain: CuratedChain, mix: pathlib.Path
     ]
 
 
-def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
-    """The curated policy's filter: the mix as JSONL -> pipelines.curate -> the shards' (id, text).
+class CurateJob:
+    """The curated policy's filter (a :data:`Curator`): the mix as JSONL -> pipelines.curate -> the shards' (id, text).
 
     A detector is trained on each crawl's declared records, unless no record is
     undeclared or they count as synthetic; the same declared records (the sweep's
-    first generation: one mix for every real floor) reuse the detector already trained.
+    first generation: one mix for every real floor) reuse the detector already
+    trained in this process. Pickles (empty-handed) into the simulation's worker processes.
     """
-    detectors: dict[str, pathlib.Path] = {}
 
-    def run(records: list[dict[str, Any]], generation: int, chain: CuratedChain) -> list[tuple[str, str]]:
-        folder = work / chain.name / f"gen-{generation}"
+    def __init__(self, args: argparse.Namespace, work: pathlib.Path):
+        self.args, self.work = args, work
+        self.detectors: dict[str, pathlib.Path] = {}
+
+    def __call__(self, records: list[dict[str, Any]], generation: int, chain: CuratedChain) -> list[tuple[str, str]]:
+        args = self.args
+        folder = self.work / chain.name / f"gen-{generation}"
         folder.mkdir(parents=True, exist_ok=True)
         mix = folder / "web.jsonl"
         mix.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
@@ -151,32 +161,35 @@ def curate_job(args: argparse.Namespace, work: pathlib.Path) -> Curator:
         origin_rule = ["--assume-origin", "synthetic"]
         with contextlib.redirect_stdout(io.StringIO()):  # the jobs' own tables are for their CLI users
             if not args.assume_undeclared_synthetic and any("origin" not in r for r in records):
-                declared = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records if "origin" in r)
-                key = hashlib.sha256(f"{chain.seed}\n{declared}".encode()).hexdigest()
-                if key not in detectors:
-                    labelled = folder / "declared.jsonl"
-                    labelled.write_text(declared, encoding="utf-8")
-                    try:
-                        train_detector.main([
-                            "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
-                            "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
-                            "--generator-field", "", "--seed", str(chain.seed),
-                        ])
-                    except ValueError as err:  # too few declared records of one origin: a setting the user can change
-                        synthetic = sum(r.get("origin") == SYNTHETIC for r in records)
-                        raise ValueError(
-                            f"{chain.name} generation {generation}: no detector from the crawl's {synthetic} declared "
-                            f"synthetic records ({err}); use more real documents, a larger --share-step or "
-                            "--assume-undeclared-synthetic"
-                        ) from err
-                    detectors[key] = folder / "detector"
-                origin_rule = ["--detector", str(detectors[key])]
+                origin_rule = ["--detector", str(self._detector(records, generation, chain, folder))]
             manifest = curate.run(curate_argv(args, chain, mix, origin_rule, output))
         _LOG.info("curate %s gen %d: %s", chain.name, generation, manifest["accounting"])
         table = ds.dataset(str(output / "data"), format="parquet").to_table(columns=["id", "text"]).sort_by("id")
         return list(zip(table["id"].to_pylist(), table["text"].to_pylist()))
 
-    return run
+    def _detector(self, records: list[dict[str, Any]], generation: int, chain: CuratedChain,
+                  folder: pathlib.Path) -> pathlib.Path:
+        """A detector trained on the crawl's declared records (seeded by the chain), trained once per process."""
+        declared = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records if "origin" in r)
+        key = hashlib.sha256(f"{chain.seed}\n{declared}".encode()).hexdigest()
+        if key not in self.detectors:
+            labelled = folder / "declared.jsonl"
+            labelled.write_text(declared, encoding="utf-8")
+            try:
+                train_detector.main([
+                    "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
+                    "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
+                    "--generator-field", "", "--seed", str(chain.seed),
+                ])
+            except ValueError as err:  # too few declared records of one origin: a setting the user can change
+                synthetic = sum(r.get("origin") == SYNTHETIC for r in records)
+                raise ValueError(
+                    f"{chain.name} generation {generation}: no detector from the crawl's {synthetic} declared "
+                    f"synthetic records ({err}); use more real documents, a larger --share-step or "
+                    "--assume-undeclared-synthetic"
+                ) from err
+            self.detectors[key] = folder / "detector"
+        return self.detectors[key]
 
 
 def _cpu_seconds() -> float:
@@ -190,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     common.configure_logging()
     started, cpu_started = time.perf_counter(), _cpu_seconds()
     try:
+        if args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
         config = SimulationConfig(
             generations=args.generations,
             policies=tuple(Policy(p.strip()) for p in args.policies.split(",") if p.strip()),
@@ -216,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     output = pathlib.Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     try:
-        results = simulate(train, heldout, config, curate_job(args, output / "curated"))
+        results = simulate(train, heldout, config, CurateJob(args, output / "curated"), args.workers,
+                           common.configure_logging)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import multiprocessing
 import random
 import time
 from typing import Any, Callable, Sequence
@@ -300,8 +301,64 @@ def _run_chain(
     return rows
 
 
+class _Chains:
+    """Runs chains from the shared generation 0: in this process, or in a worker
+    process that got a pickled copy. ``steps`` is this copy's own: chains run in
+    one process share the models and samples of identical corpora."""
+
+    def __init__(self, train: Sequence[Document], reference: _Reference, config: SimulationConfig,
+                 base_samples: list[Document], base_row: dict[str, Any], curate: Curator | None):
+        self.train, self.reference, self.config, self.curate = train, reference, config, curate
+        self.base_samples, self.base_row = base_samples, base_row
+        self.steps: _Steps = {}
+
+    def run(self, chain: Policy | CuratedChain) -> list[dict[str, Any]]:
+        """The rows of a ``replace`` or ``uncurated`` policy, or of one curated chain."""
+        train, config = self.train, self.config
+        if isinstance(chain, CuratedChain):
+            # Every curated chain samples under the name "curated": same streams, same synthetic ids.
+            label, name, seed = chain.name, Policy.CURATED.value, chain.seed
+            corpus_for = lambda g, outputs: _curated_corpus(chain, g, train, outputs, config, self.curate)  # noqa: E731
+        else:
+            label, name, seed = chain.value, chain.value, config.seed
+            corpus_for = lambda g, outputs: _uncurated_corpus(chain, g, train, outputs, config)  # noqa: E731
+        return _run_chain(label, name, seed, corpus_for, self.base_samples, self.base_row, train, self.reference,
+                          config, self.steps)
+
+
+_worker_chains: _Chains | None = None  # a worker process's copy
+
+
+def _start_worker(chains: _Chains, setup: Callable[[], None] | None) -> None:
+    global _worker_chains
+    if setup is not None:
+        setup()
+    _worker_chains = chains
+
+
+def _run_in_worker(chain: Policy | CuratedChain) -> list[dict[str, Any]]:
+    assert _worker_chains is not None, "_start_worker runs first"
+    return _worker_chains.run(chain)
+
+
+def _run_all(chains: _Chains, todo: list[Policy | CuratedChain], workers: int,
+             worker_setup: Callable[[], None] | None) -> list[list[dict[str, Any]]]:
+    """The rows of each chain of ``todo``, in its order. With ``workers`` > 1 the chains
+    run in that many spawned processes, each taking the next chain as it finishes one:
+    a chain's rows depend only on its own seeded streams, never on where or when it ran."""
+    if workers == 1 or len(todo) < 2:
+        return [chains.run(chain) for chain in todo]
+    context = multiprocessing.get_context("spawn")  # no forked copy of a parent's threads or locks
+    with context.Pool(min(workers, len(todo)), _start_worker, (chains, worker_setup)) as pool:
+        rows = pool.map(_run_in_worker, todo, chunksize=1)
+        pool.close()
+        pool.join()  # reaped, so the parent's os.times() counts the workers' CPU
+    return rows
+
+
 def simulate(
-    train: Sequence[Document], heldout: Sequence[Document], config: SimulationConfig, curate: Curator | None = None
+    train: Sequence[Document], heldout: Sequence[Document], config: SimulationConfig, curate: Curator | None = None,
+    workers: int = 1, worker_setup: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Runs every policy, the sweep and the seed replicates for ``config.generations`` generations after generation 0.
 
@@ -311,11 +368,18 @@ def simulate(
     synthetic share (of documents and of words) and the metrics of :func:`_measure`.
     ``policies["curated"]`` is the chain of ``config.default_curated``. Timings go
     to the log only, so the same configuration gives the same results.
+
+    ``workers`` > 1 runs the chains after generation 0 in that many spawned
+    processes (``curate`` and ``worker_setup``, run first in each, must pickle);
+    the results are the same as with one.
     """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     if any(d.origin != REAL for d in train):
         raise ValueError("the training split must be real documents")
     default = [config.default_curated] if Policy.CURATED in config.policies else []
-    curated_chains = [*default, *config.sweep(), *config.replicates()]
+    # The default chain is also a sweep point and replicate 0: run once.
+    curated_chains = list(dict.fromkeys([*default, *config.sweep(), *config.replicates()]))
     if curated_chains and curate is None:
         raise ValueError("the curated policy needs a curator (the curate job)")
     reference = _Reference(train, heldout, config.rare_max_count)
@@ -326,31 +390,14 @@ def simulate(
     _LOG.info("generation 0: perplexity %.1f, rare types %.3f, %.1fs", base_row["perplexity"],
               base_row["rare_type_share"], time.perf_counter() - started)
 
-    steps: _Steps = {}
-
-    def run(label: str, name: str, seed: int, corpus_for) -> list[dict[str, Any]]:
-        return _run_chain(label, name, seed, corpus_for, base_samples, base_row, train, reference, config, steps)
-
-    results: dict[str, list[dict[str, Any]]] = {}
-    for policy in config.policies:
-        if policy is not Policy.CURATED:
-            results[policy.value] = run(
-                policy.value, policy.value, config.seed,
-                lambda g, outputs, p=policy: _uncurated_corpus(p, g, train, outputs, config),
-            )
-    curated_rows: dict[CuratedChain, list[dict[str, Any]]] = {}
-    for chain in curated_chains:
-        if chain not in curated_rows:  # the default chain is also a sweep point and replicate 0
-            # Every curated chain samples under the name "curated": same streams, same synthetic ids.
-            curated_rows[chain] = run(
-                chain.name, Policy.CURATED.value, chain.seed,
-                lambda g, outputs, c=chain: _curated_corpus(c, g, train, outputs, config, curate),
-            )
-    if default:
-        results[Policy.CURATED.value] = curated_rows[config.default_curated]
+    # The curated chains first: they take longest, so the workers finish together.
+    todo = [*curated_chains, *(p for p in config.policies if p is not Policy.CURATED)]
+    chains = _Chains(train, reference, config, base_samples, base_row, curate)
+    rows = dict(zip(todo, _run_all(chains, todo, workers, worker_setup)))
+    results = {p.value: rows[config.default_curated if p is Policy.CURATED else p] for p in config.policies}
 
     def described(chains: list[CuratedChain]) -> list[dict[str, Any]]:
-        return [{**dataclasses.asdict(c), "provenance": c.provenance, "rows": curated_rows[c]} for c in chains]
+        return [{**dataclasses.asdict(c), "provenance": c.provenance, "rows": rows[c]} for c in chains]
 
     return {
         "config": config.as_dict(),
@@ -361,7 +408,7 @@ def simulate(
             "rare_types": len(reference.rare_types),
             "train_types": len(reference.train_types),
         },
-        "policies": {p.value: results[p.value] for p in config.policies},
+        "policies": results,
         "sweep": described(config.sweep()),
         "replicates": described(config.replicates()),
     }

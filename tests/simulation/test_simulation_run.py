@@ -51,18 +51,20 @@ def test_curated_policy_needs_the_curate_job():
         simulate(train, heldout, SimulationConfig(generations=1, policies=(Policy.REPLACE,), real_fractions=(0.8,)))
 
 
-def floor_curator(calls):
+class FloorCurator:
     """A stand-in for the curate job: keeps every record declared real and, in id
-    order, as many of the others (undeclared ones count as synthetic) as the floor allows."""
+    order, as many of the others (undeclared ones count as synthetic) as the floor
+    allows. A class, so it pickles into the simulation's worker processes."""
 
-    def curate(records, generation, chain):
-        calls.append((generation, chain, records))
+    def __init__(self, calls=None):
+        self.calls = [] if calls is None else calls
+
+    def __call__(self, records, generation, chain):
+        self.calls.append((generation, chain, records))
         real = [r for r in records if r.get("origin") == "real"]
         others = sorted((r for r in records if r.get("origin") != "real"), key=lambda r: r["id"])
         allowed = int(len(real) * (1 - chain.real_fraction) / chain.real_fraction)
         return [(r["id"], r["text"]) for r in sorted(real + others[:allowed], key=lambda r: r["id"])]
-
-    return curate
 
 
 def test_sweep_runs_each_floor_with_both_provenances_and_shares_what_is_the_same():
@@ -70,8 +72,8 @@ def test_sweep_runs_each_floor_with_both_provenances_and_shares_what_is_the_same
     config = SimulationConfig(generations=2, policies=(Policy.UNCURATED, Policy.CURATED), real_fractions=(0.8, 0.4),
                               seed_replicates=1, top_p=0.6, undeclared_share=0.3)
     calls = []
-    results = simulate(train, heldout, config, floor_curator(calls))
-    assert results == simulate(train, heldout, config, floor_curator([]))
+    results = simulate(train, heldout, config, FloorCurator(calls))
+    assert results == simulate(train, heldout, config, FloorCurator())
 
     sweep = {(c["real_fraction"], c["provenance"]): c for c in results["sweep"]}
     assert list(sweep) == [(0.4, "crawl"), (0.4, "declared"), (0.8, "crawl"), (0.8, "declared")]
@@ -90,16 +92,27 @@ def test_sweep_runs_each_floor_with_both_provenances_and_shares_what_is_the_same
     assert sweep[0.8, "crawl"]["rows"][1] != sweep[0.8, "declared"]["rows"][1]
 
 
+def test_chains_run_in_worker_processes_give_the_same_results():
+    train, heldout = tiny_split()
+    config = SimulationConfig(generations=2, real_fractions=(0.8, 0.4), seed_replicates=1, top_p=0.6,
+                              undeclared_share=0.3)
+    one = simulate(train, heldout, config, FloorCurator())
+    assert simulate(train, heldout, config, FloorCurator(), workers=2) == one
+    with pytest.raises(ValueError, match="workers"):
+        simulate(train, heldout, config, FloorCurator(), workers=0)
+
+
 def write_tiny_corpus(tmp_path):
     corpus = tmp_path / "real.jsonl"
     corpus.write_text("".join(json.dumps({"text": t, "kind": f"k{i % 2}"}) + "\n" for i, t in enumerate(tiny_texts(60))))
     return ["--input", str(corpus), "--source-field", "kind", "--real-docs", "0", "--heldout-fraction", "0.2",
-            "--share-step", "0.3", "--num-perm", "32", "--seed-replicates", "0"]
+            "--share-step", "0.3", "--num-perm", "32", "--seed-replicates", "0", "--workers", "1"]
 
 
 def test_job_runs_the_curate_job_with_a_detector_and_writes_results_plots_and_summary(tmp_path):
     out = tmp_path / "out"
-    argv = [*write_tiny_corpus(tmp_path), "--output", str(out), "--generations", "2", "--real-fractions="]
+    # Two workers: the curate job pickles into them (the other job tests run in one process, faster).
+    argv = [*write_tiny_corpus(tmp_path), "--output", str(out), "--generations", "2", "--real-fractions=", "--workers", "2"]
     assert simulate_collapse.main(argv) == 0
 
     results = json.loads((out / "results.json").read_text())
@@ -143,7 +156,8 @@ def test_undeclared_records_counted_as_synthetic_and_perfect_provenance_keep_the
 @pytest.mark.parametrize(
     "flags, message",
     [(["--top-p", "2"], "top_p"), (["--real-fractions", "0.5,x"], "real fraction"),
-     (["--real-fractions", "0.5,1.5"], "real fraction"), (["--seed-replicates", "-1"], "seed_replicates")],
+     (["--real-fractions", "0.5,1.5"], "real fraction"), (["--seed-replicates", "-1"], "seed_replicates"),
+     (["--workers", "0"], "--workers")],
 )
 def test_job_refuses_bad_settings(tmp_path, capsys, flags, message):
     assert simulate_collapse.main(["--output", str(tmp_path), *flags]) == 2
