@@ -373,7 +373,7 @@ class NgramModel:
         if ctx is None:
             return shorter
         ids, discounted_share = ctx.discounted_arrays(self._discounts[level])
-        positions = np.searchsorted(shorter.ids, ids)
+        positions = shorter.ids.searchsorted(ids)
         if positions[-1] < len(shorter.ids) and np.array_equal(shorter.ids[positions], ids):
             probs = shorter.probs * ctx.backoff_weight
             probs[positions] += discounted_share
@@ -381,9 +381,9 @@ class NgramModel:
         else:  # ids the suffix never saw: they had the suffix's unigram share
             seen_ids = np.union1d(shorter.ids, ids)
             probs = shorter.factor * self._unigram[seen_ids]
-            probs[np.searchsorted(seen_ids, shorter.ids)] = shorter.probs
+            probs[seen_ids.searchsorted(shorter.ids)] = shorter.probs
             probs *= ctx.backoff_weight
-            probs[np.searchsorted(seen_ids, ids)] += discounted_share
+            probs[seen_ids.searchsorted(ids)] += discounted_share
             seen = _Continuations(seen_ids, probs, shorter.factor * ctx.backoff_weight,
                                   np.sort(self._base_rank[seen_ids]), np.arange(len(seen_ids)))
         # The suffix's falling order is nearly right: a stable sort of a nearly sorted run is fast.
@@ -395,7 +395,7 @@ class NgramModel:
         cached = self._tempered_base_cache.get(temperature)
         if cached is None:
             tempered = self._base_probs ** (1.0 / temperature)
-            cached = tempered, -tempered, np.concatenate([[0.0], np.cumsum(tempered)])
+            cached = tempered, -tempered, _prefix_sums(tempered)
             self._tempered_base_cache[temperature] = cached
         return cached
 
@@ -416,15 +416,15 @@ class NgramModel:
         scale = seen.factor ** (1.0 / temperature)  # tempered weight of position q: scale * tempered[q]
         seen_ids = seen.ids[seen.falling]
         weights = seen.probs[seen.falling] ** (1.0 / temperature)
-        seen_mass = np.concatenate([[0.0], np.cumsum(weights)])
+        seen_mass = _prefix_sums(weights)
         ranks = seen.ranks
-        rank_mass = np.concatenate([[0.0], np.cumsum(tempered[ranks])])
+        rank_mass = _prefix_sums(tempered[ranks])
         rest = _UnseenRun(ranks, rank_mass, base_mass)
         n_seen, rest_end = len(seen_ids), len(tempered)
         if top_k is not None or top_p is not None:
             # Unseen positions ahead of each seen id (ties put the seen id first).
-            ahead = np.searchsorted(negated, -weights / scale, "left")
-            seen_ahead = np.searchsorted(ranks, ahead, "left")
+            ahead = negated.searchsorted(-weights / scale, "left")
+            seen_ahead = ranks.searchsorted(ahead, "left")
             if top_p is not None:
                 total = seen_mass[-1] + scale * (base_mass[-1] - rank_mass[-1])
                 unseen_mass_ahead = scale * (base_mass[ahead] - rank_mass[seen_ahead])
@@ -436,7 +436,7 @@ class NgramModel:
                 cut = self._cut(np.arange(len(weights)) + unseen_ahead, np.ones(len(weights)), top_k, ahead,
                                 lambda i: rest.position_at_index(top_k - i - 1))
                 n_seen, rest_end = min(n_seen, cut[0]), min(rest_end, cut[1])
-        kept_ranks = int(np.searchsorted(ranks, rest_end, "left"))
+        kept_ranks = int(ranks.searchsorted(rest_end, "left"))
         return _Truncation(
             seen_ids=seen_ids[:n_seen],
             seen_cumulative=seen_mass[1 : n_seen + 1],
@@ -452,10 +452,18 @@ class NgramModel:
         (mass or count) reaches ``target``. ``before[i]`` is the measure ahead of the
         i-th seen id, ``sizes[i]`` its own; ``unseen_cut(i)`` is the last unseen
         position needed when the prefix ends among the unseen ids after i seen ones."""
-        i = int(np.searchsorted(before + sizes, target, "left"))
+        i = int((before + sizes).searchsorted(target, "left"))
         if i < len(before) and before[i] < target:
             return i + 1, int(ahead[i])
         return i, unseen_cut(i) + 1
+
+
+def _prefix_sums(values: np.ndarray) -> np.ndarray:
+    """0 then the running sums of ``values`` (one array, no concatenation: sampling builds many)."""
+    sums = np.empty(len(values) + 1)
+    sums[0] = 0.0
+    np.cumsum(values, out=sums[1:])
+    return sums
 
 
 class _Continuations:
@@ -483,21 +491,23 @@ class _UnseenRun:
         self.ranks, self.rank_mass, self.base_mass = ranks, rank_mass, base_mass
         # Unseen mass / unseen count ahead of each removed position: both rise with it.
         self._mass_offsets = base_mass[ranks] - rank_mass[:-1]
-        self._index_offsets = ranks - np.arange(len(ranks))
+        self._index_offsets: np.ndarray | None = None  # only top-k cuts need it: built on first use
 
     def position_at_mass(self, mass: float) -> int:
         """The position of the unseen id whose cumulative tempered unigram weight spans ``mass``."""
-        removed = int(np.searchsorted(self._mass_offsets, mass, "right"))
-        position = int(np.searchsorted(self.base_mass, mass + self.rank_mass[removed], "right")) - 1
+        removed = int(self._mass_offsets.searchsorted(mass, "right"))
+        position = int(self.base_mass.searchsorted(mass + self.rank_mass[removed], "right")) - 1
         return min(max(position, 0), len(self.base_mass) - 2)
 
     def position_at_index(self, index: int) -> int:
         """The position of the ``index``-th unseen id (from 0)."""
-        removed = int(np.searchsorted(self._index_offsets, index, "right"))
+        if self._index_offsets is None:
+            self._index_offsets = self.ranks - np.arange(len(self.ranks))
+        removed = int(self._index_offsets.searchsorted(index, "right"))
         return min(index + removed, len(self.base_mass) - 2)
 
     def is_removed(self, position: int) -> bool:
-        at = int(np.searchsorted(self.ranks, position, "left"))
+        at = int(self.ranks.searchsorted(position, "left"))
         return at < len(self.ranks) and int(self.ranks[at]) == position
 
 
@@ -505,19 +515,20 @@ class _Truncation:
     """A context's kept tokens: the first seen ids by weight, plus the unseen ids
     among the first ``rest_end`` unigram positions, weighted ``scale * P_unigram^(1/T)``."""
 
-    __slots__ = ("seen_ids", "seen_cumulative", "scale", "rest", "rest_end", "rest_mass", "size")
+    __slots__ = ("seen_ids", "seen_cumulative", "seen_total", "scale", "rest", "rest_end", "rest_mass", "size")
 
     def __init__(self, seen_ids, seen_cumulative, scale, rest, rest_end, rest_mass):
         self.seen_ids, self.seen_cumulative, self.scale = seen_ids, seen_cumulative, scale
+        self.seen_total = float(seen_cumulative[-1]) if len(seen_ids) else 0.0
         self.rest, self.rest_end, self.rest_mass = rest, rest_end, rest_mass
         self.size = len(seen_ids) + len(rest.ranks)  # what it costs to keep in memory
 
     def draw(self, base_ids: np.ndarray, rng: RandomSource) -> int:
-        seen_total = float(self.seen_cumulative[-1]) if len(self.seen_ids) else 0.0
+        seen_total = self.seen_total
         while True:
             x = rng.random() * (seen_total + self.rest_mass)
             if x < seen_total:
-                index = int(np.searchsorted(self.seen_cumulative, x, "right"))
+                index = int(self.seen_cumulative.searchsorted(x, "right"))
                 return int(self.seen_ids[min(index, len(self.seen_ids) - 1)])
             position = self.rest.position_at_mass((x - seen_total) / self.scale)
             # Only rounding can land on a seen or cut-off position: draw again.
