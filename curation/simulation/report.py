@@ -238,7 +238,8 @@ def summary_markdown(
         f"top_p {config['top_p']}, top_k {config['top_k']}; {config['generations']} generations after "
         f"generation 0; seed {config['seed']}. Real data: {real['train_docs']} training documents "
         f"({real['train_words']} words, {real['train_types']} word types, {real['rare_types']} of them rare: "
-        f"at most {config['rare_max_count']} occurrences), {real['heldout_docs']} held-out documents.",
+        f"at most {config['rare_max_count']} occurrences), {real['heldout_docs']} held-out documents."
+        + (f" The curated real floor counts {floor_unit(results)}." if "curated" in policies or results["sweep"] else ""),
         "",
         "| gen | policy | perplexity | rare types | vocab coverage | distinct-2 | JS div. | train docs (real) "
         "| synthetic in training: docs / words |",
@@ -286,7 +287,7 @@ def sweep_markdown(results: dict[str, Any]) -> list[str]:
     base = generation_zero(results)
     lines = [
         "", f"## The sweep: generation {config['generations']} against the curated real floor", "",
-        f"The real floor counts {curate.get('ratio_unit', 'rows')}. Every chain starts from the same generation 0 "
+        f"The real floor counts {floor_unit(results)}. Every chain starts from the same generation 0 "
         f"(perplexity {base['perplexity']:.1f}, rare types {base['rare_type_share']:.3f}) and uses the same seeds.",
         "",
         "| r | provenance | perplexity | rare types | vocab coverage | distinct-2 | JS div. | train docs (real) "
@@ -354,6 +355,11 @@ def comparison(better: str, worse: str, policies: dict[str, list[dict[str, Any]]
 CLOSE = 0.05
 
 
+def floor_unit(results: dict[str, Any]) -> str:
+    """What the curated real floor counts (the curate job's --ratio-unit), in words."""
+    return {"rows": "rows (documents)", "bytes": "text bytes"}[results.get("curate", {}).get("ratio_unit", "rows")]
+
+
 def curated_drift(rows: list[dict[str, Any]], results: dict[str, Any]) -> str:
     """Whether the curated chain stays close to generation 0, and what its training data held."""
     config, real = results["config"], results["real"]
@@ -367,16 +373,24 @@ def curated_drift(rows: list[dict[str, Any]], results: dict[str, Any]) -> str:
         f"({perplexity:+.1%}) and rare types ({rare:+.1%})."
     )
     if not close:
-        leak = ""
-        if last["train_synthetic_share"] > 1 - min_real_fraction + 1e-9:  # 1 - 0.8 is 0.19999999999999996
-            leak = "; the detector let some synthetic documents through as real"
-        text += (
-            f" Its last training set was {last['train_synthetic_share']:.0%} synthetic by documents (the real floor "
-            f"allows {1 - min_real_fraction:.0%}{leak}) and {last['train_synthetic_word_share']:.0%} by words, "
-            f"all written by the curated chain's own earlier models."
-        )
-        if last["train_synthetic_word_share"] > last["train_synthetic_share"]:
-            text += " The floor counts documents, and the synthetic documents kept are longer than the real ones."
+        documents, words = last["train_synthetic_share"], last["train_synthetic_word_share"]
+        if curate.get("ratio_unit", "rows") == "rows":
+            leak = ""
+            if documents > 1 - min_real_fraction + 1e-9:  # 1 - 0.8 is 0.19999999999999996
+                leak = "; the detector let some synthetic documents through as real"
+            text += (
+                f" Its last training set was {documents:.0%} synthetic by documents (the real floor allows "
+                f"{1 - min_real_fraction:.0%}{leak}) and {words:.0%} by words, all written by the curated chain's own "
+                "earlier models."
+            )
+            if words > documents:
+                text += " The floor counts documents, and the synthetic documents kept are longer than the real ones."
+        else:  # the job's label decides the bytes it counts; words are what the model learns from
+            text += (
+                f" Its last training set was {words:.0%} synthetic by words and {documents:.0%} by documents (the "
+                f"real floor allows {1 - min_real_fraction:.0%} of the text bytes), all written by the curated "
+                "chain's own earlier models."
+            )
         if config["temperature"] < 1 or config["top_p"] is not None or config["top_k"] is not None:
             text += (
                 " Sampled with truncation, that text over-weights frequent words, so each model cuts more rare words "

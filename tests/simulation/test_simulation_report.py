@@ -10,9 +10,10 @@ def row(generation, perplexity, rare, synthetic_docs, synthetic_words, real_docs
     }
 
 
-def results(temperature=0.9, top_p=0.9):
+def results(temperature=0.9, top_p=0.9, ratio_unit="rows"):
     config = {"temperature": temperature, "top_p": top_p, "top_k": None, "undeclared_share": 0.2}
-    return {"config": config, "real": {"train_docs": 100}, "curate": {"min_real_fraction": 0.8, "detector": True}}
+    curate = {"min_real_fraction": 0.8, "detector": True, "ratio_unit": ratio_unit}
+    return {"config": config, "real": {"train_docs": 100}, "curate": curate}
 
 
 def test_curated_drift_names_each_measured_cause():
@@ -25,6 +26,14 @@ def test_curated_drift_names_each_measured_cause():
     assert "over-weights frequent words" in text
     assert "only 90 of the 100 real training documents were kept" in text and "coverage 0.970" in text
     assert "moved its perplexity by +2.7% (the drift is levelling off)" in text
+
+
+def test_curated_drift_with_a_byte_floor_reads_the_shares_as_text():
+    rows = [row(0, 100.0, 0.5, 0.0, 0.0, 100), row(1, 110.0, 0.4, 0.16, 0.2, 100)]
+    text = report.curated_drift(rows, results(ratio_unit="bytes"))
+    assert "20% synthetic by words and 16% by documents (the real floor allows 20% of the text bytes)" in text
+    assert "longer" not in text and "let some" not in text
+    assert report.floor_unit(results(ratio_unit="bytes")) == "text bytes"
 
 
 def test_curated_drift_leaves_out_causes_the_run_did_not_have():
