@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sample-fraction", type=float, default=1.0,
         help="share of the deduplicated mix to select, as far as the real floor allows (default: 1)",
     )
+    cur.add_argument(
+        "--ratio-unit", choices=("rows", "bytes"), default="bytes",
+        help="what the real floor counts: documents, or UTF-8 bytes of text, what a model learns from (default: bytes)",
+    )
     cur.add_argument("--undeclared-share", type=float, default=0.2, help="crawled records with no origin (0.2)")
     cur.add_argument(
         "--assume-undeclared-synthetic", action="store_true",
@@ -133,7 +137,8 @@ def curate_argv(args: argparse.Namespace, chain: CuratedChain, mix: pathlib.Path
     return [
         "--input", f"{mix}:source=web", "--origin-field", "origin", *origin_rule,
         "--strata-fields", "module", "--topics", str(args.topics), "--num-perm", str(args.num_perm),
-        "--min-real-fraction", str(chain.real_fraction), "--sample-fraction", str(args.sample_fraction),
+        "--min-real-fraction", str(chain.real_fraction), "--ratio-unit", args.ratio_unit,
+        "--sample-fraction", str(args.sample_fraction),
         "--output", str(output), "--overwrite", "--seed", str(chain.seed), "--shard-rows", "1000000",
     ]
 
@@ -236,10 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    results["curate"] = {k: getattr(args, k) for k in ("min_real_fraction", "sample_fraction", "topics", "num_perm")}
+    curated = ("min_real_fraction", "ratio_unit", "sample_fraction", "topics", "num_perm")  # as curate_argv passes them
+    results["curate"] = {k: getattr(args, k) for k in curated}
     results["curate"]["detector"] = not args.assume_undeclared_synthetic
-    # The floor counts rows (documents) until the sampler can hold it in text bytes.
-    results["curate"]["ratio_unit"] = "rows"
     (output / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     report.plot_metrics(results, output)
     report.plot_sweep(results, output)

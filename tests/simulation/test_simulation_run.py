@@ -117,7 +117,7 @@ def test_job_runs_the_curate_job_with_a_detector_and_writes_results_plots_and_su
 
     results = json.loads((out / "results.json").read_text())
     assert set(results["policies"]) == {"replace", "uncurated", "curated"} and results["curate"]["detector"]
-    assert results["curate"]["ratio_unit"] == "rows" and results["sweep"] == []
+    assert results["curate"]["ratio_unit"] == "bytes" and results["sweep"] == []
     curated, uncurated = results["policies"]["curated"], results["policies"]["uncurated"]
     assert [r["generation"] for r in curated] == [0, 1, 2]
     assert 0 < curated[2]["train_synthetic_share"] < uncurated[2]["train_synthetic_share"]
@@ -129,7 +129,7 @@ def test_job_runs_the_curate_job_with_a_detector_and_writes_results_plots_and_su
     summary = (out / "summary.md").read_text()
     assert "| 2 | curated |" in summary and "curated beats uncurated at every generation on" in summary
     assert "## Acceptance" in summary and "for both provenance variants: not measured" in summary
-    assert "The curated real floor counts rows (documents)." in summary
+    assert "The curated real floor counts text bytes." in summary
 
 
 def test_undeclared_records_counted_as_synthetic_and_perfect_provenance_keep_the_real_floor_true(tmp_path):
@@ -150,7 +150,7 @@ def test_undeclared_records_counted_as_synthetic_and_perfect_provenance_keep_the
     assert not list((out / "curated").glob("*/gen-1/detector"))
     assert all((out / f"sweep_{m}.png").stat().st_size > 0 for m in ("rare_type_share", "perplexity"))
     summary = (out / "summary.md").read_text()
-    assert "| 0.8 | every origin declared |" in summary and "The real floor counts rows (documents)." in summary
+    assert "| 0.8 | every origin declared |" in summary and "The real floor counts text bytes." in summary
     assert "(20% undeclared, counted synthetic)" in summary
 
 
