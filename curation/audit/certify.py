@@ -398,6 +398,17 @@ def headline(certification: Mapping[str, Any]) -> str:
     return f"{what} >= {value} at {100 * certification['confidence']:g}% confidence, from {labelled:,} labelled records"
 
 
+def floor_verdict(certification: Mapping[str, Any]) -> str:
+    """The certified share against the run's floor, as a clause ("meets the requested floor of 80.00%",
+    "is under the floor ...: what would lift it"), or "" when the run asked for no floor."""
+    floor = certification["min_real_fraction"]
+    if floor is None:
+        return ""
+    if certification["meets_floor"]:
+        return f"meets the requested floor of {100 * floor:.2f}%"
+    return f"is {advice_text(certification)}"
+
+
 def advice_text(certification: Mapping[str, Any]) -> str:
     """What would lift the certified share to the floor, in one sentence (empty when it meets it)."""
     advice = certification.get("advice")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Iterable, Mapping
 
-from curation.audit.certify import advice_text, headline
+from curation.audit.certify import floor_verdict, headline
 from curation.provenance.manifest import FATE_TABLES, class_totals, real_fraction
 from curation.schema import RECORD_SCHEMA, Origin, RatioUnit, describe
 from curation.writing import files
@@ -274,11 +274,7 @@ def _certified_section(certification: Mapping[str, Any] | None) -> list[str]:
             "",
         ]
     overall = certification["overall"]
-    floor = certification["min_real_fraction"]
-    verdict = "no floor was requested"
-    if floor is not None:
-        verdict = (f"meets the requested floor of {percent(floor)}" if certification["meets_floor"]
-                   else f"is {advice_text(certification)}")
+    verdict = floor_verdict(certification) or "no floor was requested"
     unit = "text bytes" if certification["unit"] == "bytes" else "rows"
     lines += [
         f"**{headline(certification)}**: the certified share {verdict}.",

@@ -30,7 +30,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
-from curation.audit.certify import advice_text, headline as certified_headline
+from curation.audit.certify import floor_verdict, headline as certified_headline
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
 from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
 from curation.schema import Origin, RatioUnit
@@ -272,11 +272,8 @@ def certified_html(certification: Mapping[str, Any] | None) -> str:
         return ("<section><h2>Certified real share</h2><p>Not certified: no audit sample was labelled "
                 "(python -m pipelines.audit, then python -m pipelines.certify).</p></section>")
     overall = certification["overall"]
-    floor = certification["min_real_fraction"]
-    verdict = ""
-    if floor is not None:
-        verdict = (f"Meets the requested floor of {percent(floor)}." if certification["meets_floor"]
-                   else f"Certified real share {advice_text(certification)}.")
+    verdict = floor_verdict(certification)
+    verdict = f"The certified share {verdict}." if verdict else ""
     rows = "".join(
         f"<tr><td>{escape(name)}</td><td>{percent(s['as_labelled_real_share'])}</td>"
         f"<td>{percent(s['certified_real_share'])}</td><td>{percent(s['own_sample_certified_real_share'])}</td>"

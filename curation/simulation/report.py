@@ -37,12 +37,15 @@ def plot_metrics(results: dict[str, Any], directory: str | pathlib.Path) -> list
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(alpha=0.3)
         axes.legend()
-        figure.tight_layout()
-        path = pathlib.Path(directory) / f"{metric}.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        paths.append(path)
+        paths.append(_save(figure, pathlib.Path(directory) / f"{metric}.png"))
     return paths
+
+
+def _save(figure, path: pathlib.Path) -> pathlib.Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 PROVENANCE_LABELS = {"crawl": "as crawled", "declared": "every origin declared"}
@@ -104,11 +107,7 @@ def plot_sweep(results: dict[str, Any], directory: str | pathlib.Path) -> list[p
         axes.set_title(f"{METRICS[metric][0].removesuffix(' (log scale)')}, generation {generation}", fontsize=10)
         axes.grid(alpha=0.3)
         axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)  # below: no point hidden
-        figure.tight_layout()
-        path = pathlib.Path(directory) / f"sweep_{metric}.png"
-        figure.savefig(path, dpi=100)
-        plt.close(figure)
-        paths.append(path)
+        paths.append(_save(figure, pathlib.Path(directory) / f"sweep_{metric}.png"))
     return paths
 
 
