@@ -403,8 +403,8 @@ def curated_drift(rows: list[dict[str, Any]], results: dict[str, Any]) -> str:
             origin_rule = "counted as synthetic"
             if curate.get("detector"):
                 origin_rule = (
-                    "decided by a detector trained on the declared ones, whose threshold lets almost no synthetic "
-                    "document pass as real and so labels real documents synthetic too"
+                    "decided by a detector trained on the declared ones, calibrated so that only a small share of "
+                    "synthetic documents pass as real, which labels some real documents synthetic too"
                 )
             text += (
                 f" And only {last['train_real_docs']} of the {real['train_docs']} real training documents were kept: "
