@@ -26,10 +26,10 @@ import pyarrow.parquet as pq
 
 from curation.hashing import content_hash
 from curation.reading.compression import compression_suffix
-from curation.schema import Origin, OriginBasis, RejectReason, metadata_json
+from curation.schema import Fate, Origin, OriginBasis, RejectReason, metadata_json
 
-DOCUMENT = "documents"  # Beam output tags of ReadDocuments: accepted records
-REJECTED = "rejected"  # and rejected rows
+DOCUMENT = Fate.OUTPUT.tag  # Beam output tags of ReadDocuments: accepted records
+REJECTED = Fate.REJECTED.tag  # and rejected rows
 
 MIB = 1024 * 1024
 RAW_EXCERPT_CHARS = 2000  # how much of a bad record's raw input the rejected table keeps
