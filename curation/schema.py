@@ -238,7 +238,7 @@ def new_record(
     return _with_columns(record, columns, RECORD_SCHEMA)
 
 
-def project_row(schema: pa.Schema, source: Mapping[str, Any] | None = None, **columns: Any) -> dict:
+def project_row(schema: pa.Schema, source: Mapping[str, Any] | None = None, /, **columns: Any) -> dict:
     """A row of ``schema``: each column from ``columns`` if given there, else from ``source``
     (a document, say), which must then hold it. Unknown ``columns`` are an error."""
     source = source or {}

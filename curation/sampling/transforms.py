@@ -47,7 +47,7 @@ from curation.sampling.strata import stratum_keys
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
 from curation.results import output_by_name
-from curation.schema import Fate, RatioUnit, text_bytes
+from curation.schema import NOT_SELECTED_SCHEMA, Fate, RatioUnit, project_row, text_bytes
 
 SELECTED = Fate.OUTPUT.tag
 NOT_SELECTED = Fate.NOT_SELECTED.tag
@@ -65,22 +65,7 @@ def _order_key(record: dict, seed: int) -> tuple[int, str]:
 
 
 def _not_selected_row(record: dict, inclusion_probability: float) -> dict:
-    return {
-        "id": record["id"],
-        "reason": OVER_QUOTA,
-        "origin": record["origin"],
-        "origin_basis": record["origin_basis"],
-        "stratum": record["stratum"],
-        "source": record["source"],
-        "source_uri": record["source_uri"],
-        "source_index": record["source_index"],
-        "run_id": record["run_id"],
-        "synthetic_score": record["synthetic_score"],
-        "detector_id": record["detector_id"],
-        "cluster_id": record["cluster_id"],
-        "cluster_size": record["cluster_size"],
-        "inclusion_probability": inclusion_probability,
-    }
+    return project_row(NOT_SELECTED_SCHEMA, record, reason=OVER_QUOTA, inclusion_probability=inclusion_probability)
 
 
 class _Split(beam.DoFn):
