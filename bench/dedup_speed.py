@@ -25,8 +25,7 @@ from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes, shingles
 from curation.dedup.transforms import ExactDedup, NearDedup
-from curation.hashing import content_hash
-from curation.schema import DUPLICATES_TAG
+from curation.schema import DUPLICATES_TAG, new_record
 
 
 def signature_speed(texts: list[str], num_perm: int) -> dict:
@@ -66,10 +65,7 @@ def signature_speed(texts: list[str], num_perm: int) -> dict:
 
 def beam_throughput(texts: list[str]) -> dict:
     records = [
-        {"id": f"{i:07d}", "text": t, "source": "bench", "source_uri": "mem://bench", "source_index": i,
-         "declared_origin": None, "synthetic_score": None, "detector_id": None, "origin": None,
-         "origin_basis": "none", "content_hash": content_hash(t), "cluster_id": None, "cluster_size": 1,
-         "stratum": None, "metadata": "{}", "run_id": "bench"}
+        new_record(id=f"{i:07d}", text=t, source="bench", source_uri="mem://bench", source_index=i, run_id="bench")
         for i, t in enumerate(texts)
     ]
     flags = ["--runner=FnApiRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]

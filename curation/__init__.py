@@ -18,6 +18,7 @@ _EXPORTS = {
     "ReadOptions": "curation.reading.core",
     "InputSpec": "curation.reading.core",
     "ReadDocuments": "curation.reading.transforms",
+    "ReadResult": "curation.reading.transforms",
     # dedup
     "ExactDedupOptions": "curation.dedup.options",
     "NearDedupOptions": "curation.dedup.options",
@@ -30,6 +31,7 @@ _EXPORTS = {
     # sampling
     "SampleOptions": "curation.sampling.options",
     "SelectSample": "curation.sampling.transforms",
+    "SampleResult": "curation.sampling.transforms",
     "decide_origin": "curation.sampling.origin",
     # writing and provenance
     "WriteOptions": "curation.writing.core",
@@ -37,6 +39,9 @@ _EXPORTS = {
     "WriteCuratedOutput": "curation.writing.transforms",
     "RECORD_SCHEMA": "curation.schema",
     "TABLE_SCHEMAS": "curation.schema",
+    "Fate": "curation.schema",
+    "new_record": "curation.schema",
+    "project_row": "curation.schema",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -6,12 +6,17 @@ stage can be unit-tested without Beam and any stage's output can be written with
 :func:`to_table`. Users and their query engines read these names: keep them
 stable, add columns at the end, never rename.
 
-Every input record ends in exactly one table, each row with a reason:
+Every input record ends in exactly one table, each row with a reason; :class:`Fate`
+is the one registry of those ends (table, schema, reason column, Beam tag, counter
+name, card title, Croissant description), and every stage and document reads it:
 
 * ``data/``          the curated output (:data:`RECORD_SCHEMA`)
 * ``rejected/``      bad input (:data:`REJECTED_SCHEMA`, reason in :class:`RejectReason`)
 * ``duplicates/``    removed by dedup (:data:`DUPLICATE_SCHEMA`)
 * ``not_selected/``  left out by the sampler (:data:`NOT_SELECTED_SCHEMA`)
+
+Rows are built with :func:`new_record` (a document) and :func:`project_row` (a
+side table's row from a document), never by listing columns by hand.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import json
 from typing import Any, Iterable, Mapping
 
 import pyarrow as pa
+
+from curation.hashing import content_hash
 
 SCHEMA_VERSION = "1"
 
@@ -147,16 +154,104 @@ NOT_SELECTED_SCHEMA = pa.schema(
     metadata={"curation.schema_version": SCHEMA_VERSION},
 )
 
-# Each output table (its folder under OUTPUT/) and its schema.
-TABLE_SCHEMAS: dict[str, pa.Schema] = {
-    "data": RECORD_SCHEMA,
-    "rejected": REJECTED_SCHEMA,
-    "duplicates": DUPLICATE_SCHEMA,
-    "not_selected": NOT_SELECTED_SCHEMA,
-}
 
-# Beam output tags shared by the transforms that split a PCollection by fate.
-DUPLICATES_TAG = "duplicates"
+
+class Fate(str, enum.Enum):
+    """Where an input record can end: one member per output table, in the order the
+    manifest, card and Croissant list them.
+
+    The value is the fate's name in the manifest's ``accounting``. Each member carries
+    ``table`` (its folder under OUTPUT/, and its key in ``tables`` and ``reasons``),
+    ``schema``, ``reason_column`` (None for the output), ``tag`` (the Beam output tag
+    of the stream that carries it; the output's is the main stream's, ``documents``),
+    ``counter`` (a Beam counter name template over the reason), ``title`` (the
+    card's heading) and ``description`` (the Croissant record set's).
+    """
+
+    def __new__(cls, name: str, table: str, schema: pa.Schema, reason_column: str | None, tag: str,
+                counter: str, title: str, description: str):
+        member = str.__new__(cls, name)
+        member._value_ = name
+        member.table, member.schema, member.reason_column, member.tag = table, schema, reason_column, tag
+        member.counter, member.title, member.description = counter, title, description
+        return member
+
+    OUTPUT = ("output", "data", RECORD_SCHEMA, None, "documents", "documents",
+              "What came out", "The curated records.")
+    REJECTED = ("rejected", "rejected", REJECTED_SCHEMA, "reason", "rejected", "rejected_{reason}",
+                "Rejected input", "Input records that failed validation, with the reason.")
+    DUPLICATE = ("duplicate", "duplicates", DUPLICATE_SCHEMA, "kind", "duplicates", "{reason}_duplicate",
+                 "Duplicates", "Records removed as exact or near duplicates, with the surviving record's id.")
+    NOT_SELECTED = ("not_selected", "not_selected", NOT_SELECTED_SCHEMA, "reason", "not_selected", "{reason}",
+                    "Not selected by the sampler", "Valid records the sampler left out, with the reason.")
+
+    def counter_name(self, reason: str) -> str:
+        """The Beam counter of this fate's rows with ``reason``."""
+        return self.counter.format(reason=reason)
+
+    @classmethod
+    def of_table(cls, table: str) -> "Fate":
+        """The fate whose rows ``table`` holds (KeyError: not an output table)."""
+        return _FATE_OF_TABLE[table]
+
+    @classmethod
+    def removals(cls) -> tuple["Fate", ...]:
+        """Every fate but the output: the tables of what a run set aside, each with a reason."""
+        return tuple(f for f in cls if f.reason_column is not None)
+
+
+_FATE_OF_TABLE = {fate.table: fate for fate in Fate}
+
+# Each output table (its folder under OUTPUT/) and its schema.
+TABLE_SCHEMAS: dict[str, pa.Schema] = {fate.table: fate.schema for fate in Fate}
+
+# The Beam tag of the duplicates dedup removes (kept for the transforms and benchmarks that name it).
+DUPLICATES_TAG = Fate.DUPLICATE.tag
+
+
+def new_record(
+    *, id: str, text: str, source: str, source_uri: str, source_index: int, run_id: str,
+    declared_origin: str | None = None, metadata: str = "{}", **columns: Any,
+) -> dict:
+    """A document as it leaves the reader: every :data:`RECORD_SCHEMA` column, the
+    derived ones (``content_hash``, ``origin`` and its basis) filled in; ``columns``
+    set any other column (``synthetic_score=0.3``), later stages' defaults otherwise."""
+    record = {
+        "id": id,
+        "text": text,
+        "source": source,
+        "source_uri": source_uri,
+        "source_index": source_index,
+        "declared_origin": declared_origin,
+        "synthetic_score": None,
+        "detector_id": None,
+        "origin": declared_origin,
+        "origin_basis": (OriginBasis.DECLARED if declared_origin else OriginBasis.NONE).value,
+        "content_hash": content_hash(text),
+        "cluster_id": None,
+        "cluster_size": 1,
+        "stratum": None,
+        "metadata": metadata,
+        "run_id": run_id,
+        "inclusion_probability": None,
+    }
+    return _with_columns(record, columns, RECORD_SCHEMA)
+
+
+def project_row(schema: pa.Schema, source: Mapping[str, Any] | None = None, /, **columns: Any) -> dict:
+    """A row of ``schema``: each column from ``columns`` if given there, else from ``source``
+    (a document, say), which must then hold it. Unknown ``columns`` are an error."""
+    source = source or {}
+    row = {name: columns[name] if name in columns else source[name] for name in schema.names}
+    return _with_columns(row, columns, schema)
+
+
+def _with_columns(row: dict, columns: Mapping[str, Any], schema: pa.Schema) -> dict:
+    extra = set(columns) - set(schema.names)
+    if extra:
+        raise ValueError(f"not columns of the schema: {sorted(extra)}")
+    row.update(columns)
+    return row
 
 
 def to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:

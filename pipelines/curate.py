@@ -25,7 +25,8 @@ from curation.provenance.transforms import LogProgress
 from curation.reading.core import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
-from curation.sampling.transforms import NOT_SELECTED, REPORT, SELECTED, SHARD_PLAN, SelectSample, with_origin
+from curation.sampling.transforms import SelectSample, with_origin
+from curation.schema import Fate
 from curation.writing import files
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import WriteCuratedOutput
@@ -151,7 +152,7 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None
     ``attempt``: the run's claim on the output directory; None: claimed now.
     """
     read = pipeline | "Read" >> ReadDocuments(job.read)
-    documents = read["documents"] | "ProgressRead" >> LogProgress("read")
+    documents = read.documents | "ProgressRead" >> LogProgress("read")
     stages = {"valid": documents}
     duplicates, counts = [], {}
     if job.exact_dedup:
@@ -164,9 +165,9 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None
         stages["after_near_dedup"] = documents
         duplicates.append(near)
     tables = {
-        "rejected": read["rejected"],
-        "duplicates": duplicates | "AllDuplicates" >> beam.Flatten(pipeline=pipeline),
-        "files": read["files"],
+        Fate.REJECTED.table: read.rejected,
+        Fate.DUPLICATE.table: duplicates | "AllDuplicates" >> beam.Flatten(pipeline=pipeline),
+        "files": read.files,
     }
     if job.detector:
         documents = (
@@ -179,11 +180,11 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None
     shard_plan = sections = None
     if job.sampling:
         sample = documents | "Sample" >> SelectSample(job.sampling)
-        documents, tables["not_selected"] = sample[SELECTED], sample[NOT_SELECTED]
-        shard_plan, sections = sample[SHARD_PLAN], sample[REPORT]
+        documents, tables[Fate.NOT_SELECTED.table] = sample.documents, sample.not_selected
+        shard_plan, sections = sample.shard_plan, sample.report
         stages["selected"] = documents
     stages["output"] = documents
-    tables["data"] = documents
+    tables[Fate.OUTPUT.table] = documents
     if job.detector:
         found = sections if sections is not None else pipeline | "NoSampling" >> beam.Create([{}])
         sections = found | "AddDetector" >> beam.Map(lambda s, d: {**s, "detector": d}, job.detector)

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.provenance.manifest import build_manifest
-from curation.schema import DUPLICATE_SCHEMA, NOT_SELECTED_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA, to_table
+from curation.schema import DUPLICATE_SCHEMA, NOT_SELECTED_SCHEMA, RECORD_SCHEMA, REJECTED_SCHEMA, new_record, to_table
 from pipelines import curate
 from tests.bad_input import MAX_TEXT_BYTES, write_mixed_corpus
 
@@ -44,12 +44,12 @@ def _location(i: int) -> dict:
 
 def _data_row(i: int) -> dict:
     score = (i * 37 % 100) / 100
-    return {
-        "id": f"doc-{i}", "text": f"document {i}", **_location(i), "declared_origin": None,
-        "synthetic_score": score, "detector_id": "sha-detector", "origin": "real" if score < REAL_BELOW else "synthetic",
-        "origin_basis": "detector", "content_hash": f"h{i}", "cluster_id": f"c{i}", "cluster_size": 2 if i == 0 else 1,
-        "stratum": f"topic-{i % 3}", "metadata": "{}",
-    }
+    return new_record(
+        id=f"doc-{i}", text=f"document {i}", **_location(i),
+        synthetic_score=score, detector_id="sha-detector", origin="real" if score < REAL_BELOW else "synthetic",
+        origin_basis="detector", content_hash=f"h{i}", cluster_id=f"c{i}", cluster_size=2 if i == 0 else 1,
+        stratum=f"topic-{i % 3}",
+    )
 
 
 def write_full_output(out, conflict: bool = False) -> dict:

@@ -33,10 +33,10 @@ import heapq
 from typing import Any, Iterable, Mapping, Sequence
 
 from curation.hashing import seeded_hash64
-from curation.schema import Origin, OriginBasis
+from curation.schema import Fate, Origin, OriginBasis
 
 UNITS = ("rows", "bytes")
-DATA_TABLE, NOT_SELECTED_TABLE = "data", "not_selected"
+DATA_TABLE, NOT_SELECTED_TABLE = Fate.OUTPUT.table, Fate.NOT_SELECTED.table
 AUDITED_BASES = (OriginBasis.DETECTOR.value, OriginBasis.ASSUMED.value)
 PREDICTED = (Origin.REAL.value, Origin.SYNTHETIC.value)
 # Per-shard population classes: what certify needs to weigh the labelled rates.

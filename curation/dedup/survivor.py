@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple
 
+from curation.schema import DUPLICATE_SCHEMA, project_row
+
 _ORIGIN_ORDER = {"real": 0, "synthetic": 1}  # anything else (null) ranks after both
 
 
@@ -207,17 +209,8 @@ def survivor_verified_decisions(
 
 def duplicate_row(record: Mapping[str, Any], decision: Decision) -> dict[str, Any]:
     """The DUPLICATE_SCHEMA row for a removed record."""
-    return {
-        "id": record["id"],
-        "duplicate_of": decision.survivor_id,
-        "cluster_id": decision.cluster_id,
-        "similarity": decision.similarity,
-        "kind": decision.kind,
-        "source": record["source"],
-        "source_uri": record["source_uri"],
-        "source_index": record["source_index"],
-        "run_id": record["run_id"],
-    }
+    return project_row(DUPLICATE_SCHEMA, record, duplicate_of=decision.survivor_id, cluster_id=decision.cluster_id,
+                       similarity=decision.similarity, kind=decision.kind)
 
 
 def apply_decision(record: Mapping[str, Any], decision: Decision | None) -> dict[str, Any] | None:

@@ -16,8 +16,8 @@ import shlex
 from typing import Any, Iterable, Mapping
 
 from curation.audit.certify import floor_verdict, headline
-from curation.provenance.manifest import FATE_TABLES, class_totals, real_fraction
-from curation.schema import RECORD_SCHEMA, Origin, RatioUnit, describe
+from curation.provenance.manifest import class_totals, real_fraction
+from curation.schema import RECORD_SCHEMA, Fate, Origin, RatioUnit, describe
 from curation.writing import files
 from curation.writing.files import CARD_FILE
 
@@ -115,7 +115,7 @@ def _inputs_section(manifest: Mapping[str, Any]) -> list[str]:
 
 def _output_section(manifest: Mapping[str, Any]) -> list[str]:
     balance = manifest["accounting"]
-    data = manifest.get("tables", {}).get("data", {"rows": 0, "bytes": 0, "shards": []})
+    data = manifest.get("tables", {}).get(Fate.OUTPUT.table, {"rows": 0, "bytes": 0, "shards": []})
     totals = class_totals(manifest)
     text_bytes = class_totals(manifest, "class_text_bytes")
     real = totals.get(Origin.REAL.value, 0)
@@ -126,9 +126,9 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
     in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
     text_share = f"{percent(real_fraction(text_bytes))} of {sum(text_bytes.values()):,} UTF-8 bytes"
     lines = [
-        "## What came out",
+        f"## {Fate.OUTPUT.title}",
         "",
-        f"{data['rows']:,} rows in {len(data['shards'])} Parquet shard(s) under `data/` ({data['bytes']:,} bytes).",
+        f"{data['rows']:,} rows in {len(data['shards'])} Parquet shard(s) under `{Fate.OUTPUT.table}/` ({data['bytes']:,} bytes).",
         "",
         f"**Achieved real fraction: {percent(real_fraction(totals))}** "
         f"({real:,} real, {synthetic:,} synthetic, {undecided:,} undecided rows; real : synthetic = {ratio}).",
@@ -157,7 +157,7 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
         f"{'balanced' if balance['balanced'] else 'NOT BALANCED'}):",
         "",
     ]
-    fates = ([fate, f"{table}/", balance.get(fate, 0)] for fate, table in FATE_TABLES.items())
+    fates = ([fate.value, f"{fate.table}/", balance.get(fate.value, 0)] for fate in Fate)
     lines += _table(["fate", "table", "rows"], fates)
     lines += ["Per shard:", ""]
     shard_rows = []
@@ -175,9 +175,9 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
 def _removals_section(manifest: Mapping[str, Any]) -> list[str]:
     tables, reasons = manifest.get("tables", {}), manifest.get("reasons", {})
     lines = ["## What was removed", ""]
-    titles = {"rejected": "Rejected input", "duplicates": "Duplicates", "not_selected": "Not selected by the sampler"}
-    for table, title in titles.items():
-        lines += [f"### {title}", ""]
+    for fate in Fate.removals():
+        table = fate.table
+        lines += [f"### {fate.title}", ""]
         if table not in tables:
             lines += [f"{NOT_RUN}.", ""]
             continue

@@ -16,20 +16,13 @@ import pyarrow as pa
 
 from curation.provenance.card import percent
 from curation.provenance.manifest import class_totals, real_fraction
-from curation.schema import TABLE_SCHEMAS
+from curation.schema import Fate
 from curation.writing import files
 from curation.writing.files import CROISSANT_FILE
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET_FORMAT = "application/x-parquet"
 
-
-TABLE_DESCRIPTIONS = {
-    "data": "The curated records.",
-    "rejected": "Input records that failed validation, with the reason.",
-    "duplicates": "Records removed as exact or near duplicates, with the surviving record's id.",
-    "not_selected": "Valid records the sampler left out, with the reason.",
-}
 
 # The Croissant 1.0 @context, as published with the spec's example datasets
 # (mlcroissant warns about any standard key that is missing).
@@ -116,12 +109,13 @@ def _distribution(table: str, shards: list[Mapping[str, Any]]) -> list[dict[str,
     return entries
 
 
-def _record_set(table: str, schema: pa.Schema) -> dict[str, Any]:
+def _record_set(fate: Fate) -> dict[str, Any]:
+    table = fate.table
     return {
         "@type": "cr:RecordSet",
         "@id": table,
         "name": table,
-        "description": TABLE_DESCRIPTIONS[table],
+        "description": fate.description,
         "field": [
             {
                 "@type": "cr:Field",
@@ -131,14 +125,15 @@ def _record_set(table: str, schema: pa.Schema) -> dict[str, Any]:
                 "dataType": croissant_data_type(column.type),
                 "source": {"fileSet": {"@id": fileset_id(table)}, "extract": {"column": column.name}},
             }
-            for column in schema
+            for column in fate.schema
         ],
     }
 
 
 def croissant_metadata(manifest: Mapping[str, Any], output_dir: str) -> dict[str, Any]:
     """The Croissant JSON-LD of a run's output (``output_dir`` is only used for the description)."""
-    tables = {name: t for name, t in manifest.get("tables", {}).items() if name in TABLE_SCHEMAS}
+    known = {fate.table for fate in Fate}
+    tables = {name: t for name, t in manifest.get("tables", {}).items() if name in known}
     balance = manifest["accounting"]
     description = (
         f"Curated text corpus written by curation run {manifest['run_id']} to {output_dir}: "
@@ -154,7 +149,7 @@ def croissant_metadata(manifest: Mapping[str, Any], output_dir: str) -> dict[str
         "conformsTo": CONFORMS_TO,
         "version": f"{manifest.get('schema_version', '1')}.0.0",
         "distribution": [entry for name, table in tables.items() for entry in _distribution(name, table["shards"])],
-        "recordSet": [_record_set(name, TABLE_SCHEMAS[name]) for name in tables],
+        "recordSet": [_record_set(Fate.of_table(name)) for name in tables],
     }
 
 

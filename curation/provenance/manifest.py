@@ -15,10 +15,7 @@ import json
 from typing import Any, Iterable, Mapping
 
 import curation
-from curation.schema import SCHEMA_VERSION, Origin
-
-# Where records can end, and the table each fate is written to.
-FATE_TABLES = {"output": "data", "rejected": "rejected", "duplicate": "duplicates", "not_selected": "not_selected"}
+from curation.schema import SCHEMA_VERSION, Fate, Origin
 
 
 class AccountingError(RuntimeError):
@@ -44,7 +41,7 @@ def derive_run_id(config: Mapping[str, Any], inputs: Iterable[tuple[str, int]]) 
 def accounting(files: Iterable[Mapping], tables: Mapping[str, Iterable[Mapping]]) -> dict[str, Any]:
     """The balance of records read against the rows of every fate's table."""
     read = sum(f["records"] for f in files)
-    fates = {fate: sum(s["rows"] for s in tables.get(table, ())) for fate, table in FATE_TABLES.items()}
+    fates = {fate.value: sum(s["rows"] for s in tables.get(fate.table, ())) for fate in Fate}
     return {"records_read": read, **fates, "balanced": read == sum(fates.values())}
 
 
@@ -123,7 +120,7 @@ def manifest_problem(value: Any) -> str | None:
 
 
 def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(manifest.get("tables", {}).get("data", {}).get("shards", []))
+    return list(manifest.get("tables", {}).get(Fate.OUTPUT.table, {}).get("shards", []))
 
 
 def class_totals(manifest: Mapping[str, Any], measure: str = "classes") -> dict[str, int]:
@@ -151,11 +148,12 @@ def summarize(manifest: Mapping[str, Any]) -> str:
         f"curation {manifest['package']['version']} run {manifest['run_id']}: "
         f"{balance['records_read']} records read from {len(manifest['inputs'])} file(s)"
     ]
-    for fate, table in FATE_TABLES.items():
+    for fate in Fate:
+        table = fate.table
         if table not in tables:
             continue
         detail = ""
-        if table == "data":
+        if fate is Fate.OUTPUT:
             detail = ", ".join(f"{cls} {n}" for cls, n in class_totals(manifest).items() if n)
             text_share = real_fraction(class_totals(manifest, "class_text_bytes"))
             if text_share is not None:
@@ -165,7 +163,7 @@ def summarize(manifest: Mapping[str, Any]) -> str:
             detail = ", ".join(f"{r} {n}" for r, n in sorted(reasons.items()))
         shards = len(tables[table]["shards"])
         lines.append(
-            f"  {fate:<13}{balance[fate]:>9} rows in {shards} shard(s)" + (f"  ({detail})" if detail else "")
+            f"  {fate.value:<13}{balance[fate.value]:>9} rows in {shards} shard(s)" + (f"  ({detail})" if detail else "")
         )
     for name, count in manifest.get("counts", {}).items():
         lines.append(f"  {name} {count}")

@@ -32,8 +32,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from curation.audit.certify import floor_verdict, headline as certified_headline
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
-from curation.provenance.manifest import FATE_TABLES, class_totals, data_shards, real_fraction
-from curation.schema import Origin, RatioUnit
+from curation.provenance.manifest import class_totals, data_shards, real_fraction
+from curation.schema import Fate, Origin, RatioUnit
 from curation.writing import files
 from curation.writing.files import REPORT_FILE
 from curation.writing.core import UNKNOWN_CLASS
@@ -86,9 +86,7 @@ def funnel(manifest: Mapping[str, Any]) -> list[tuple[str, int]]:
 def removed_by_fate(manifest: Mapping[str, Any]) -> list[tuple[str, int | None]]:
     """``(fate, rows)`` of every fate but output; None when its table was not written (stage not run)."""
     tables, balance = manifest.get("tables", {}), manifest["accounting"]
-    return [
-        (fate, balance.get(fate, 0) if table in tables else None) for fate, table in FATE_TABLES.items() if fate != "output"
-    ]
+    return [(fate.value, balance.get(fate.value, 0) if fate.table in tables else None) for fate in Fate.removals()]
 
 
 def strata_in_out(manifest: Mapping[str, Any], output_dir: str) -> tuple[str, dict[str, tuple[int, int]]]:

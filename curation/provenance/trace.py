@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import pyarrow.dataset as ds
 
-from curation.provenance.manifest import FATE_TABLES
+from curation.schema import Fate
 from curation.writing import files
 
 TEXT_PREVIEW_CHARS = 160
@@ -26,7 +26,6 @@ DECIDING_FIELDS = (
     "origin", "origin_basis", "declared_origin", "synthetic_score", "detector_id",
     "cluster_id", "cluster_size", "stratum", "inclusion_probability", "run_id",
 )
-_TABLE_FATES = {table: fate for fate, table in FATE_TABLES.items()}
 
 
 class TraceStatus(str, enum.Enum):
@@ -44,7 +43,7 @@ class Sighting:
 
     @property
     def fate(self) -> str:
-        return _TABLE_FATES[self.table]
+        return Fate.of_table(self.table).value
 
     @property
     def location(self) -> str:
@@ -119,16 +118,17 @@ def trace_record(output_dir: str, record_id: str | None = None, location: str | 
     tables = manifest.get("tables", {})
     sightings = tuple(
         Sighting(table, row)
-        for table in FATE_TABLES.values()
+        for table in (fate.table for fate in Fate)
         if table in tables
         for row in _find_rows(output_dir, tables[table]["shards"], condition)
     )
     survivors = {}
     for s in sightings:
-        if s.table == "duplicates" and "data" in tables:
-            kept = _find_rows(output_dir, tables["data"]["shards"], ds.field("id") == s.row["duplicate_of"])
+        data = Fate.OUTPUT.table
+        if s.table == Fate.DUPLICATE.table and data in tables:
+            kept = _find_rows(output_dir, tables[data]["shards"], ds.field("id") == s.row["duplicate_of"])
             if kept:
-                survivors[s.location] = Sighting("data", kept[0])
+                survivors[s.location] = Sighting(data, kept[0])
     inputs = {f["uri"]: f for f in manifest.get("inputs", [])}
     return Story(
         query=location if location is not None else record_id,
@@ -141,18 +141,20 @@ def trace_record(output_dir: str, record_id: str | None = None, location: str | 
 
 
 def _verdict(sighting: Sighting, survivor: Sighting | None) -> str:
-    row = sighting.row
-    if sighting.table == "data":
-        return "KEPT: in the curated output (data/)"
-    if sighting.table == "rejected":
+    row, fate = sighting.row, Fate.of_table(sighting.table)
+    if fate is Fate.OUTPUT:
+        return f"KEPT: in the curated output ({fate.table}/)"
+    if fate is Fate.REJECTED:
         return f"REJECTED for {row['reason']}: {row['detail']}"
-    if sighting.table == "duplicates":
+    if fate is Fate.DUPLICATE:
         where = f" at {survivor.location}" if survivor else ""
         return (
             f"REMOVED as a {row['kind']} duplicate of {row['duplicate_of']}{where} "
             f"(similarity {row['similarity']:.3f}, cluster {row['cluster_id']})"
         )
-    return f"NOT SELECTED by the sampler: {row['reason']} (stratum {row.get('stratum')})"
+    if fate is Fate.NOT_SELECTED:
+        return f"NOT SELECTED by the sampler: {row['reason']} (stratum {row.get('stratum')})"
+    return f"{fate.title.upper()}: {row[fate.reason_column]}"  # a fate with no story of its own yet
 
 
 # Wide enough for the longest name, so no value runs into its name.
@@ -178,7 +180,7 @@ def describe_story(story: Story) -> str:
         source = story.input_files.get(row["source_uri"])
         size = f" (input file of {source['records']:,} records, {source['bytes']:,} bytes)" if source else ""
         lines.append(_field("from", f"{s.location}, source {row['source']!r}{size}"))
-        preview_column = "text" if s.table == "data" else "raw"
+        preview_column = "text" if s.table == Fate.OUTPUT.table else "raw"
         preview = row.get(preview_column)
         if preview is not None:
             cut = preview[:TEXT_PREVIEW_CHARS]

@@ -24,12 +24,11 @@ from typing import Any, BinaryIO, Iterator, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.hashing import content_hash
 from curation.reading.compression import compression_suffix
-from curation.schema import Origin, OriginBasis, RejectReason, metadata_json
+from curation.schema import REJECTED_SCHEMA, Fate, Origin, RejectReason, metadata_json, new_record, project_row
 
-DOCUMENT = "documents"  # Beam output tags of ReadDocuments: accepted records
-REJECTED = "rejected"  # and rejected rows
+DOCUMENT = Fate.OUTPUT.tag  # Beam output tags of ReadDocuments: accepted records
+REJECTED = Fate.REJECTED.tag  # and rejected rows
 
 MIB = 1024 * 1024
 RAW_EXCERPT_CHARS = 2000  # how much of a bad record's raw input the rejected table keeps
@@ -194,16 +193,8 @@ def rejected_row(
         excerpt = json.dumps(raw, default=str, ensure_ascii=True)
     # Lone surrogates would make the row unwritable; replace them.
     excerpt = excerpt[:RAW_EXCERPT_CHARS].encode("utf-8", "replace").decode("utf-8")
-    return {
-        "id": record_id,
-        "reason": reason.value,
-        "detail": detail,
-        "source": source,
-        "source_uri": uri,
-        "source_index": index,
-        "raw": excerpt,
-        "run_id": run_id,
-    }
+    return project_row(REJECTED_SCHEMA, id=record_id, reason=reason.value, detail=detail, source=source,
+                       source_uri=uri, source_index=index, raw=excerpt, run_id=run_id)
 
 
 def _require_encodable(value: str, what: str) -> None:
@@ -280,25 +271,8 @@ def build_document(fields: Mapping[str, Any], spec: InputSpec, uri: str, index: 
     if _NON_FINITE.search(metadata):  # cheap test; the walk runs only when it may be needed
         metadata = metadata_json(_finite(passthrough))
     _require_encodable(metadata, "a metadata field")
-    return {
-        "id": record_id,
-        "text": text,
-        "source": spec.source_name(),
-        "source_uri": uri,
-        "source_index": index,
-        "declared_origin": declared,
-        "synthetic_score": None,
-        "detector_id": None,
-        "origin": declared,
-        "origin_basis": (OriginBasis.DECLARED if declared else OriginBasis.NONE).value,
-        "content_hash": content_hash(text),
-        "cluster_id": None,
-        "cluster_size": 1,
-        "stratum": None,
-        "metadata": metadata,
-        "run_id": options.run_id,
-        "inclusion_probability": None,
-    }
+    return new_record(id=record_id, text=text, source=spec.source_name(), source_uri=uri, source_index=index,
+                      run_id=options.run_id, declared_origin=declared, metadata=metadata)
 
 
 def _rejected_id(fields: Any, options: ReadOptions) -> str | None:

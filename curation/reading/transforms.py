@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -14,10 +14,21 @@ from curation.checks import expect_options
 from curation.reading import compression, core, splits
 from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
 from curation.reading.splits import FileSplit
-from curation.schema import RejectReason
+from curation.results import output_by_name
+from curation.schema import Fate, RejectReason
 
 FILES = "files"  # tag of the per-file summaries: {"uri", "source", "bytes", "records"}
 _COUNTER_NAMESPACE = "curation.read"
+
+
+class ReadResult(NamedTuple):
+    """What :class:`ReadDocuments` returns (also indexable by tag: ``read["rejected"]``)."""
+
+    documents: beam.PCollection  # record dicts (curation.schema.RECORD_SCHEMA keys)
+    rejected: beam.PCollection  # curation.schema.REJECTED_SCHEMA rows, duplicate ids included
+    files: beam.PCollection  # one {"uri", "source", "bytes", "records"} per file read
+
+    __getitem__ = output_by_name
 
 
 def match_input(spec: InputSpec) -> list[tuple[str, int]]:
@@ -78,9 +89,9 @@ class _ReadSplit(beam.DoFn):
 
     def __init__(self, options: ReadOptions):
         self._options = options
-        self._documents = Metrics.counter(_COUNTER_NAMESPACE, "documents")
+        self._documents = Metrics.counter(_COUNTER_NAMESPACE, Fate.OUTPUT.counter)
         self._bytes = Metrics.counter(_COUNTER_NAMESPACE, "bytes")
-        self._rejected = {r: Metrics.counter(_COUNTER_NAMESPACE, f"rejected_{r.value}") for r in RejectReason}
+        self._rejected = {r: Metrics.counter(_COUNTER_NAMESPACE, Fate.REJECTED.counter_name(r.value)) for r in RejectReason}
 
     def process(self, split: FileSplit) -> Iterable:
         spec = self._options.inputs[split.spec_index]
@@ -98,7 +109,7 @@ class _ReadSplit(beam.DoFn):
 
 class _ResolveDuplicateIds(beam.DoFn):
     def __init__(self):
-        self._duplicates = Metrics.counter(_COUNTER_NAMESPACE, f"rejected_{RejectReason.DUPLICATE_ID.value}")
+        self._duplicates = Metrics.counter(_COUNTER_NAMESPACE, Fate.REJECTED.counter_name(RejectReason.DUPLICATE_ID.value))
 
     def process(self, element: tuple[str, Iterable[dict]]) -> Iterable:
         _, records = element
@@ -116,11 +127,11 @@ class ReadDocuments(beam.PTransform):
     systems work; globs are expanded when the pipeline is built, and a pattern
     that matches nothing fails then, with the pattern in the message.
 
-    Returns a dict of PCollections:
-      ``"documents"``: record dicts (:data:`curation.schema.RECORD_SCHEMA` keys);
-      ``"rejected"``: rejected rows (:data:`curation.schema.REJECTED_SCHEMA`),
+    Returns a :class:`ReadResult`:
+      ``documents``: record dicts (:data:`curation.schema.RECORD_SCHEMA` keys);
+      ``rejected``: rejected rows (:data:`curation.schema.REJECTED_SCHEMA`),
       one per bad input record, duplicate ids included (the first by location wins);
-      ``"files"``: one ``{"uri", "source", "bytes", "records"}`` per file read.
+      ``files``: one ``{"uri", "source", "bytes", "records"}`` per file read.
     """
 
     def __init__(self, options: ReadOptions):
@@ -128,7 +139,7 @@ class ReadDocuments(beam.PTransform):
         expect_options(self, options, ReadOptions)
         self._options = options
 
-    def expand(self, pbegin: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
+    def expand(self, pbegin: beam.pvalue.PBegin) -> ReadResult:
         files = [
             (i, uri, size) for i, spec in enumerate(self._options.inputs) for uri, size in match_input(spec)
         ]
@@ -173,4 +184,4 @@ class ReadDocuments(beam.PTransform):
             specs=self._options.inputs,
             counts=beam.pvalue.AsDict(records_per_file),
         )
-        return {DOCUMENT: resolved[DOCUMENT], REJECTED: rejected, FILES: file_summaries}
+        return ReadResult(documents=resolved[DOCUMENT], rejected=rejected, files=file_summaries)

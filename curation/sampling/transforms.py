@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 import math
 import zlib
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -46,12 +46,11 @@ from curation.sampling.selection import (
 from curation.sampling.strata import stratum_keys
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
-from curation.schema import RatioUnit, text_bytes
+from curation.results import output_by_name
+from curation.schema import NOT_SELECTED_SCHEMA, Fate, RatioUnit, project_row, text_bytes
 
-SELECTED = "selected"
-NOT_SELECTED = "not_selected"
-SHARD_PLAN = "shard_plan"
-REPORT = "report"
+SELECTED = Fate.OUTPUT.tag
+NOT_SELECTED = Fate.NOT_SELECTED.tag
 OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
 STRATIFY_BATCH = 512  # records keyed per vectorised call
 
@@ -66,28 +65,13 @@ def _order_key(record: dict, seed: int) -> tuple[int, str]:
 
 
 def _not_selected_row(record: dict, inclusion_probability: float) -> dict:
-    return {
-        "id": record["id"],
-        "reason": OVER_QUOTA,
-        "origin": record["origin"],
-        "origin_basis": record["origin_basis"],
-        "stratum": record["stratum"],
-        "source": record["source"],
-        "source_uri": record["source_uri"],
-        "source_index": record["source_index"],
-        "run_id": record["run_id"],
-        "synthetic_score": record["synthetic_score"],
-        "detector_id": record["detector_id"],
-        "cluster_id": record["cluster_id"],
-        "cluster_size": record["cluster_size"],
-        "inclusion_probability": inclusion_probability,
-    }
+    return project_row(NOT_SELECTED_SCHEMA, record, reason=OVER_QUOTA, inclusion_probability=inclusion_probability)
 
 
 class _Split(beam.DoFn):
     def __init__(self):
-        self._selected = Metrics.counter("curation.sample", "selected")
-        self._dropped = Metrics.counter("curation.sample", OVER_QUOTA)
+        self._selected = Metrics.counter("curation.sample", Fate.OUTPUT.counter)
+        self._dropped = Metrics.counter("curation.sample", Fate.NOT_SELECTED.counter_name(OVER_QUOTA))
 
     def process(self, element, boundaries, plan):
         cut, key, record = element
@@ -199,17 +183,29 @@ def _json_safe(value):
     return value
 
 
+class SampleResult(NamedTuple):
+    """What :class:`SelectSample` returns (also indexable by name: ``sample["shard_plan"]``)."""
+
+    documents: beam.PCollection  # the selected records, origin, origin_basis and stratum set
+    not_selected: beam.PCollection  # curation.schema.NOT_SELECTED_SCHEMA rows
+    shard_plan: beam.PCollection  # one list of {"real": n, "synthetic": m} per shard
+    report: beam.PCollection  # one {"sampling": {...}} manifest section
+
+    _aliases = {"selected": "documents"}  # the key of the selected records when this was a dict
+    __getitem__ = output_by_name
+
+
 class SelectSample(beam.PTransform):
     """Selects a tail-preserving stratified sample with an exact real:synthetic plan.
 
     Input: deduplicated (and, if a detector ran, scored) record dicts.
-    Returns a dict of PCollections:
-      ``"selected"``: records with ``origin``, ``origin_basis`` and ``stratum`` set;
-      ``"not_selected"``: :data:`curation.schema.NOT_SELECTED_SCHEMA` rows;
-      ``"shard_plan"``: one list of ``{"real": n, "synthetic": m}`` per shard (rows,
+    Returns a :class:`SampleResult`:
+      ``documents``: the selected records, with ``origin``, ``origin_basis`` and ``stratum`` set;
+      ``not_selected``: :data:`curation.schema.NOT_SELECTED_SCHEMA` rows;
+      ``shard_plan``: one list of ``{"real": n, "synthetic": m}`` per shard (rows,
         or text bytes in the bytes unit), for :class:`~curation.writing.transforms.WriteShards`
         with the same ``ratio_unit``;
-      ``"report"``: one ``{"sampling": {...}}`` manifest section.
+      ``report``: one ``{"sampling": {...}}`` manifest section.
 
     A record whose origin cannot be decided raises
     :class:`~curation.sampling.origin.UndecidedOriginError`; a request that
@@ -244,7 +240,7 @@ class SelectSample(beam.PTransform):
             )
         )
 
-    def expand(self, records: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, records: beam.PCollection) -> SampleResult:
         options = self._options
         decided = records | "DecideOrigin" >> beam.Map(with_origin, options.real_below, options.assume_origin)
         model_bytes = self._topic_model(decided)
@@ -316,9 +312,5 @@ class SelectSample(beam.PTransform):
             selected_sizes,
             AsSingleton(coverage),
         )
-        return {
-            SELECTED: split[SELECTED],
-            NOT_SELECTED: split[NOT_SELECTED],
-            SHARD_PLAN: shard_plan,
-            REPORT: report,
-        }
+        return SampleResult(documents=split[SELECTED], not_selected=split[NOT_SELECTED], shard_plan=shard_plan,
+                            report=report)

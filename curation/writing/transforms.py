@@ -29,14 +29,13 @@ from curation.provenance.manifest import build_manifest
 from curation.provenance.report import write_report
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
-from curation.schema import RECORD_SCHEMA, TABLE_SCHEMAS, RatioUnit, text_bytes
+from curation.schema import RECORD_SCHEMA, Fate, RatioUnit, text_bytes
 from curation.writing import core, files
 from curation.writing.core import WriteOptions
 
 _SINGLE_CLASS = "all"
 _STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
 _COUNT = "(count)"  # tally key of a named count (manifest "counts")
-_REASON_COLUMNS = {"rejected": "reason", "duplicates": "kind", "not_selected": "reason"}
 
 
 class ShardVerificationError(RuntimeError):
@@ -364,10 +363,11 @@ class WriteCuratedOutput(beam.PTransform):
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
         infos = {}
-        for name, schema in TABLE_SCHEMAS.items():
+        for fate in Fate:
+            name, schema = fate.table, fate.schema
             if name not in tables:
                 continue
-            is_data = name == "data"
+            is_data = fate is Fate.OUTPUT
             # Data shards spread each origin evenly (the ratio must hold per shard).
             infos[name] = tables[name] | f"Write_{name}" >> WriteShards(
                 self._options, name, schema, "origin" if is_data else None,
@@ -382,9 +382,10 @@ class WriteCuratedOutput(beam.PTransform):
             pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
             for name, pcoll in self._counts.items()
         ] + [
-            tables[name] | f"CountReasons_{name}" >> beam.ParDo(_Tally(lambda r, n=name, k=key: (n, r[k])))
-            for name, key in _REASON_COLUMNS.items()
-            if name in tables
+            tables[fate.table]
+            | f"CountReasons_{fate.table}" >> beam.ParDo(_Tally(lambda r, n=fate.table, k=fate.reason_column: (n, r[k])))
+            for fate in Fate.removals()
+            if fate.table in tables
         ]
         counts = (
             tallies
@@ -406,7 +407,7 @@ class WriteCuratedOutput(beam.PTransform):
 
     def _finalize(self, _, input_files, counts, extra=None, **side) -> dict:
         tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
-        reasons = {name: {} for name in _REASON_COLUMNS if name in tables}
+        reasons = {fate.table: {} for fate in Fate.removals() if fate.table in tables}
         for (what, key), count in counts.items():
             if what not in (_STAGE, _COUNT):
                 reasons[what][key] = count

@@ -23,14 +23,14 @@ def test_readme_pipeline(tmp_path):
 
     with beam.Pipeline(runner=RUNNER) as p:
         read = p | curation.ReadDocuments(curation.ReadOptions(inputs=(str(web),), run_id="web-2026-11"))
-        survivors, duplicates, _kept_unverified_ids = read["documents"] | curation.NearDedup(curation.NearDedupOptions(threshold=0.8))
+        survivors, duplicates, _kept_unverified_ids = read.documents | curation.NearDedup(curation.NearDedupOptions(threshold=0.8))
         scored = survivors | curation.ScoreSynthetic(curation.ScoreSyntheticOptions(model_dir=model_dir))
         sample = scored | curation.SelectSample(
             curation.SampleOptions(min_real_fraction=0.5, real_below=real_below, seed=7, topics=2)
         )
-        sample["selected"] | curation.WriteShards(
+        sample.documents | curation.WriteShards(
             curation.WriteOptions(output=str(tmp_path / "curated"), min_real_fraction=0.5),
-            shard_plan=sample["shard_plan"],
+            shard_plan=sample.shard_plan,
         )
     data = ds.dataset(tmp_path / "curated" / "data").to_table()
     origins = data.column("origin").to_pylist()

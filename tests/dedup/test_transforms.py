@@ -26,8 +26,7 @@ from curation.dedup.transforms import (
     _JoinClusterSummaries,
     _SummarizeClusters,
 )
-from curation.hashing import content_hash
-from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, to_table
+from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, new_record, to_table
 
 VOCABULARY = [f"w{i}" for i in range(3000)]
 
@@ -38,12 +37,8 @@ def words(seed: int, count: int) -> list[str]:
 
 
 def make_record(rid: str, text: str, origin=None, index=0) -> dict:
-    return {
-        "id": rid, "text": text, "source": "test", "source_uri": "mem://test", "source_index": index,
-        "declared_origin": origin, "synthetic_score": None, "detector_id": None, "origin": origin,
-        "origin_basis": "declared" if origin else "none", "content_hash": content_hash(text),
-        "cluster_id": None, "cluster_size": 1, "stratum": None, "metadata": "{}", "run_id": "run-1",
-    }
+    return new_record(id=rid, text=text, source="test", source_uri="mem://test", source_index=index, run_id="run-1",
+                      declared_origin=origin)
 
 
 def run(make_pipeline, tmp_path: pathlib.Path, transform, records, **pipeline_options):
