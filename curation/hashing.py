@@ -15,6 +15,11 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def sha256_hex(data: bytes) -> str:
+    """sha256 hex digest of bytes: a shard's checksum in the manifest."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def seeded_hash64(value: str, seed: int | str, purpose: str = "") -> int:
     """A 64-bit hash of ``value`` keyed by ``seed`` and ``purpose``, as a signed int.
 

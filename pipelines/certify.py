@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from curation import storage
 from curation.audit.certify import (
     DEFAULT_LABEL_VALUES, AuditError, advice_text, certify, check_labels, headline, parse_label_values, parse_labels,
 )
 from curation.audit.storage import load_audit_sample, read_manifest, records_of_run, write_certification
 from curation.provenance.card import dataset_card, percent
 from curation.provenance.report import report_html
-from curation.writing import files
 from pipelines.common import JobArgumentParser
 
 
@@ -45,7 +45,7 @@ def run(argv: list[str] | None = None) -> dict:
     labels = {}
     if sample:  # a run that decided no origin has nothing to label: its share is exact
         try:
-            data = files.read_bytes(args.labels)
+            data = storage.read_bytes(args.labels)
         except OSError as err:
             raise AuditError(f"cannot read the labels file {args.labels}: {err}") from None
         labels = check_labels(parse_labels(data, args.labels), value_map, sample, manifest["run_id"],
@@ -54,8 +54,8 @@ def run(argv: list[str] | None = None) -> dict:
     card = dataset_card(manifest, args.output, certification=certification)
     page = report_html(manifest, args.output, certification=certification)
     write_certification(args.output, certification)
-    files.write_bytes(files.join(args.output, files.CARD_FILE), card.encode("utf-8"))
-    files.write_bytes(files.join(args.output, files.REPORT_FILE), page.encode("utf-8"))
+    storage.write_bytes(storage.join(args.output, storage.CARD_FILE), card.encode("utf-8"))
+    storage.write_bytes(storage.join(args.output, storage.REPORT_FILE), page.encode("utf-8"))
     return certification
 
 

@@ -16,6 +16,7 @@ import sys
 
 import apache_beam as beam
 
+from curation import storage
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.transforms import ExactDedup, NearDedup
 from curation.detection.summary import detector_section
@@ -27,7 +28,6 @@ from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import SelectSample, with_origin
 from curation.schema import Fate
-from curation.writing import files
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import WriteCuratedOutput
 from pipelines import common
@@ -146,7 +146,7 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
     )
 
 
-def build(pipeline: beam.Pipeline, job: Job, attempt: files.OutputAttempt | None = None) -> None:
+def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | None = None) -> None:
     """Wires the stages: read, dedup, score, sample, write (with the manifest).
 
     ``attempt``: the run's claim on the output directory; None: claimed now.
@@ -200,10 +200,10 @@ def run(argv: list[str] | None = None, parser: common.JobArgumentParser | None =
     job = plan_job(argv, parser)
     # Refusals (output in use, not empty, not writable) raise here, before any work and with nothing to undo.
     # A failure then deletes only this attempt's own files: its staging area and its lock.
-    with files.claim_output(job.write.output, job.write.overwrite, job.run_id) as attempt:
+    with storage.claim_output(job.write.output, job.write.overwrite, job.run_id) as attempt:
         with beam.Pipeline(options=common.beam_options(job.beam_args)) as pipeline:
             build(pipeline, job, attempt)
-    return files.read_json(files.join(job.write.output, files.MANIFEST))
+    return storage.read_json(storage.join(job.write.output, storage.MANIFEST))
 
 
 def main(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> int:

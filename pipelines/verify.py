@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from curation.writing.files import verify_output
+from curation.storage import verify_output
 from pipelines.common import JobArgumentParser
 
 

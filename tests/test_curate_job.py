@@ -9,11 +9,11 @@ import sys
 import pyarrow.dataset as ds
 import pytest
 
+from curation import storage
 from curation.schema import RECORD_SCHEMA, REJECTED_SCHEMA
-from curation.writing import files
 from pipelines import curate
 from tests.bad_input import MAX_TEXT_BYTES, write_mixed_corpus
-from tests.writing.test_files import _snapshot
+from tests.test_storage import _snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -155,11 +155,11 @@ def test_a_refused_run_touches_nothing_in_the_output(mixed_run, tmp_path, capsys
 def test_a_second_run_into_an_output_in_use_is_refused_naming_the_lock(mixed_run, tmp_path, capsys):
     _, corpus, _, _ = mixed_run
     out = tmp_path / "out"
-    first = files.claim_output(str(out), overwrite=False, run_id="run-first")
-    files.write_bytes(os.path.join(first.staging, "data", "part-00000-of-00001.parquet"), b"first run's")
+    first = storage.claim_output(str(out), overwrite=False, run_id="run-first")
+    storage.write_bytes(os.path.join(first.staging, "data", "part-00000-of-00001.parquet"), b"first run's")
     assert curate.main(_args(corpus, out)) == 2
     [line] = capsys.readouterr().err.splitlines()
-    assert f"locked by {out / files.LOCK}: run run-first" in line
+    assert f"locked by {out / storage.LOCK}: run run-first" in line
     assert first.holds_lock() and os.listdir(first.staging) == ["data"]
 
 
@@ -183,4 +183,4 @@ def test_a_failed_overwrite_keeps_the_earlier_output(mixed_run, tmp_path, capsys
     assert curate.main([*_args(corpus, out), "--overwrite", "--num-shards", "5000"]) == 2
     assert "num_shards 5000 is more data shards than the 1000 rows" in capsys.readouterr().err
     assert _snapshot(out) == before  # no staging area, no lock, every earlier file as it was
-    assert files.verify_output(str(out)) == [] and json.loads(before["manifest.json"]) == manifest
+    assert storage.verify_output(str(out)) == [] and json.loads(before["manifest.json"]) == manifest

@@ -21,24 +21,24 @@ from typing import Any, Iterator, Mapping, Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from curation import storage
 from curation.audit.certify import AuditError
 from curation.audit.sample import DATA_TABLE, NOT_SELECTED_TABLE, SAMPLE_COLUMNS, AuditOptions, draw_sample, labelling_order
-from curation.writing import files
 
-AUDIT_DIR = files.AUDIT_DIR
-DESIGN_FILE, SAMPLE_JSONL, SAMPLE_CSV, CERTIFICATION_FILE = (name.rpartition("/")[2] for name in files.AUDIT_FILES)
+AUDIT_DIR = storage.AUDIT_DIR
+DESIGN_FILE, SAMPLE_JSONL, SAMPLE_CSV, CERTIFICATION_FILE = (name.rpartition("/")[2] for name in storage.AUDIT_FILES)
 _LIGHT_COLUMNS = ("id", "origin", "origin_basis", "source", "source_uri", "source_index", "synthetic_score")
 
 
 def read_manifest(output_dir: str) -> dict[str, Any]:
     """The manifest of a complete run's output that no run is writing to; AuditError otherwise."""
-    if files.exists(files.join(output_dir, files.LOCK)):
-        raise AuditError(f"{output_dir} is locked by {files.join(output_dir, files.LOCK)}: a run is writing there; "
+    if storage.exists(storage.join(output_dir, storage.LOCK)):
+        raise AuditError(f"{output_dir} is locked by {storage.join(output_dir, storage.LOCK)}: a run is writing there; "
                          "audit it when the run has finished")
-    problems = files.verify_output(output_dir, checksums=False)
+    problems = storage.verify_output(output_dir, checksums=False)
     if problems:
         raise AuditError(f"{output_dir} is not a complete curation output: {'; '.join(problems)}")
-    return files.read_json(files.join(output_dir, files.MANIFEST))
+    return storage.read_json(storage.join(output_dir, storage.MANIFEST))
 
 
 def ratio_unit(manifest: Mapping[str, Any]) -> str:
@@ -51,8 +51,8 @@ def _shards(manifest: Mapping[str, Any], table: str) -> list[Mapping[str, Any]]:
 
 
 def _light_records(output_dir: str, shard: Mapping[str, Any], has_text: bool) -> list[dict[str, Any]]:
-    path = files.join(output_dir, shard["path"])
-    table = files.read_parquet(path, _LIGHT_COLUMNS + (("text",) if has_text else ()))
+    path = storage.join(output_dir, shard["path"])
+    table = storage.read_parquet(path, _LIGHT_COLUMNS + (("text",) if has_text else ()))
     if has_text:
         # The byte length is all a draw needs; the texts of sampled records are read again later.
         table = table.append_column("text_bytes", pc.binary_length(table.column("text"))).drop_columns(["text"])
@@ -62,7 +62,7 @@ def _light_records(output_dir: str, shard: Mapping[str, Any], has_text: bool) ->
 
 
 def _texts(output_dir: str, shard: Mapping[str, Any], ids: set[str]) -> dict[str, str]:
-    table = files.read_parquet(files.join(output_dir, shard["path"]), ("id", "text"))
+    table = storage.read_parquet(storage.join(output_dir, shard["path"]), ("id", "text"))
     table = table.filter(pc.is_in(table.column("id"), pa.array(sorted(ids), pa.string())))
     return dict(zip(table.column("id").to_pylist(), table.column("text").to_pylist()))
 
@@ -108,24 +108,24 @@ def _csv_bytes(rows: Sequence[Mapping[str, Any]]) -> bytes:
 
 def write_audit_sample(output_dir: str, design: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], overwrite: bool) -> str:
     """Writes ``audit/``; refuses to replace an earlier sample (its labels may be under way) unless ``overwrite``."""
-    audit = files.join(output_dir, AUDIT_DIR)
-    if files.exists(files.join(audit, DESIGN_FILE)) and not overwrite:
+    audit = storage.join(output_dir, AUDIT_DIR)
+    if storage.exists(storage.join(audit, DESIGN_FILE)) and not overwrite:
         raise FileExistsError(f"{audit} already holds an audit sample; pass --overwrite to draw a new one")
-    files.ensure_dir(audit)
+    storage.ensure_dir(audit)
     jsonl = "".join(json.dumps(dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
-    files.write_bytes(files.join(audit, SAMPLE_JSONL), jsonl)
-    files.write_bytes(files.join(audit, SAMPLE_CSV), _csv_bytes(rows))
+    storage.write_bytes(storage.join(audit, SAMPLE_JSONL), jsonl)
+    storage.write_bytes(storage.join(audit, SAMPLE_CSV), _csv_bytes(rows))
     # The design last: it marks the sample complete.
-    files.write_json(files.join(audit, DESIGN_FILE), design)
+    storage.write_json(storage.join(audit, DESIGN_FILE), design)
     return audit
 
 
 def load_audit_sample(output_dir: str, manifest: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The design and sample of ``output_dir``'s audit, checked against the run it claims to sample."""
-    audit = files.join(output_dir, AUDIT_DIR)
+    audit = storage.join(output_dir, AUDIT_DIR)
     try:
-        design = files.read_json(files.join(audit, DESIGN_FILE))
-        raw = files.read_bytes(files.join(audit, SAMPLE_JSONL)).decode("utf-8")
+        design = storage.read_json(storage.join(audit, DESIGN_FILE))
+        raw = storage.read_bytes(storage.join(audit, SAMPLE_JSONL)).decode("utf-8")
     except (OSError, ValueError) as err:
         raise AuditError(f"no audit sample in {audit} ({err}); draw one with python -m pipelines.audit") from None
     rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
@@ -148,12 +148,12 @@ def records_of_run(output_dir: str, manifest: Mapping[str, Any], ids: set[str]) 
     wanted = pa.array(sorted(ids), pa.string())
     for table in (DATA_TABLE, NOT_SELECTED_TABLE):
         for shard in _shards(manifest, table):
-            column = files.read_parquet(files.join(output_dir, shard["path"]), ("id",)).column("id")
+            column = storage.read_parquet(storage.join(output_dir, shard["path"]), ("id",)).column("id")
             found.update(column.filter(pc.is_in(column, wanted)).to_pylist())
     return found
 
 
 def write_certification(output_dir: str, certification: Mapping[str, Any]) -> str:
-    path = files.join(output_dir, CERTIFICATION_FILE)
-    files.write_json(path, certification)
+    path = storage.join(output_dir, CERTIFICATION_FILE)
+    storage.write_json(path, certification)
     return path

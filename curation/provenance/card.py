@@ -18,8 +18,8 @@ from typing import Any, Iterable, Mapping
 from curation.audit.certify import floor_verdict, headline
 from curation.provenance.manifest import class_totals, real_fraction
 from curation.schema import RECORD_SCHEMA, Fate, Origin, RatioUnit, describe
-from curation.writing import files
-from curation.writing.files import CARD_FILE
+from curation import storage
+from curation.storage import CARD_FILE
 
 MAX_STRATA_ROWS = 50  # a card is read by people: beyond this, point to manifest.json
 NOT_RUN = "not run"
@@ -367,5 +367,5 @@ def write_dataset_card(manifest: Mapping[str, Any], output_dir: str, staging_dir
     ``staging_dir``: where the output is being built, if not yet in ``output_dir`` (the card names ``output_dir``).
     """
     card = dataset_card(manifest, output_dir)
-    files.write_bytes(files.join(staging_dir or output_dir, CARD_FILE), card.encode("utf-8"))
+    storage.write_bytes(storage.join(staging_dir or output_dir, CARD_FILE), card.encode("utf-8"))
     return card

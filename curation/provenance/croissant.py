@@ -17,8 +17,8 @@ import pyarrow as pa
 from curation.provenance.card import percent
 from curation.provenance.manifest import class_totals, real_fraction
 from curation.schema import Fate
-from curation.writing import files
-from curation.writing.files import CROISSANT_FILE
+from curation import storage
+from curation.storage import CROISSANT_FILE
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.0"
 PARQUET_FORMAT = "application/x-parquet"
@@ -159,5 +159,5 @@ def write_croissant(manifest: Mapping[str, Any], output_dir: str, staging_dir: s
     ``staging_dir``: where the output is being built, if not yet in ``output_dir``.
     """
     metadata = croissant_metadata(manifest, output_dir)
-    files.write_json(files.join(staging_dir or output_dir, CROISSANT_FILE), metadata)
+    storage.write_json(storage.join(staging_dir or output_dir, CROISSANT_FILE), metadata)
     return metadata

@@ -98,27 +98,6 @@ def build_manifest(
     return manifest
 
 
-def manifest_problem(value: Any) -> str | None:
-    """Why ``value`` is not a manifest that this version of curation writes (None if it is).
-
-    Checks the fields that say who wrote it (``package.name``, ``schema_version``)
-    and the shape of ``tables``, which lists every shard of the output.
-    """
-    if not isinstance(value, dict) or not isinstance(value.get("package"), dict) or value["package"].get("name") != "curation":
-        return "is not a curation manifest (no package.name 'curation')"
-    if value.get("schema_version") != SCHEMA_VERSION:
-        return f"has schema_version {value.get('schema_version')!r}; this curation writes {SCHEMA_VERSION!r}"
-    tables = value.get("tables")
-    shard_fields = ("path", "bytes", "sha256")
-    if not isinstance(tables, dict) or not all(
-        isinstance(t, dict) and isinstance(t.get("shards"), list)
-        and all(isinstance(s, dict) and all(k in s for k in shard_fields) for s in t["shards"])
-        for t in tables.values()
-    ):
-        return f"has no valid tables section (each table's shards with {', '.join(shard_fields)})"
-    return None
-
-
 def data_shards(manifest: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(manifest.get("tables", {}).get(Fate.OUTPUT.table, {}).get("shards", []))
 

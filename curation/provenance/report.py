@@ -34,8 +34,8 @@ from curation.audit.certify import floor_verdict, headline as certified_headline
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
 from curation.provenance.manifest import class_totals, data_shards, real_fraction
 from curation.schema import Fate, Origin, RatioUnit
-from curation.writing import files
-from curation.writing.files import REPORT_FILE
+from curation import storage
+from curation.storage import REPORT_FILE
 from curation.writing.core import UNKNOWN_CLASS
 
 CLASS_COLORS = {Origin.REAL.value: "#1b7f79", Origin.SYNTHETIC.value: "#e07b39", UNKNOWN_CLASS: "#a0a0a0"}
@@ -71,7 +71,7 @@ th:first-child, td:first-child { text-align: left; }
 
 def read_data_columns(manifest: Mapping[str, Any], output_dir: str, columns: Sequence[str]) -> pa.Table:
     """Just ``columns`` of every data shard (Parquet reads only those column chunks)."""
-    parts = [files.read_parquet(files.join(output_dir, shard["path"]), columns) for shard in data_shards(manifest)]
+    parts = [storage.read_parquet(storage.join(output_dir, shard["path"]), columns) for shard in data_shards(manifest)]
     return pa.concat_tables(parts) if parts else pa.table({c: pa.array([], pa.null()) for c in columns})
 
 
@@ -363,5 +363,5 @@ def write_report(manifest: Mapping[str, Any], output_dir: str, staging_dir: str 
     ``staging_dir``: where the output is being built, if not yet in ``output_dir``.
     """
     page = report_html(manifest, output_dir, staging_dir)
-    files.write_bytes(files.join(staging_dir or output_dir, REPORT_FILE), page.encode("utf-8"))
+    storage.write_bytes(storage.join(staging_dir or output_dir, REPORT_FILE), page.encode("utf-8"))
     return page

@@ -17,8 +17,8 @@ from typing import Any, Mapping
 
 import pyarrow.dataset as ds
 
+from curation import storage
 from curation.schema import Fate
-from curation.writing import files
 
 TEXT_PREVIEW_CHARS = 160
 # Columns that decide a record's fate, shown for whichever table holds it.
@@ -95,7 +95,7 @@ def _spellings(uri: str) -> list[str]:
 
 
 def _find_rows(output_dir: str, shards: list[Mapping[str, Any]], condition: ds.Expression) -> list[dict[str, Any]]:
-    paths = [files.join(output_dir, s["path"]) for s in shards]
+    paths = [storage.join(output_dir, s["path"]) for s in shards]
     if not paths:
         return []
     return ds.dataset(paths, format="parquet").to_table(filter=condition).to_pylist()
@@ -111,10 +111,10 @@ def trace_record(output_dir: str, record_id: str | None = None, location: str | 
     else:
         condition = ds.field("id") == record_id
     # A partial or mixed output would give a wrong story: refuse it (sizes only; sha256 is pipelines.verify's job).
-    problems = files.verify_output(output_dir, checksums=False)
+    problems = storage.verify_output(output_dir, checksums=False)
     if problems:
         raise ValueError(f"{output_dir} is not a complete curation output: " + "; ".join(problems))
-    manifest = files.read_json(files.join(output_dir, files.MANIFEST))
+    manifest = storage.read_json(storage.join(output_dir, storage.MANIFEST))
     tables = manifest.get("tables", {})
     sightings = tuple(
         Sighting(table, row)

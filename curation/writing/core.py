@@ -15,10 +15,8 @@ and the read-back check measures the real share of the text.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import math
-import re
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import pyarrow as pa
@@ -31,7 +29,6 @@ from curation.schema import Origin, RatioUnit, to_table
 UNKNOWN_CLASS = "unknown"  # class of data records whose origin is not decided
 # Each shard is a file and a task; a fixed count beyond this is a typo, not a plan.
 MAX_SHARDS = 100_000
-_SHARD_NAME = re.compile(r"part-(\d{5,})-of-(\d{5,})\.parquet")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,16 +129,6 @@ def cumulative_ranks(plan: Sequence[Mapping[str, int]], cls: str) -> list[int]:
     return ranks
 
 
-def shard_name(index: int, count: int) -> str:
-    return f"part-{index:05d}-of-{count:05d}.parquet"
-
-
-def is_shard_name(name: str) -> bool:
-    """Whether ``name`` is one :func:`shard_name` gives."""
-    match = _SHARD_NAME.fullmatch(name)
-    return bool(match) and shard_name(int(match[1]), int(match[2])) == name
-
-
 def encode_parquet(rows: Iterable[Mapping], schema: pa.Schema, options: WriteOptions) -> bytes:
     """The Parquet bytes of ``rows`` (in the given order)."""
     table = to_table(rows, schema)
@@ -155,10 +142,6 @@ def encode_parquet(rows: Iterable[Mapping], schema: pa.Schema, options: WriteOpt
         write_statistics=[n for n in schema.names if n not in ("text", "raw", "metadata")],
     )
     return buffer.getvalue()
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class ShardContents(NamedTuple):

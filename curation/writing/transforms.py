@@ -1,7 +1,7 @@
 """``WriteShards`` and ``WriteCuratedOutput``: the Beam wrappers over :mod:`curation.writing.core`.
 
 Writing is two-phase, like Beam's own file sinks: the run's whole output is
-built in its own staging area (see :mod:`curation.writing.files`), every shard
+built in its own staging area (see :mod:`curation.storage`), every shard
 is read back and checked, and only then does one finalizing step move
 everything to its final name, the manifest last. A failed check deletes the
 run's staging area and fails the job, so no shard ever sits under its final name
@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
+from curation import storage
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
-from curation.hashing import seeded_hash64
+from curation.hashing import seeded_hash64, sha256_hex
 from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
 from curation.provenance.manifest import build_manifest
@@ -30,7 +31,7 @@ from curation.provenance.report import write_report
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.schema import RECORD_SCHEMA, Fate, RatioUnit, text_bytes
-from curation.writing import core, files
+from curation.writing import core
 from curation.writing.core import WriteOptions
 
 _SINGLE_CLASS = "all"
@@ -133,19 +134,19 @@ class _WriteShard(beam.DoFn):
         )
         data = core.encode_parquet(rows, self._schema, self._options)
         count = len(plan["shards"])
-        name = core.shard_name(index, count)
-        temp_path = files.join(self._staging, self._table, name)
-        files.write_bytes(temp_path, data)
+        name = storage.shard_name(index, count)
+        temp_path = storage.join(self._staging, self._table, name)
+        storage.write_bytes(temp_path, data)
         self._rows.inc(len(rows))
         yield {
             "table": self._table,
             "name": name,
             "index": index,
             "temp_path": temp_path,
-            "path": files.join(self._table, name),
+            "path": storage.join(self._table, name),
             "rows": len(rows),
             "bytes": len(data),
-            "sha256": core.sha256_hex(data),
+            "sha256": sha256_hex(data),
             "class_column": self._class_column,
             # Rows per class: as planned in rows; in bytes the plan is of text, so as placed.
             "classes": self._classes(rows, plan["shards"][index]) if self._class_column else {},
@@ -163,9 +164,9 @@ class _WriteShard(beam.DoFn):
 
 def _verify_shard(info: dict, min_real_fraction: float | None) -> dict:
     """Reads a written shard back and records any mismatch in ``problems``."""
-    data = files.read_bytes(info["temp_path"])
+    data = storage.read_bytes(info["temp_path"])
     problems = []
-    if core.sha256_hex(data) != info["sha256"]:
+    if sha256_hex(data) != info["sha256"]:
         problems.append(f"{info['name']}: bytes on storage differ from the bytes written")
     parquet = pq.ParquetFile(io.BytesIO(data))
     column = info["class_column"]
@@ -202,7 +203,7 @@ class WriteShards(beam.PTransform):
         writes several tables passes False and lets :class:`WriteCuratedOutput`
         move everything at once.
       attempt: the claim on the output to stage into (from
-        :func:`~curation.writing.files.claim_output`); None: claim
+        :func:`~curation.storage.claim_output`); None: claim
         ``options.output`` now, when the pipeline is built (needs ``finalize``).
 
     Returns a PCollection of verified shard descriptions.
@@ -216,7 +217,7 @@ class WriteShards(beam.PTransform):
         class_column: str | None = "origin",
         shard_plan: beam.PCollection | None = None,
         finalize: bool = True,
-        attempt: files.OutputAttempt | None = None,
+        attempt: storage.OutputAttempt | None = None,
     ):
         super().__init__()
         expect_options(self, options, WriteOptions)
@@ -228,7 +229,7 @@ class WriteShards(beam.PTransform):
         self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
         # The ratio's unit applies where the ratio does: the data table's classes.
         self._in_bytes = table == "data" and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
-        self._attempt = attempt or files.claim_output(options.output, options.overwrite)
+        self._attempt = attempt or storage.claim_output(options.output, options.overwrite)
 
     def _plan(self, totals: dict, given: list | None = None) -> dict:
         """The shard plan, in rows per class (or, in bytes, text bytes per class)."""
@@ -305,11 +306,11 @@ def _raise_on_problems(tables: Mapping[str, list[dict]]) -> None:
         raise ShardVerificationError("shard verification failed:\n" + "\n".join(problems))
 
 
-def _publish_tables(attempt: files.OutputAttempt, tables: Mapping[str, list[dict]]) -> list[dict]:
-    """Moves verified shards (and no manifest) into the output; on failure drops this attempt's files."""
+def _publish_tables(attempt: storage.OutputAttempt, tables: Mapping[str, list[dict]]) -> list[dict]:
+    """Moves verified shards (and no manifest) into the output; on failure drops this attempt's storage."""
     try:
         _raise_on_problems(tables)
-        files.publish(attempt, tables)
+        storage.publish(attempt, tables)
     except BaseException:
         attempt.abandon()
         raise
@@ -335,7 +336,7 @@ class WriteCuratedOutput(beam.PTransform):
         manifest (detector, sampling figures...), or None.
       data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
       attempt: the claim on the output (from
-        :func:`~curation.writing.files.claim_output`, whose caller abandons it
+        :func:`~curation.storage.claim_output`, whose caller abandons it
         if the pipeline fails); None: claim ``options.output`` now, when the
         pipeline is built.
 
@@ -350,7 +351,7 @@ class WriteCuratedOutput(beam.PTransform):
         stages: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
         data_shard_plan: beam.PCollection | None = None,
-        attempt: files.OutputAttempt | None = None,
+        attempt: storage.OutputAttempt | None = None,
         counts: Mapping[str, beam.PCollection] | None = None,
     ):
         super().__init__()
@@ -359,7 +360,7 @@ class WriteCuratedOutput(beam.PTransform):
         self._counts = dict(counts or {})
         self._extra = extra_sections
         self._data_shard_plan = data_shard_plan
-        self._attempt = attempt or files.claim_output(options.output, options.overwrite, run_id)
+        self._attempt = attempt or storage.claim_output(options.output, options.overwrite, run_id)
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
         infos = {}
@@ -427,12 +428,12 @@ class WriteCuratedOutput(beam.PTransform):
             )
             _raise_on_problems(tables)
             # The whole output is built aside: a failure up to the move leaves an earlier output untouched.
-            files.write_json(files.join(attempt.staging, files.MANIFEST), manifest)
+            storage.write_json(storage.join(attempt.staging, storage.MANIFEST), manifest)
             # Documentation for people and dataset tools, from the manifest and the staged shards.
             write_dataset_card(manifest, output, attempt.staging)
             write_croissant(manifest, output, attempt.staging)
             write_report(manifest, output, attempt.staging)
-            files.publish(attempt, tables, files.RUN_FILES)
+            storage.publish(attempt, tables, storage.RUN_FILES)
         except BaseException:
             attempt.abandon()
             raise

@@ -195,13 +195,13 @@ def test_a_run_counting_text_bytes_is_audited_by_byte_draws_and_certified_in_byt
 
 
 def test_an_audited_output_is_still_an_earlier_run_that_overwrite_may_replace(run):
-    from curation.writing import files
+    from curation import storage
 
     certify.main(["--output", str(run["out"]), "--labels", write_labels(run["tmp"] / "again.csv", truth_rows(run))])
     assert (run["out"] / "certification.json").exists() and (run["out"] / "audit" / "design.json").exists()
-    attempt = files.claim_output(str(run["out"]), overwrite=True, run_id="rerun")
+    attempt = storage.claim_output(str(run["out"]), overwrite=True, run_id="rerun")
     try:
-        assert {"certification.json", "audit/sample.csv"} <= set(files.replaceable_files(attempt))
+        assert {"certification.json", "audit/sample.csv"} <= set(storage.replaceable_files(attempt))
     finally:
         attempt.release()
 

@@ -5,11 +5,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from curation.writing import files
+from curation import storage
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import WriteShards
 from tests.writing.test_core import _record
-from tests.writing.test_files import _snapshot, write_output
+from tests.test_storage import _snapshot, write_output
 
 
 def _write(make_pipeline, tmp_path, rows, **kw):
@@ -106,6 +106,6 @@ def test_more_fixed_shards_than_rows_fails_before_writing(make_pipeline, tmp_pat
     options = WriteOptions(output=str(tmp_path / "out"), num_shards=10)
     with pytest.raises(ValueError, match="num_shards 10 is more data shards than the 5 rows"):
         # A pipeline of one's own holds the claim like this, so a failure anywhere releases it.
-        with files.claim_output(options.output, options.overwrite) as attempt, make_pipeline() as p:
+        with storage.claim_output(options.output, options.overwrite) as attempt, make_pipeline() as p:
             _ = p | beam.Create([_record(i, "real") for i in range(5)]) | WriteShards(options, attempt=attempt)
     assert os.listdir(tmp_path / "out") == []

@@ -28,9 +28,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.localfilesystem import LocalFileSystem
 
-from curation.provenance.manifest import manifest_problem
-from curation.schema import TABLE_SCHEMAS
-from curation.writing.core import is_shard_name, sha256_hex
+from curation.hashing import sha256_hex
+from curation.schema import SCHEMA_VERSION, TABLE_SCHEMAS
 
 MANIFEST = "manifest.json"
 CARD_FILE = "README.md"
@@ -45,7 +44,42 @@ AUDIT_DIR = "audit"
 AUDIT_FILES = (f"{AUDIT_DIR}/design.json", f"{AUDIT_DIR}/sample.jsonl", f"{AUDIT_DIR}/sample.csv", "certification.json")
 LOCK = ".curation-lock"
 _STAGING_PREFIX = ".curation-tmp-"
+_SHARD_NAME = re.compile(r"part-(\d{5,})-of-(\d{5,})\.parquet")
 _SHOWN = 5  # paths named in one error message
+
+
+def shard_name(index: int, count: int) -> str:
+    return f"part-{index:05d}-of-{count:05d}.parquet"
+
+
+def is_shard_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`shard_name` gives."""
+    match = _SHARD_NAME.fullmatch(name)
+    return bool(match) and shard_name(int(match[1]), int(match[2])) == name
+
+
+def manifest_problem(value: Any) -> str | None:
+    """Why ``value`` is not a manifest that this version of curation writes (None if it is).
+
+    Here, not with the manifest's builder: it is what an output must hold to be
+    replaced or trusted as complete, and storage sits below provenance.
+
+    Checks the fields that say who wrote it (``package.name``, ``schema_version``)
+    and the shape of ``tables``, which lists every shard of the output.
+    """
+    if not isinstance(value, dict) or not isinstance(value.get("package"), dict) or value["package"].get("name") != "curation":
+        return "is not a curation manifest (no package.name 'curation')"
+    if value.get("schema_version") != SCHEMA_VERSION:
+        return f"has schema_version {value.get('schema_version')!r}; this curation writes {SCHEMA_VERSION!r}"
+    tables = value.get("tables")
+    shard_fields = ("path", "bytes", "sha256")
+    if not isinstance(tables, dict) or not all(
+        isinstance(t, dict) and isinstance(t.get("shards"), list)
+        and all(isinstance(s, dict) and all(k in s for k in shard_fields) for s in t["shards"])
+        for t in tables.values()
+    ):
+        return f"has no valid tables section (each table's shards with {', '.join(shard_fields)})"
+    return None
 
 
 def join(*parts: str) -> str:

@@ -8,9 +8,11 @@ import sys
 import pytest
 from apache_beam.io.filesystems import FileSystems
 
+from curation import storage
+from curation.hashing import sha256_hex
 from curation.provenance.manifest import build_manifest
 from curation.schema import RECORD_SCHEMA
-from curation.writing import core, files
+from curation.writing import core
 from curation.writing.core import WriteOptions
 from pipelines import verify
 from tests.writing.test_core import _record
@@ -21,7 +23,7 @@ def _shard(out, path, rows):
     (out / path).parent.mkdir(parents=True, exist_ok=True)
     (out / path).write_bytes(data)
     return {"name": path.split("/")[1], "path": path, "rows": len(rows), "bytes": len(data),
-            "sha256": core.sha256_hex(data), "classes": {"real": len(rows)}}
+            "sha256": sha256_hex(data), "classes": {"real": len(rows)}}
 
 
 def write_output(out, n=4, run_id="run-old"):
@@ -29,8 +31,8 @@ def write_output(out, n=4, run_id="run-old"):
     shard = _shard(out, "data/part-00000-of-00001.parquet", [_record(i, "real") for i in range(n)])
     manifest = build_manifest(run_id=run_id, config={}, files=[{"uri": "u", "records": n}], stage_counts={},
                               reasons={}, tables={"data": [shard]})
-    (out / files.MANIFEST).write_text(json.dumps(manifest))
-    (out / files.CARD_FILE).write_text("# card\n")
+    (out / storage.MANIFEST).write_text(json.dumps(manifest))
+    (out / storage.CARD_FILE).write_text("# card\n")
     return manifest
 
 
@@ -47,8 +49,8 @@ def _stage_new_output(attempt, tmp_path):
               for j in range(2)]
     manifest = build_manifest(run_id="run-new", config={}, files=[{"uri": "u", "records": 6}], stage_counts={},
                               reasons={}, tables={"data": shards})
-    (staged / files.MANIFEST).write_text(json.dumps(manifest))
-    (staged / files.CARD_FILE).write_text("# new card\n")
+    (staged / storage.MANIFEST).write_text(json.dumps(manifest))
+    (staged / storage.CARD_FILE).write_text("# new card\n")
     os.makedirs(os.path.dirname(attempt.staging), exist_ok=True)
     os.rename(staged, attempt.staging)
     return {"data": shards}
@@ -61,22 +63,22 @@ def test_overwrite_never_replaces_a_directory_that_is_not_an_earlier_output(tmp_
     (app / "src" / "app.js").write_text("console.log(1)")
     (app / "NOTES.md").write_text("notes")
     with pytest.raises(FileExistsError, match="not a curation manifest"):
-        files.claim_output(str(app), overwrite=True)
+        storage.claim_output(str(app), overwrite=True)
     # An earlier output with a file of someone else's in it is not replaced either.
     out = tmp_path / "out"
     write_output(out)
     (out / "NOTES.md").write_text("mine")
     (out / "data" / "keep.csv").write_text("a,b")
     with pytest.raises(FileExistsError, match=r"files a run does not write \(NOTES.md, data/keep.csv\)"):
-        files.claim_output(str(out), overwrite=True)
+        storage.claim_output(str(out), overwrite=True)
     # Nor an output of another schema version.
     other = tmp_path / "other"
     manifest = write_output(other)
-    (other / files.MANIFEST).write_text(json.dumps({**manifest, "schema_version": "0"}))
+    (other / storage.MANIFEST).write_text(json.dumps({**manifest, "schema_version": "0"}))
     with pytest.raises(FileExistsError, match="schema_version '0'"):
-        files.claim_output(str(other), overwrite=True)
+        storage.claim_output(str(other), overwrite=True)
     for directory in (app, out, other):
-        assert not (directory / files.LOCK).exists()
+        assert not (directory / storage.LOCK).exists()
     assert sorted(_snapshot(app)) == ["NOTES.md", "manifest.json", "src/app.js"]
     assert (out / "NOTES.md").read_text() == "mine"
 
@@ -84,18 +86,18 @@ def test_overwrite_never_replaces_a_directory_that_is_not_an_earlier_output(tmp_
 def test_publish_replaces_an_earlier_output_with_the_manifest_moved_last(tmp_path, monkeypatch):
     out = tmp_path / "out"
     write_output(out)
-    attempt = files.claim_output(str(out), overwrite=True, run_id="run-new")
+    attempt = storage.claim_output(str(out), overwrite=True, run_id="run-new")
     tables = _stage_new_output(attempt, tmp_path)
     renames = []
     rename = FileSystems.rename
     monkeypatch.setattr(FileSystems, "rename", lambda s, d: (renames.append(list(d)), rename(s, d)))
-    files.publish(attempt, tables, [files.CARD_FILE, files.MANIFEST])
+    storage.publish(attempt, tables, [storage.CARD_FILE, storage.MANIFEST])
     assert renames[0] == [str(attempt.backup) + "/manifest.json"]  # the earlier output stops reading as complete first
     assert renames[-1] == [str(out / "manifest.json")]  # and the new one reads as complete only at the end
     assert sorted(_snapshot(out)) == ["README.md", "data/part-00000-of-00002.parquet",
                                       "data/part-00001-of-00002.parquet", "manifest.json"]
     assert json.loads((out / "manifest.json").read_text())["run_id"] == "run-new"
-    assert files.verify_output(str(out)) == []
+    assert storage.verify_output(str(out)) == []
 
 
 @pytest.mark.parametrize("failures", [1, 2])
@@ -103,7 +105,7 @@ def test_a_failed_replacement_leaves_the_earlier_output_as_it_was(tmp_path, monk
     out = tmp_path / "out"
     write_output(out)
     before = _snapshot(out)
-    attempt = files.claim_output(str(out), overwrite=True, run_id="run-new")
+    attempt = storage.claim_output(str(out), overwrite=True, run_id="run-new")
     tables = _stage_new_output(attempt, tmp_path)
     rename = FileSystems.rename
     left = [failures]
@@ -115,8 +117,8 @@ def test_a_failed_replacement_leaves_the_earlier_output_as_it_was(tmp_path, monk
         return rename(sources, destinations)
 
     monkeypatch.setattr(FileSystems, "rename", fail_moving_a_manifest_in)
-    with pytest.raises(OSError if failures == 1 else files.PublishError, match="disk full") as failed:
-        files.publish(attempt, tables, [files.CARD_FILE, files.MANIFEST])
+    with pytest.raises(OSError if failures == 1 else storage.PublishError, match="disk full") as failed:
+        storage.publish(attempt, tables, [storage.CARD_FILE, storage.MANIFEST])
     monkeypatch.undo()
     attempt.abandon()
     if failures == 1:  # moved back: no new file, no lock, no staging area left
@@ -133,15 +135,15 @@ def test_a_run_deletes_only_its_own_temporary_files(tmp_path):
     (out / "_temporary").mkdir()
     (out / "_temporary" / "keep.txt").write_text("a Spark job's, or mine")
     with pytest.raises(FileExistsError, match="not empty"):
-        files.claim_output(str(out), overwrite=False)
+        storage.claim_output(str(out), overwrite=False)
     with pytest.raises(FileExistsError, match="_temporary/keep.txt"):
-        files.claim_output(str(out), overwrite=True)
+        storage.claim_output(str(out), overwrite=True)
     assert (out / "_temporary" / "keep.txt").read_text() == "a Spark job's, or mine"
     # Two attempts of one run id never share a staging area.
     empty = tmp_path / "empty"
-    first = files.claim_output(str(empty), overwrite=False, run_id="run-x")
+    first = storage.claim_output(str(empty), overwrite=False, run_id="run-x")
     first.release()
-    second = files.claim_output(str(empty), overwrite=False, run_id="run-x")
+    second = storage.claim_output(str(empty), overwrite=False, run_id="run-x")
     assert first.root != second.root and os.path.basename(first.root).startswith(".curation-tmp-run-x-")
     FileSystems.create(os.path.join(first.root, "new", "data", "f")).close()
     first.abandon()  # no longer holds the lock: leaves the second attempt's lock alone
@@ -150,46 +152,46 @@ def test_a_run_deletes_only_its_own_temporary_files(tmp_path):
 
 def test_second_run_into_one_output_is_refused_naming_the_lock(tmp_path):
     out = tmp_path / "out"
-    first = files.claim_output(str(out), overwrite=False, run_id="run-a")
+    first = storage.claim_output(str(out), overwrite=False, run_id="run-a")
     staged = os.path.join(first.staging, "data", "part-00000-of-00001.parquet")
-    files.write_bytes(staged, b"first run's shard")
-    with pytest.raises(FileExistsError, match=f"locked by {out / files.LOCK}: run run-a .* is writing there"):
-        files.claim_output(str(out), overwrite=True, run_id="run-b")
-    assert first.holds_lock() and files.read_bytes(staged) == b"first run's shard"
+    storage.write_bytes(staged, b"first run's shard")
+    with pytest.raises(FileExistsError, match=f"locked by {out / storage.LOCK}: run run-a .* is writing there"):
+        storage.claim_output(str(out), overwrite=True, run_id="run-b")
+    assert first.holds_lock() and storage.read_bytes(staged) == b"first run's shard"
     first.abandon()
     assert os.listdir(out) == []
-    files.claim_output(str(out), overwrite=False, run_id="run-b").release()
+    storage.claim_output(str(out), overwrite=False, run_id="run-b").release()
 
 
 def test_a_stale_lock_is_reported_with_how_to_clear_it_and_kept(tmp_path):
     out = tmp_path / "out"
-    killed = files.claim_output(str(out), overwrite=False, run_id="run-killed")
+    killed = storage.claim_output(str(out), overwrite=False, run_id="run-killed")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    owner = json.loads((out / files.LOCK).read_text())
-    (out / files.LOCK).write_text(json.dumps({**owner, "pid": int(gone.stdout)}))
-    with pytest.raises(FileExistsError, match=f"stale lock {out / files.LOCK}: .* no longer running; delete") as refused:
-        files.claim_output(str(out), overwrite=False)
+    owner = json.loads((out / storage.LOCK).read_text())
+    (out / storage.LOCK).write_text(json.dumps({**owner, "pid": int(gone.stdout)}))
+    with pytest.raises(FileExistsError, match=f"stale lock {out / storage.LOCK}: .* no longer running; delete") as refused:
+        storage.claim_output(str(out), overwrite=False)
     assert killed.root in str(refused.value)
-    assert (out / files.LOCK).exists()
+    assert (out / storage.LOCK).exists()
 
 
 @pytest.mark.parametrize("local", [True, False])
 def test_the_lock_is_created_only_if_absent(tmp_path, monkeypatch, local):
     # False: the check-write-read-back path of object stores (Beam's FileSystems has no create-if-absent).
-    monkeypatch.setattr(files, "_is_local", lambda path: local)
-    lock = str(tmp_path / files.LOCK)
-    files._create_exclusive(lock, b"first")
+    monkeypatch.setattr(storage, "_is_local", lambda path: local)
+    lock = str(tmp_path / storage.LOCK)
+    storage._create_exclusive(lock, b"first")
     with pytest.raises(FileExistsError):
-        files._create_exclusive(lock, b"second")
-    assert files.read_bytes(lock) == b"first"
+        storage._create_exclusive(lock, b"second")
+    assert storage.read_bytes(lock) == b"first"
 
 
 def test_output_that_is_a_file_or_cannot_be_written_is_refused(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(FileExistsError, match="is an existing file"):
-        files.claim_output(str(tmp_path / "f"), overwrite=True)
+        storage.claim_output(str(tmp_path / "f"), overwrite=True)
     with pytest.raises(ValueError, match="cannot be created"):
-        files.claim_output(str(tmp_path / "f" / "out"), overwrite=False)
+        storage.claim_output(str(tmp_path / "f" / "out"), overwrite=False)
     assert (tmp_path / "f").read_text() == "x"
 
 
@@ -197,7 +199,7 @@ def test_output_that_is_a_file_or_cannot_be_written_is_refused(tmp_path):
 def test_read_only_output_is_refused(tmp_path):
     (tmp_path / "ro").mkdir(mode=0o500)
     with pytest.raises(ValueError, match="not writable"):
-        files.claim_output(str(tmp_path / "ro"), overwrite=False)
+        storage.claim_output(str(tmp_path / "ro"), overwrite=False)
 
 
 def test_an_output_refusing_the_lock_file_is_not_writable(tmp_path, monkeypatch):
@@ -205,29 +207,29 @@ def test_an_output_refusing_the_lock_file_is_not_writable(tmp_path, monkeypatch)
     def denied(path, flags, mode=0o777):
         raise PermissionError(13, "Permission denied", path)
 
-    monkeypatch.setattr(files.os, "open", denied)
+    monkeypatch.setattr(storage.os, "open", denied)
     with pytest.raises(ValueError, match=r"is not writable: \[Errno 13\] Permission denied"):
-        files.claim_output(str(tmp_path), overwrite=False)
+        storage.claim_output(str(tmp_path), overwrite=False)
 
 
 def test_verify_output_tells_a_complete_output_from_an_incomplete_one(tmp_path, capsys):
     out = tmp_path / "out"
     manifest = write_output(out)
-    assert files.verify_output(str(out)) == [] and verify.main([str(out)]) == 0
+    assert storage.verify_output(str(out)) == [] and verify.main([str(out)]) == 0
     shard = out / manifest["tables"]["data"]["shards"][0]["path"]
     data = shard.read_bytes()
     shard.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # same size, other bytes
-    assert files.verify_output(str(out), checksums=False) == []
-    assert files.verify_output(str(out)) == ["data/part-00000-of-00001.parquet: its sha256 differs from the manifest's"]
+    assert storage.verify_output(str(out), checksums=False) == []
+    assert storage.verify_output(str(out)) == ["data/part-00000-of-00001.parquet: its sha256 differs from the manifest's"]
     shard.write_bytes(data)
     (out / "data" / "part-00001-of-00002.parquet").write_bytes(b"another run's")
-    assert "not listed in the manifest" in files.verify_output(str(out))[0]
-    (out / files.MANIFEST).unlink()
-    assert "no manifest.json: the output is incomplete" in files.verify_output(str(out))[0]
+    assert "not listed in the manifest" in storage.verify_output(str(out))[0]
+    (out / storage.MANIFEST).unlink()
+    assert "no manifest.json: the output is incomplete" in storage.verify_output(str(out))[0]
     assert verify.main([str(out)]) == 1 and "incomplete" in capsys.readouterr().out
 
 
 def test_run_files_are_what_the_writer_names():
-    assert files.is_run_file("data/" + core.shard_name(3, 100_000))
-    assert files.is_run_file(files.MANIFEST) and files.is_run_file("report.html")
-    assert not files.is_run_file("data/part-3-of-4.parquet") and not files.is_run_file("src/part-00000-of-00001.parquet")
+    assert storage.is_run_file("data/" + storage.shard_name(3, 100_000))
+    assert storage.is_run_file(storage.MANIFEST) and storage.is_run_file("report.html")
+    assert not storage.is_run_file("data/part-3-of-4.parquet") and not storage.is_run_file("src/part-00000-of-00001.parquet")
