@@ -23,7 +23,8 @@ import numpy as np
 from curation.detection import metrics
 from curation.detection.cli import add_train_config_arguments, train_config
 from curation.detection.labelled import load_labelled
-from curation.detection.model import score_texts, train_model
+from curation.detection.classifier import train_model
+from curation.detection.scorer import score_texts
 from curation.detection.training import train_detector
 
 REPO = pathlib.Path(__file__).resolve().parents[1]

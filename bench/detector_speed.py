@@ -30,10 +30,11 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from curation.detection.labelled import load_labelled
-from curation.detection.model import MODEL_BIN, Detector
+from curation.detection.detector import MODEL_BIN, Detector
 from curation.detection.model_dir import load_detector
 from curation.detection.training import train_detector, write_model_dir
-from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
+from curation.detection.options import ScoreSyntheticOptions
+from curation.detection.transforms import ScoreSynthetic
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DEV_DATA = REPO / ".." / "shared" / "data" / "detect" / "dev.jsonl.gz"

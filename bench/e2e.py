@@ -60,7 +60,8 @@ from curation.dedup.minhash import band_keys
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.sketch import signature_array, sketch_text
-from curation.detection.model import Detector, LinearScorer
+from curation.detection.detector import Detector
+from curation.detection.scorer import LinearScorer
 from curation.hashing import content_hash
 from curation.reading.core import DOCUMENT, InputSpec, ReadOptions, read_file
 from curation.sampling.options import SampleOptions

@@ -25,9 +25,9 @@ _EXPORTS = {
     "ExactDedup": "curation.dedup.transforms",
     "NearDedup": "curation.dedup.transforms",
     # detection
-    "ScoreSyntheticOptions": "curation.detection.transforms",
+    "ScoreSyntheticOptions": "curation.detection.options",
     "ScoreSynthetic": "curation.detection.transforms",
-    "Detector": "curation.detection.model",
+    "Detector": "curation.detection.detector",
     # sampling
     "SampleOptions": "curation.sampling.options",
     "SelectSample": "curation.sampling.transforms",

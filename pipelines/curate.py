@@ -20,7 +20,8 @@ from curation import storage
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.transforms import ExactDedup, NearDedup
 from curation.detection.summary import detector_section
-from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions
+from curation.detection.options import ScoreSyntheticOptions
+from curation.detection.transforms import ScoreSynthetic
 from curation.provenance.manifest import derive_run_id, summarize
 from curation.provenance.transforms import LogProgress
 from curation.reading.core import MIB, ReadOptions, parse_value_map

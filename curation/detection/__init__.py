@@ -1,11 +1,15 @@
 """Synthetic-text detection: a windowed fastText classifier with calibrated thresholds.
 
-Pure modules: preprocess, labelled, split, model, metrics, training, cli.
-The Beam wrapper ScoreSynthetic lives in curation.detection.transforms.
+Pure modules: preprocess, labelled, split, options (TrainConfig, ScoreSyntheticOptions),
+classifier (fastText training), scorer (exact vectorised scoring), detector (a checked
+model directory, loaded), metrics, training (train, calibrate, measure), cli.
+model_dir reads model directories through Beam's filesystems; the Beam wrapper
+ScoreSynthetic lives in curation.detection.transforms.
 """
 
 from curation.detection.labelled import LabelledDoc, LabelledFields, load_labelled
-from curation.detection.model import Detector, TrainConfig
+from curation.detection.detector import Detector
+from curation.detection.options import TrainConfig
 from curation.detection.preprocess import PREPROCESSING_VERSION
 from curation.detection.training import train_detector, write_model_dir
 

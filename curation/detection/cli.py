@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from curation.detection.labelled import DEFAULT_LABEL_MAP, LabelledFields, parse_label_map
-from curation.detection.model import TrainConfig
+from curation.detection.options import TrainConfig
 
 
 def add_labelled_arguments(parser: argparse.ArgumentParser) -> None:

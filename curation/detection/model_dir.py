@@ -12,7 +12,7 @@ import tempfile
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from curation.detection.model import MODEL_BIN, MODEL_JSON, Detector, InvalidModelError
+from curation.detection.detector import MODEL_BIN, MODEL_JSON, Detector, InvalidModelError
 
 _RAW = CompressionTypes.UNCOMPRESSED
 

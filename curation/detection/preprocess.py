@@ -79,7 +79,7 @@ def features(words: list[str], word_ngrams: int) -> str:
     """The words followed by their n-grams up to ``word_ngrams`` ("a|b"), as one fastText line.
 
     The n-grams are explicit tokens so that fastText needs no hashed n-gram
-    buckets (see model.py for why); fastText's model is a bag, so order is free.
+    buckets (see classifier.py for why); fastText's model is a bag, so order is free.
     """
     if word_ngrams < 1:
         raise ValueError(f"word_ngrams must be >= 1, got {word_ngrams}")

@@ -11,15 +11,10 @@ import fasttext
 
 from curation.detection import metrics, preprocess
 from curation.detection.labelled import LabelledDoc, fingerprint
-from curation.detection.model import (
-    MODEL_BIN,
-    MODEL_FORMAT_VERSION,
-    MODEL_JSON,
-    LinearScorer,
-    TrainConfig,
-    file_sha256,
-    train_model,
-)
+from curation.detection.classifier import train_model
+from curation.detection.detector import MODEL_BIN, MODEL_FORMAT_VERSION, MODEL_JSON, file_sha256
+from curation.detection.options import TrainConfig
+from curation.detection.scorer import LinearScorer
 from curation.detection.split import stratified_split
 from curation.schema import Origin
 from curation.stats import share_upper_bound

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Iterator
 
 import apache_beam as beam
 from apache_beam.utils import shared
 
 from curation.checks import expect_options
-from curation.detection.model import Detector, InvalidModelError, LinearScorer
+from curation.detection.detector import Detector, InvalidModelError
 from curation.detection.model_dir import load_detector
+from curation.detection.options import ScoreSyntheticOptions
 
 _COUNTERS = "curation.detection"
-
-
-@dataclasses.dataclass(frozen=True)
-class ScoreSyntheticOptions:
-    """model_dir: a directory (local or gs://...) written by pipelines.train_detector.
-    batch_size: documents scored per vectorised call; smaller ones cost more per document.
-
-    Construction loads and checks the whole model directory (load_detector), on the
-    launcher, so no worker ever meets a bad model; ``metadata`` is its model.json.
-    """
-
-    model_dir: str
-    batch_size: int = LinearScorer.BATCH
-    metadata: dict = dataclasses.field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.model_dir:
-            raise ValueError("model_dir is required: the directory written by pipelines.train_detector")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        object.__setattr__(self, "metadata", load_detector(self.model_dir).metadata)
 
 
 class _ScoreBatches(beam.DoFn):

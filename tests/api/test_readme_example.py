@@ -6,7 +6,7 @@ import apache_beam as beam
 import pyarrow.dataset as ds
 
 import curation
-from curation.detection.model import Detector
+from curation.detection.detector import Detector
 from curation.detection.training import train_detector, write_model_dir
 from tests.conftest import RUNNER
 from tests.detection.conftest import FAST_CONFIG, generate_corpus

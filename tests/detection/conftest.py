@@ -9,7 +9,7 @@ import random
 import pytest
 
 from curation.detection.labelled import LabelledDoc, load_labelled
-from curation.detection.model import TrainConfig
+from curation.detection.options import TrainConfig
 from curation.detection.training import train_detector, write_model_dir
 from curation.hashing import seeded_hash64
 

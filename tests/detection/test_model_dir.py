@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from curation.detection.model import MODEL_BIN, MODEL_JSON, InvalidModelError, file_sha256
+from curation.detection.detector import MODEL_BIN, MODEL_JSON, InvalidModelError, file_sha256
 from curation.detection.model_dir import load_detector
-from curation.detection.transforms import ScoreSyntheticOptions
+from curation.detection.options import ScoreSyntheticOptions
 
 
 @pytest.fixture
@@ -96,10 +96,6 @@ def test_missing_directories_and_files_are_named(model_copy, tmp_path):
     (model_copy / MODEL_BIN).unlink()
     with pytest.raises(InvalidModelError, match=f"^detector {model_copy}: no model.bin; train one"):
         ScoreSyntheticOptions(model_dir=str(model_copy))
-
-
-def test_options_keep_the_checked_model_json(trained):
-    assert ScoreSyntheticOptions(model_dir=trained[0]).metadata == trained[1]
 
 
 def test_every_job_taking_a_detector_refuses_a_bad_one_at_launch(model_copy, tmp_path, capsys):

@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from curation.detection import metrics
-from curation.detection.model import Detector, MODEL_BIN, file_sha256
+from curation.detection.detector import Detector, MODEL_BIN, file_sha256
 from curation.detection.split import stratified_split
 from curation.detection.preprocess import PREPROCESSING_VERSION
 from curation.stats import share_upper_bound

@@ -4,20 +4,14 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.detection.model import Detector
-from curation.detection.transforms import ScoreSynthetic, ScoreSyntheticOptions, _ScoreBatches
+from curation.detection.detector import Detector
+from curation.detection.options import ScoreSyntheticOptions
+from curation.detection.transforms import ScoreSynthetic, _ScoreBatches
 
 
 def _record(i, text):
     return {"id": f"r{i}", "text": text, "source": "s", "source_uri": "u", "source_index": i,
             "origin_basis": "none", "metadata": "{}", "synthetic_score": None, "detector_id": None}
-
-
-def test_options_fail_on_the_launcher_with_an_actionable_message(tmp_path, trained):
-    with pytest.raises(ValueError, match="no model.json and no model.bin; train one with python -m pipelines.train_detector"):
-        ScoreSyntheticOptions(model_dir=str(tmp_path))
-    with pytest.raises(ValueError, match="batch_size"):
-        ScoreSyntheticOptions(model_dir=trained[0], batch_size=0)
 
 
 def test_dofn_pickles_without_a_model_and_loads_it_in_setup(trained, corpus):
