@@ -1,7 +1,6 @@
 import pickle
 
 import apache_beam as beam
-import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from curation.detection.detector import Detector
