@@ -25,7 +25,7 @@ from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes, shingles
 from curation.dedup.transforms import ExactDedup, NearDedup
-from curation.schema import DUPLICATES_TAG, new_record
+from curation.schema import new_record
 
 
 def signature_speed(texts: list[str], num_perm: int) -> dict:
@@ -74,8 +74,8 @@ def beam_throughput(texts: list[str]) -> dict:
         with tempfile.TemporaryDirectory() as out, beam.Pipeline(options=PipelineOptions(flags)) as pipeline:
             exact = pipeline | beam.Create(records) | "Exact" >> ExactDedup(ExactDedupOptions())
             near = exact.survivors | "Near" >> NearDedup(NearDedupOptions())
-            for name, pcoll in (("survivors", near.survivors), ("exact_dups", exact[DUPLICATES_TAG]),
-                                ("near_dups", near[DUPLICATES_TAG])):
+            for name, pcoll in (("survivors", near.survivors), ("exact_dups", exact.duplicates),
+                                ("near_dups", near.duplicates)):
                 _ = pcoll | f"Count{name}" >> beam.combiners.Count.Globally() | f"Write{name}" >> beam.io.WriteToText(
                     f"{out}/{name}")
 

@@ -24,6 +24,8 @@ _EXPORTS = {
     "NearDedupOptions": "curation.dedup.options",
     "ExactDedup": "curation.dedup.transforms",
     "NearDedup": "curation.dedup.transforms",
+    "DedupResult": "curation.dedup.transforms",
+    "NearDedupResult": "curation.dedup.transforms",
     # detection
     "ScoreSyntheticOptions": "curation.detection.options",
     "ScoreSynthetic": "curation.detection.transforms",

@@ -9,6 +9,9 @@ Pure modules (no Beam import, unit-tested without a pipeline):
 * :mod:`.survivor`   survivor policy and per-cluster decisions
 * :mod:`.options`    ``ExactDedupOptions`` / ``NearDedupOptions``
 
-:mod:`.transforms` holds the Beam wrappers ``ExactDedup`` and ``NearDedup``. This
-package deliberately does not import it, so the pure modules stay Beam-free.
+:mod:`.transforms` holds the Beam wrappers ``ExactDedup`` and ``NearDedup`` and their
+typed results (``DedupResult``, ``NearDedupResult``); they compose the Beam steps of
+:mod:`.clusters` (cluster summaries, survivor rounds, routing by decision) and
+:mod:`.candidates` (LSH band entries, pair verification, connected components).
+This package deliberately does not import them, so the pure modules stay Beam-free.
 """

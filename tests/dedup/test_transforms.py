@@ -10,35 +10,14 @@ import numpy as np
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.transforms.window import GlobalWindow
-from apache_beam.utils.windowed_value import WindowedValue
 
-from curation.dedup.minhash import band_keys, exact_jaccard
+from curation.dedup.minhash import exact_jaccard
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.shingles import shingle_hashes
-from curation.dedup.sketch import band_shard, signature_array, sketch_text
-from curation.dedup.survivor import Member
-from curation.dedup.transforms import (
-    ExactDedup,
-    NearDedup,
-    _BandEntriesByShard,
-    _JoinClusterSummaries,
-    _SummarizeClusters,
-)
-from curation.schema import DUPLICATE_SCHEMA, DUPLICATES_TAG, RECORD_SCHEMA, new_record, to_table
-
-VOCABULARY = [f"w{i}" for i in range(3000)]
-
-
-def words(seed: int, count: int) -> list[str]:
-    rng = random.Random(seed)
-    return [rng.choice(VOCABULARY) for _ in range(count)]
-
-
-def make_record(rid: str, text: str, origin=None, index=0) -> dict:
-    return new_record(id=rid, text=text, source="test", source_uri="mem://test", source_index=index, run_id="run-1",
-                      declared_origin=origin)
+from curation.dedup.transforms import DedupResult, ExactDedup, NearDedup, NearDedupResult
+from curation.schema import DUPLICATE_SCHEMA, RECORD_SCHEMA, to_table
+from tests.dedup.corpora import VOCABULARY, corpus_for_determinism, make_record, window_docs, words
 
 
 def run(make_pipeline, tmp_path: pathlib.Path, transform, records, **pipeline_options):
@@ -95,11 +74,6 @@ def test_exact_dedup_normalises_and_keeps_one_by_policy(make_pipeline, tmp_path)
 
 
 # --- near ----------------------------------------------------------------------------
-
-
-def window_docs(prefix: str, seed: int, offsets, length=200):
-    base = words(seed, max(offsets) + length)
-    return [make_record(f"{prefix}{k}", " ".join(base[o:o + length]), index=k) for k, o in enumerate(offsets)]
 
 
 def jaccard(text_a, text_b):
@@ -195,33 +169,6 @@ def test_clusters_larger_than_members_per_key_are_split_with_the_same_result(mak
     assert max(r["cluster_size"] for r in split[0]) >= 400
 
 
-def test_a_hot_cluster_is_checked_on_several_keys_each_with_its_summary(make_pipeline):
-    # What every survivor round does with a cluster larger than members_per_key.
-    members = [("root", Member(f"m{i:02d}", (i,), 1, None)) for i in range(50)] + [("alone", Member("x", (0,), 1, None))]
-    with make_pipeline() as pipeline:
-        clusters = pipeline | beam.Create(members)
-        joined = clusters | _JoinClusterSummaries(clusters | _SummarizeClusters(), 7, lambda member: member.id)
-        keys = joined | beam.MapTuple(lambda key, grouped: (
-            key[0], len(list(grouped["item"])), [(s.survivor.id, s.count) for s in grouped["summary"]]))
-
-        def check(rows):
-            hot = [row for row in rows if row[0] == "root"]
-            assert len(hot) >= 5 and sum(n for _, n, _ in hot) == 50 and max(n for _, n, _ in hot) <= 14
-            assert all(summary == [("m00", 50)] for _, _, summary in hot)
-            assert [row for row in rows if row[0] == "alone"] == [("alone", 1, [])]
-
-        assert_that(keys, check)
-
-
-def corpus_for_determinism():
-    records = window_docs("c", 3, [0, 10, 20, 30, 45]) + window_docs("d", 4, [0, 6, 60])
-    records += [make_record(f"r{i}", " ".join(words(200 + i, 80)), origin=["real", "synthetic", None][i % 3])
-                for i in range(30)]
-    records += [make_record(f"x{i}", "the same boilerplate footer text appears here", "synthetic")
-                for i in range(20)]
-    return records
-
-
 def test_near_dedup_is_deterministic_across_runs_and_workers(make_pipeline, tmp_path):
     records = corpus_for_determinism()
     first = run(make_pipeline, tmp_path, NearDedup(NEAR), records)
@@ -232,23 +179,6 @@ def test_near_dedup_is_deterministic_across_runs_and_workers(make_pipeline, tmp_
     canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
     assert canonical(first) == canonical(again) == canonical(two_workers) == canonical(few_shards)
     assert len(first[1]) > 20  # the corpus really had duplicates
-
-
-def test_band_entries_leave_in_lists_per_shard_and_none_is_lost_at_the_bound():
-    bands, rows = NEAR.bands_and_rows
-    fn = _BandEntriesByShard(bands, rows, shards=5, max_entries=3 * bands)  # full every third record
-    records = corpus_for_determinism()
-    members = [(r["id"], Member(r["id"], (0,), 1, sketch_text(r["text"], NEAR))) for r in records]
-    fn.start_bundle()
-    sent = [out for member in members for out in fn.process(member, window=GlobalWindow())]
-    at_end = list(fn.finish_bundle())
-    assert sent and all(isinstance(w, WindowedValue) for w in at_end)  # flushed before the end too
-    sent += [w.value for w in at_end]
-    entries = sorted(e for shard, batch in sent for e in batch)
-    expected = sorted((key, record_id) for record_id, member in members
-                      for key in band_keys(signature_array(member.sketch), bands, rows))
-    assert entries == expected
-    assert all(band_shard(key, 5) == shard for shard, batch in sent for key, _ in batch)
 
 
 def test_windowed_input_fails_with_a_clear_error(make_pipeline):
@@ -313,7 +243,8 @@ def test_one_shingle_texts_are_matched_by_their_text_without_lsh(make_pipeline):
     records += [make_record("h1", "Hello there"), make_record("h2", "hello, there!"), make_record("h3", "HELLO THERE")]
     pipeline = make_pipeline()
     outputs = pipeline | beam.Create(records) | NearDedup(NEAR)
-    removed = outputs[DUPLICATES_TAG] | beam.Map(lambda d: (d["id"], d["duplicate_of"], d["similarity"], d["kind"]))
+    assert isinstance(outputs, NearDedupResult)
+    removed = outputs.duplicates | beam.Map(lambda d: (d["id"], d["duplicate_of"], d["similarity"], d["kind"]))
     assert_that(removed, equal_to([("h1", "h2", 1.0, "near"), ("h3", "h2", 1.0, "near")]))
     survivors = outputs.survivors | beam.Map(lambda r: (r["id"], r["cluster_id"], r["cluster_size"]))
     assert_that(survivors, equal_to([(f"w{i}", None, 1) for i in range(50)] + [("h2", "near:h2", 3)]), label="kept")
@@ -321,3 +252,9 @@ def test_one_shingle_texts_are_matched_by_their_text_without_lsh(make_pipeline):
     result.wait_until_finish()
     counters = result.metrics().query(MetricsFilter().with_namespace("curation.dedup"))["counters"]
     assert {c.key.metric.name: c.committed for c in counters if c.committed} == {"near_duplicate": 2}
+
+
+def test_exact_dedup_returns_a_dedup_result_of_two_named_outputs(make_pipeline):
+    outputs = make_pipeline() | beam.Create([make_record("a", "one text")]) | ExactDedup()
+    assert isinstance(outputs, DedupResult) and DedupResult._fields == ("survivors", "duplicates")
+    assert NearDedupResult._fields == ("survivors", "duplicates", "kept_unverified")

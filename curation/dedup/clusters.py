@@ -1,0 +1,276 @@
+"""Beam steps that decide clusters: per-cluster summaries, the salted join of members to
+their summary, the survivor rounds of near dedup, and the routing of each record by its decision.
+
+Only small per-record summaries (rank, sketch) meet per cluster, and no cluster is
+gathered on one worker (see ``JoinClusterSummaries``). The decisions themselves are
+the pure functions of :mod:`curation.dedup.survivor`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import DoOutputsTuple, TaggedOutput
+
+from curation.dedup.options import NearDedupOptions
+from curation.dedup.sketch import similarity
+from curation.dedup.survivor import (
+    EMPTY_SUMMARY,
+    ClusterSummary,
+    Decision,
+    Member,
+    add_member,
+    apply_decision,
+    check_members,
+    decision_for,
+    duplicate_row,
+    merge_summaries,
+    removal_decision,
+    survivor_decision,
+)
+from curation.hashing import seeded_hash64
+from curation.schema import DUPLICATES_TAG
+
+COUNTER_NAMESPACE = "curation.dedup"
+# NearDedup's third output: the id of each record kept because the survivor rounds
+# ended before deciding it (see NearDedupOptions.survivor_rounds).
+KEPT_UNVERIFIED_TAG = "kept_unverified"
+
+
+def not_unique(record_id: str, count: int, what: str) -> ValueError:
+    return ValueError(
+        f"dedup needs unique record ids, but id {record_id!r} has {count} {what}: "
+        "read with the reader's duplicate-id check (RejectReason.DUPLICATE_ID) first"
+    )
+
+
+def only_value(values: Iterable[Any], record_id: str, what: str) -> Any:
+    """The single value grouped under an id; ids must be unique for dedup to be sound."""
+    values = list(values)
+    if len(values) != 1:
+        raise not_unique(record_id, len(values), what)
+    return values[0]
+
+
+class _Route(beam.DoFn):
+    """Sends a record with its decision on: survivor to main, duplicate to DUPLICATES_TAG."""
+
+    def __init__(self) -> None:
+        self._removed = {}
+
+    def _route(self, record: dict, decision: Decision | None) -> Iterator[Any]:
+        survivor = apply_decision(record, decision)
+        if survivor is not None:
+            yield survivor
+            return
+        if decision.kind not in self._removed:
+            self._removed[decision.kind] = Metrics.counter(COUNTER_NAMESPACE, f"{decision.kind}_duplicate")
+        self._removed[decision.kind].inc()
+        yield TaggedOutput(DUPLICATES_TAG, duplicate_row(record, decision))
+
+
+class _RouteByDecision(_Route):
+    """(id, {the record, its decision if any, a mark if unverified}) -> the record, routed;
+    an unverified record is kept and its id sent to KEPT_UNVERIFIED_TAG."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._kept_unverified = Metrics.counter(COUNTER_NAMESPACE, "near_kept_unverified")
+
+    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[Any]:
+        record_id, grouped = element
+        record = only_value(grouped["record"], record_id, "records")
+        decisions = list(grouped["decision"])
+        yield from self._route(record, decisions[0] if decisions else None)
+        if any(True for _ in grouped["unverified"]):
+            self._kept_unverified.inc()
+            yield TaggedOutput(KEPT_UNVERIFIED_TAG, record_id)
+
+
+class RouteByExactCluster(_Route):
+    """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
+
+    def process(self, element: tuple[tuple, dict[str, Iterable]]) -> Iterator[Any]:
+        _, grouped = element
+        summary = next(iter(grouped["summary"]), None)
+        # Records of one id and text share a salt, so they meet here: a repeated id
+        # would make both copies "the survivor". At most members_per_key ids are held.
+        seen: set[str] = set()
+        for record in grouped["item"]:
+            if record["id"] in seen:
+                raise not_unique(record["id"], 2, "records with the same text")
+            seen.add(record["id"])
+            decision = None if summary is None else decision_for(record["id"], None, summary, "exact", _identical)
+            yield from self._route(record, decision)
+
+
+class ApplyDecisions(beam.PTransform):
+    """records + (id, Decision) + (id, None) per unverified -> DoOutputsTuple(survivors,
+    duplicates, kept unverified ids)."""
+
+    def __init__(self, decisions: beam.PCollection, unverified: beam.PCollection) -> None:
+        super().__init__()
+        self._decisions, self._unverified = decisions, unverified
+
+    def expand(self, records: beam.PCollection) -> DoOutputsTuple:
+        keyed = records | "KeyById" >> beam.Map(lambda record: (record["id"], record))
+        return (
+            {"record": keyed, "decision": self._decisions, "unverified": self._unverified}
+            | "JoinDecisions" >> beam.CoGroupByKey()
+            | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
+                DUPLICATES_TAG, KEPT_UNVERIFIED_TAG, main="survivors"
+            )
+        )
+
+
+def _identical(_a: Any, _b: Any) -> float:
+    return 1.0
+
+
+class _SummarizeCluster(beam.CombineFn):
+    """Members of one cluster -> its ClusterSummary (survivor, count, weight), mergeable."""
+
+    def create_accumulator(self) -> ClusterSummary:
+        return EMPTY_SUMMARY
+
+    def add_input(self, summary: ClusterSummary, member: Member) -> ClusterSummary:
+        return add_member(summary, member)
+
+    def merge_accumulators(self, summaries: Iterable[ClusterSummary]) -> ClusterSummary:
+        return merge_summaries(summaries)
+
+    def extract_output(self, summary: ClusterSummary) -> ClusterSummary:
+        return summary
+
+
+class SummarizeClusters(beam.PTransform):
+    """(cluster key, Member) -> (cluster key, ClusterSummary) of every cluster of two or more.
+
+    A combine, so most of the work runs before the shuffle and no cluster is
+    gathered on one worker.
+    """
+
+    def expand(self, members: beam.PCollection) -> beam.PCollection:
+        return (
+            members
+            | "Summarize" >> beam.CombinePerKey(_SummarizeCluster())
+            | "TwoOrMore" >> beam.Filter(lambda kv: kv[1].count >= 2)
+        )
+
+
+def _salt(item_id: str, salts: int) -> int:
+    return seeded_hash64(item_id, 0, "dedup-cluster-salt") % salts
+
+
+class JoinClusterSummaries(beam.PTransform):
+    """(cluster key, item) -> ((cluster key, salt), {"item": items, "summary": [its summary]}).
+
+    A cluster of more than ``members_per_key`` members (a boilerplate text copied
+    a million times) is spread over several salts, its summary sent to each, so
+    no worker receives more than about ``members_per_key`` of its items.
+    """
+
+    def __init__(self, summaries: beam.PCollection, members_per_key: int, id_of) -> None:
+        super().__init__()
+        self._summaries, self._members_per_key, self._id_of = summaries, members_per_key, id_of
+
+    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+        limit, id_of = self._members_per_key, self._id_of
+        # Only clusters over the limit are listed: at most (documents / limit) entries.
+        salts = beam.pvalue.AsDict(
+            self._summaries
+            | "SaltsOfLarge" >> beam.FlatMap(lambda kv: [(kv[0], -(-kv[1].count // limit))] if kv[1].count > limit else [])
+        )
+        salted_items = keyed | "SaltItems" >> beam.Map(
+            lambda kv, salts: ((kv[0], _salt(id_of(kv[1]), salts.get(kv[0], 1))), kv[1]), salts
+        )
+        salted_summaries = self._summaries | "SummaryPerSalt" >> beam.FlatMap(
+            lambda kv, salts: [((kv[0], salt), kv[1]) for salt in range(salts.get(kv[0], 1))], salts
+        )
+        return {"item": salted_items, "summary": salted_summaries} | "JoinSummary" >> beam.CoGroupByKey()
+
+
+_UNMATCHED = "unmatched"
+
+
+
+def decide_equal_texts(element: tuple) -> Iterator[tuple[str, Decision]]:
+    """((text key, salt), {members, their summary}) -> a near Decision (similarity 1.0) per member."""
+    _, grouped = element
+    for summary in grouped["summary"]:  # none for a text no other record has
+        for member in grouped["item"]:
+            yield member.id, decision_for(member.id, None, summary, "near", _identical)
+
+
+def _check_near_members(element: tuple, similarity, threshold: float) -> Iterator[Any]:
+    """((root, salt), {members, the cluster's summary}) -> (survivor id, Match) per member
+    that matches the survivor, the unmatched as (root, Member) to _UNMATCHED."""
+    (root, _), grouped = element
+    for summary in grouped["summary"]:  # none for a member left alone: it is kept
+        for member, match in check_members(grouped["item"], summary, similarity, threshold):
+            if match is None:
+                yield TaggedOutput(_UNMATCHED, (root, member))
+            else:
+                yield summary.survivor.id, match
+
+
+def _removal(survivor_and_match: tuple) -> Iterator[tuple[str, Decision]]:
+    survivor_id, match = survivor_and_match
+    if match.member_id != survivor_id:
+        yield match.member_id, removal_decision(survivor_id, match, "near")
+
+
+def _survivor(survivor_and_size: tuple) -> Iterator[tuple[str, Decision]]:
+    survivor_id, (matched, weight) = survivor_and_size
+    decision = survivor_decision(survivor_id, matched, weight, "near")
+    if decision is not None:
+        yield survivor_id, decision
+
+
+def _unverified(element: tuple) -> Iterator[tuple[str, None]]:
+    """((root, salt), {members, the summary of their cluster if two or more}) -> (id, None) per member."""
+    _, grouped = element
+    if any(True for _ in grouped["summary"]):
+        yield from ((member.id, None) for member in grouped["item"])
+
+
+class SurvivorVerifiedDecisions(beam.PTransform):
+    """(root, Member) of each connected component -> (id, Decision), (id, None) per unverified.
+
+    Each round, a cluster's summary names its survivor, and every member is
+    checked against it (on several workers for a large cluster): a match is
+    removed, the others go on to the next round as a cluster of their own. See
+    ``survivor.survivor_verified_decisions``, the same in memory.
+    """
+
+    def __init__(self, options: NearDedupOptions) -> None:
+        super().__init__()
+        self._options = options
+
+    def _join_summaries(self, clusters: beam.PCollection, label: str) -> beam.PCollection:
+        summaries = clusters | f"Summaries{label}" >> SummarizeClusters()
+        return clusters | f"JoinMembers{label}" >> JoinClusterSummaries(
+            summaries, self._options.members_per_key, lambda member: member.id
+        )
+
+    def expand(self, clusters: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        matches = []
+        for round_ in range(self._options.survivor_rounds):
+            checked = self._join_summaries(clusters, str(round_)) | f"Check{round_}" >> beam.FlatMap(
+                _check_near_members, similarity, self._options.threshold
+            ).with_outputs(_UNMATCHED, main="matches")
+            matches.append(checked.matches)
+            clusters = checked[_UNMATCHED]
+        matches = matches | "AllMatches" >> beam.Flatten()
+        survivors = (
+            matches
+            | "CountAndWeight" >> beam.MapTuple(lambda survivor_id, match: (survivor_id, (1, match.weight)))
+            | "ClusterSizes" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
+            | "SurvivorDecisions" >> beam.FlatMap(_survivor)
+        )
+        removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
+        # Clusters of two or more left after the last round: their members stay, unverified.
+        unverified = self._join_summaries(clusters, "Left") | "Unverified" >> beam.FlatMap(_unverified)
+        return (survivors, removals) | "Decisions" >> beam.Flatten(), unverified
