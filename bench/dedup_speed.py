@@ -73,8 +73,8 @@ def beam_throughput(texts: list[str]) -> dict:
     def run_pipeline():
         with tempfile.TemporaryDirectory() as out, beam.Pipeline(options=PipelineOptions(flags)) as pipeline:
             exact = pipeline | beam.Create(records) | "Exact" >> ExactDedup(ExactDedupOptions())
-            near = exact.survivors | "Near" >> NearDedup(NearDedupOptions())
-            for name, pcoll in (("survivors", near.survivors), ("exact_dups", exact.duplicates),
+            near = exact.documents | "Near" >> NearDedup(NearDedupOptions())
+            for name, pcoll in (("survivors", near.documents), ("exact_dups", exact.duplicates),
                                 ("near_dups", near.duplicates)):
                 _ = pcoll | f"Count{name}" >> beam.combiners.Count.Globally() | f"Write{name}" >> beam.io.WriteToText(
                     f"{out}/{name}")

@@ -5,12 +5,12 @@ keys, unique ``id``) and return a typed result, named tuples in the style of
 Beam's ``RunInferenceDLQ``::
 
     result = records | NearDedup(NearDedupOptions())
-    result.survivors         # records kept, cluster_id / cluster_size filled
+    result.documents         # the survivors: records kept, cluster_id / cluster_size filled
     result.duplicates        # DUPLICATE_SCHEMA dicts, one per removed record
     result.kept_unverified   # NearDedup only: ids of survivors left undecided
-    survivors, duplicates, kept_unverified = result   # in that order (ExactDedup: the first two)
+    documents, duplicates, kept_unverified = result   # in that order (ExactDedup: the first two)
 
-Every input record lands in exactly one of survivors and duplicates. A survivor
+Every input record lands in exactly one of documents and duplicates. A survivor
 of a cluster of two or more gets ``cluster_id`` ``"exact:<survivor id>"`` /
 ``"near:<survivor id>"`` and ``cluster_size`` = the documents the cluster stands
 for (near: the survivor and those removed against it); a record in
@@ -45,30 +45,38 @@ from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.sketch import candidate_pairs, matched_by_text_only, sketch_normalized
 from curation.dedup.survivor import Member, record_weight, survivor_rank
 from curation.hashing import content_hash
+from curation.results import output_by_name
 from curation.schema import DUPLICATES_TAG
 
 _ONE_SHINGLE = "one_shingle"
 
 
 class DedupResult(NamedTuple):
-    """ExactDedup's outputs: every input record is in exactly one of them."""
+    """ExactDedup's outputs: every input record is in exactly one of them (also indexable by
+    name, see curation.results)."""
 
-    survivors: beam.PCollection  # records kept, cluster_id / cluster_size filled
+    documents: beam.PCollection  # the survivors: records kept, cluster_id / cluster_size filled
     duplicates: beam.PCollection  # DUPLICATE_SCHEMA dicts, one per removed record
+
+    _aliases = {"survivors": "documents"}  # the main output's tag when this was a DoOutputsTuple
+    __getitem__ = output_by_name
 
 
 class NearDedupResult(NamedTuple):
     """NearDedup's outputs: DedupResult's two, and the ids of survivors the rounds left undecided."""
 
-    survivors: beam.PCollection
+    documents: beam.PCollection
     duplicates: beam.PCollection
     kept_unverified: beam.PCollection  # ids of survivors (NearDedupOptions.survivor_rounds)
+
+    _aliases = {"survivors": "documents"}
+    __getitem__ = output_by_name
 
 
 class ExactDedup(beam.PTransform):
     """Removes records whose normalised text equals another's; one survivor per text.
 
-    Returns a DedupResult: ``survivors`` and ``duplicates`` (kind "exact",
+    Returns a DedupResult: ``documents`` (the survivors) and ``duplicates`` (kind "exact",
     similarity 1.0). Counter ``curation.dedup/exact_duplicate``.
     """
 
@@ -105,7 +113,7 @@ class NearDedup(beam.PTransform):
     texts equal to it once normalised: those are clustered by that text alone,
     with no MinHash signature or band entries.
 
-    Returns a NearDedupResult: ``survivors``, ``duplicates`` (kind "near",
+    Returns a NearDedupResult: ``documents`` (the survivors), ``duplicates`` (kind "near",
     similarity to the survivor as checked: estimated or exact Jaccard per
     ``verification``, never below the threshold) and ``kept_unverified`` (ids
     of survivors the rounds left undecided). Counters ``curation.dedup/``

@@ -246,7 +246,7 @@ def test_one_shingle_texts_are_matched_by_their_text_without_lsh(make_pipeline):
     assert isinstance(outputs, NearDedupResult)
     removed = outputs.duplicates | beam.Map(lambda d: (d["id"], d["duplicate_of"], d["similarity"], d["kind"]))
     assert_that(removed, equal_to([("h1", "h2", 1.0, "near"), ("h3", "h2", 1.0, "near")]))
-    survivors = outputs.survivors | beam.Map(lambda r: (r["id"], r["cluster_id"], r["cluster_size"]))
+    survivors = outputs.documents | beam.Map(lambda r: (r["id"], r["cluster_id"], r["cluster_size"]))
     assert_that(survivors, equal_to([(f"w{i}", None, 1) for i in range(50)] + [("h2", "near:h2", 3)]), label="kept")
     result = pipeline.run()
     result.wait_until_finish()
@@ -256,5 +256,5 @@ def test_one_shingle_texts_are_matched_by_their_text_without_lsh(make_pipeline):
 
 def test_exact_dedup_returns_a_dedup_result_of_two_named_outputs(make_pipeline):
     outputs = make_pipeline() | beam.Create([make_record("a", "one text")]) | ExactDedup()
-    assert isinstance(outputs, DedupResult) and DedupResult._fields == ("survivors", "duplicates")
-    assert NearDedupResult._fields == ("survivors", "duplicates", "kept_unverified")
+    assert isinstance(outputs, DedupResult) and DedupResult._fields == ("documents", "duplicates")
+    assert NearDedupResult._fields == ("documents", "duplicates", "kept_unverified")
