@@ -61,13 +61,25 @@ def locate_ranks(histogram: Mapping[int, int], ranks: Iterable[int]) -> dict[int
     return located
 
 
-def keys_at_offsets(weighted_keys: Iterable[tuple[OrderKey, int]], offsets: Iterable[int]) -> dict[int, OrderKey]:
-    """The key covering each (weighted) offset of a bin, after sorting the bin's
-    ``(key, weight)`` pairs by key."""
+def covering_records(
+    weighted_keys: Iterable[tuple[OrderKey, int]], offsets: Iterable[int]
+) -> dict[int, tuple[OrderKey, int, int]]:
+    """The record covering each (weighted) offset of a bin, after sorting the bin's
+    ``(key, weight)`` pairs by key: ``(key, offset where the record starts, weight)``."""
     ordered = sorted(weighted_keys)
     ends = list(itertools.accumulate(weight for _, weight in ordered))
-    # The first record whose end is past the offset covers it (weight-0 records never do).
-    return {offset: ordered[bisect.bisect_right(ends, offset)][0] for offset in offsets}
+    covering = {}
+    for offset in offsets:
+        # The first record whose end is past the offset covers it (weight-0 records never do).
+        i = bisect.bisect_right(ends, offset)
+        key, weight = ordered[i]
+        covering[offset] = (key, ends[i] - weight, weight)
+    return covering
+
+
+def keys_at_offsets(weighted_keys: Iterable[tuple[OrderKey, int]], offsets: Iterable[int]) -> dict[int, OrderKey]:
+    """The key covering each (weighted) offset of a bin (see :func:`covering_records`)."""
+    return {offset: record[0] for offset, record in covering_records(weighted_keys, offsets).items()}
 
 
 def key_after(key: OrderKey) -> OrderKey:

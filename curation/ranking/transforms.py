@@ -44,12 +44,14 @@ def _in_target_bin(element, located, targets: Targets):
         yield group_bin, (key, weight)
 
 
-def _keys_at_ranks(element, located):
+def _keys_at_ranks(element, located, extents: bool):
     (group, bin_), weighted_keys = element
     wanted = located[(group, bin_)]
-    by_offset = core.keys_at_offsets(weighted_keys, [offset for _, offset in wanted])
+    by_offset = core.covering_records(weighted_keys, [offset for _, offset in wanted])
     for rank, offset in wanted:
-        yield (group, rank), by_offset[offset]
+        key, start, weight = by_offset[offset]
+        # The bin starts at rank - offset, so the record at rank - offset + start.
+        yield (group, rank), ((key, rank - offset + start, weight) if extents else key)
 
 
 def _assemble(found: dict, targets: Targets) -> dict:
@@ -64,16 +66,19 @@ class RankBoundaries(beam.PTransform):
     weight)`` triples, the ranks then being weighted positions (the key returned
     is the one covering the position). ``targets``: a single-element PCollection
     ``{group: (group_size, [ranks])}``; sizes (in keys) must match the input (checked).
-    Output: a single-element PCollection ``{group: [key_or_None per rank]}``.
+    Output: a single-element PCollection ``{group: [key_or_None per rank]}``; with
+    ``extents`` (weighted), ``(key, position where its record starts, its weight)``
+    in place of each key, so a caller knows how much of the group lies below it.
 
     Only a histogram of leading hash bits and the keys of the bins that hold a
     target rank ever meet on one worker; never a whole group.
     """
 
-    def __init__(self, targets: beam.PCollection, weighted: bool = False):
+    def __init__(self, targets: beam.PCollection, weighted: bool = False, extents: bool = False):
         super().__init__()
         self._targets = targets
         self._weighted = weighted
+        self._extents = extents
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
         targets = AsSingleton(self._targets)
@@ -93,6 +98,6 @@ class RankBoundaries(beam.PTransform):
             keyed
             | "KeepTargetBins" >> beam.FlatMap(_in_target_bin, AsSingleton(located), targets)
             | "GroupTargetBins" >> beam.GroupByKey()
-            | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located))
+            | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located), self._extents)
         )
         return self._targets | "Assemble" >> beam.Map(lambda t, f: _assemble(f, t), AsDict(found))

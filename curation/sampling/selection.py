@@ -5,21 +5,23 @@ origin), so the whole plan is computed in one place and tested without a pipelin
 
 In the ``bytes`` unit a cell's quota is often smaller than one document (the
 demo's 1,501 cells share 171,146 synthetic bytes of 430-byte documents), so
-meeting each cell's quota on its own would round most of them to nothing. The
-cells are cut together instead, per origin (:func:`byte_priority`): a record's
-priority is its seeded hash scaled by its cell's size over its quota, so each
-cell is taken in seeded-hash order and in expectation in proportion to its
-quota, a cell kept whole comes first, and one cut per origin meets the origin's
-total: real records while their first byte is within it, synthetic ones while
-their last byte is. The real total is met or passed by less than one document
-and the synthetic total is never passed: rounding never costs the floor.
+cutting each cell at its quota alone would round most of them to nothing. Each
+cell is cut at its floor instead (the longest prefix of its seeded-hash order
+that fits in its quota), and the origin's spare (its quota minus the floors) is
+spent on the cells' crossing records (the next one after each floor), in one
+seeded decision per origin (:func:`crossings_taken`): every cell holds its floor
+or one record more, within one document of its quota; the real total is met or
+passed by less than one document and the synthetic total is never passed, so
+rounding never costs the floor.
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Mapping, NamedTuple
 
+from curation.hashing import seeded_hash64
 from curation.ranking.core import OrderKey, key_after
 from curation.sampling import tail_metrics
 from curation.sampling.allocation import plan_budgets, plan_origin_totals, plan_shard_counts
@@ -122,70 +124,84 @@ def inclusion_probability(plan: Mapping, group: Group) -> float:
     return plan["quotas"].get(group, 0) / size if size else 1.0
 
 
-def byte_priority(plan: Mapping, group: Group, key: OrderKey, record_bytes: int) -> OrderKey:
-    """A record's place in its origin's cut (bytes unit), as an order key.
-
-    Records of a cell kept whole come before every other (negative keys; those with
-    no text first, so no cut can fall after them); the others by ``p = u * size / quota``
-    (``u``: the seeded hash in [0, 1)), so below any cut a cell holds a prefix of its
-    seeded-hash order of, in expectation, a share of its text proportional to its
-    quota. A cell without quota comes last. The key holds ``2**63 * p / (1 + p)``,
-    exactly (integers): the same order as ``p``, spread over the non-negative 64-bit
-    range so the ranking's histogram bins stay balanced.
-    """
-    hash64, record_id = key
-    # Equal priorities (weightless records, cells without quota) still go in seeded-hash order.
-    tiebreak = f"{hash64 + 2**63:020d}{record_id}"
-    quota, size = plan["quotas"].get(group, 0), plan["text_bytes"][group]
-    if quota >= size:
-        return ((hash64 >> 1) - 2**62 if record_bytes else -(2**63)), tiebreak
-    if not quota:
-        return 2**63 - 1, tiebreak
-    scaled = (hash64 + 2**63) * size  # p = scaled / (2**64 * quota)
-    return (2**63 * scaled) // (scaled + 2**64 * quota), tiebreak
-
-
-def _origin_totals(plan: Mapping) -> dict[str, tuple[int, int, int]]:
-    """Per origin: (documents, text bytes, quota)."""
-    totals = {origin: (0, 0, 0) for origin in (REAL, SYNTHETIC)}
-    for group, documents in plan["sizes"].items():
-        n, size, quota = totals[group[1]]
-        totals[group[1]] = (n + documents, size + plan["text_bytes"][group], quota + plan["quotas"].get(group, 0))
-    return totals
-
-
-def _takes_the_covering_record(origin: str, size: int, quota: int) -> bool:
-    """A real cut inside the text: the record holding the quota's last byte is taken."""
-    return origin == REAL and 0 < quota < size
+def _is_cut(plan: Mapping, group: Group) -> bool:
+    """A cell cut inside its text (bytes unit): a quota below its size."""
+    return plan["quotas"].get(group, 0) < plan["text_bytes"][group]
 
 
 def selection_targets(plan: Mapping) -> dict:
-    """``RankBoundaries`` targets: one position per cut, below which records are selected.
+    """``RankBoundaries`` targets per (stratum, origin) group, below which records are selected.
 
-    Rows: per (stratum, origin) group, its quota (a rank). Bytes: per origin, its
-    total quota as a byte position over the records in :func:`byte_priority` order,
-    so the record covering it is the first one left out; for real, the position of
-    the quota's last byte instead (see :func:`selection_cutoffs`).
+    Rows: its quota (a rank). Bytes: for each cell cut inside its text, its quota
+    as a byte position over its records in seeded-hash order; the record covering
+    it is the cell's crossing record (see :func:`selection_cutoffs`). Cells kept
+    whole need no cut.
     """
     if plan["unit"] == RatioUnit.ROWS.value:
         return {group: (documents, [plan["quotas"].get(group, 0)]) for group, documents in plan["sizes"].items()}
     return {
-        origin: (documents, [quota - 1 if _takes_the_covering_record(origin, size, quota) else quota])
-        for origin, (documents, size, quota) in _origin_totals(plan).items()
+        group: (documents, [plan["quotas"].get(group, 0)])
+        for group, documents in plan["sizes"].items()
+        if _is_cut(plan, group)
     }
 
 
-def selection_cutoffs(plan: Mapping, found: Mapping) -> dict:
-    """Each cut's cut-off key from the keys found at :func:`selection_targets`:
-    records ordered below it are selected (``None``: all of them)."""
+class Crossing(NamedTuple):
+    """A cut cell's crossing record: the first one past its floor, which would pass its quota."""
+
+    group: Group
+    key: OrderKey
+    remainder: int  # the cell's quota minus its floor's bytes (its records below the crossing one)
+    text_bytes: int  # the crossing record's
+
+
+def crossings_taken(crossings: list[Crossing], seed: int) -> set[Group]:
+    """The cells of one origin whose crossing record is taken, to meet the origin's total.
+
+    Each cell's floor leaves ``remainder`` of its quota unspent; the origin's spare
+    is their sum. Crossing records are taken in a seeded order, by ``u * bytes /
+    remainder`` (``u`` a seeded hash in (0, 1]: a cell's chance grows with the
+    share of the record its quota still covers, so each cell is met in
+    expectation), real ones until the spare is reached (the real total is met or
+    passed by less than one document), synthetic ones while they fit in it (the
+    synthetic total is never passed, and missed by less than one document).
+    A cell whose floor meets its quota exactly is never offered.
+    """
+    spare = sum(c.remainder for c in crossings)
+
+    def order(c: Crossing):
+        u = seeded_hash64(c.key[1], seed, "crossing") + 2**63 + 1
+        return Fraction(u * c.text_bytes, c.remainder), c.key
+
+    taken: set[Group] = set()
+    spent = 0
+    for c in sorted((c for c in crossings if c.remainder), key=order):
+        if c.group[1] == REAL and spent >= spare or c.group[1] != REAL and spent + c.text_bytes > spare:
+            break
+        taken.add(c.group)
+        spent += c.text_bytes
+    return taken
+
+
+def selection_cutoffs(plan: Mapping, found: Mapping, seed: int) -> dict:
+    """Each group's cut-off keys from what was found at :func:`selection_targets`:
+    records ordered below them are selected (``None`` or no key: all of them).
+
+    Bytes (``found`` with extents, see ``RankBoundaries``): each cut cell keeps its
+    floor, the longest prefix of its seeded-hash order whose bytes fit in its
+    quota, plus its crossing record if :func:`crossings_taken` takes it; so every
+    cell is within one document of its quota and each origin's total as stated there.
+    """
     if plan["unit"] == RatioUnit.ROWS.value:
         return dict(found)
-    totals = _origin_totals(plan)
-    cutoffs = {}
-    for origin, keys in found.items():
-        _, size, quota = totals[origin]
-        covering = _takes_the_covering_record(origin, size, quota) and keys[0] is not None
-        cutoffs[origin] = [key_after(keys[0])] if covering else keys
+    crossings = {REAL: [], SYNTHETIC: []}
+    for group, ((key, start, weight),) in found.items():
+        crossings[group[1]].append(Crossing(group, key, plan["quotas"].get(group, 0) - start, weight))
+    taken = set().union(*(crossings_taken(crossings[origin], seed) for origin in (REAL, SYNTHETIC)))
+    cutoffs = {group: [] for group in plan["sizes"]}  # kept whole
+    for origin_crossings in crossings.values():
+        for c in origin_crossings:
+            cutoffs[c.group] = [key_after(c.key) if c.group in taken else c.key]
     return cutoffs
 
 

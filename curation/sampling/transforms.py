@@ -5,11 +5,11 @@ fit a topic model on a bounded seeded sample, key every record by stratum,
 size (stratum, origin) groups in documents and text bytes, plan exact quotas
 (:func:`~curation.sampling.selection.plan_selection`), then keep in each group
 the records with the smallest seeded hash up to its quota (with
-``ratio_unit="bytes"``: every cell of an origin cut at once, by byte priority,
-to the origin's total in bytes). The cut-off keys come from
+``ratio_unit="bytes"``: up to its byte floor, plus the next record where the
+origin's total needs it). The cut-off keys come from
 :class:`~curation.ranking.transforms.RankBoundaries` (weighted by text bytes in
 the bytes unit), so no group is ever gathered on one worker and quotas are met
-exactly (in bytes: each origin's total to within one document).
+exactly (in bytes: each cell's and each origin's to within one document).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from curation.sampling.options import SampleOptions
 from curation.sampling.selection import (
     REAL,
     SYNTHETIC,
-    byte_priority,
     byte_shard_plan,
     inclusion_probability,
     plan_selection,
@@ -263,26 +262,18 @@ class SelectSample(beam.PTransform):
         )
         targets = plan | "RankTargets" >> beam.Map(selection_targets)
         in_bytes = options.ratio_unit == RatioUnit.BYTES.value
+        with_keys = stratified | "OrderKeys" >> beam.Map(
+            lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
+        )
         if in_bytes:
-            # One cut per origin over every cell (see curation.sampling.selection).
-            with_keys = stratified | "OrderKeys" >> beam.Map(
-                lambda r, p: (
-                    r["origin"],
-                    byte_priority(p, (r["stratum"], r["origin"]), _order_key(r, options.seed), text_bytes(r["text"])),
-                    r,
-                ),
-                AsSingleton(plan),
-            )
+            # Each cell cut at its floor; the crossing records decided per origin (curation.sampling.selection).
             keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], text_bytes(t[2]["text"])))
         else:
-            with_keys = stratified | "OrderKeys" >> beam.Map(
-                lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
-            )
             keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
         cutoffs = (
             keys
-            | RankBoundaries(targets, weighted=in_bytes)
-            | "Cutoffs" >> beam.Map(lambda found, p: selection_cutoffs(p, found), AsSingleton(plan))
+            | RankBoundaries(targets, weighted=in_bytes, extents=in_bytes)
+            | "Cutoffs" >> beam.Map(lambda found, p: selection_cutoffs(p, found, options.seed), AsSingleton(plan))
         )
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED

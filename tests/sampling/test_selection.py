@@ -14,14 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curation.hashing import seeded_hash64
-from curation.ranking.core import bucket_of, keys_at_offsets
+from curation.ranking.core import bucket_of, covering_records, keys_at_offsets
 from curation.sampling.allocation import exact_fraction, max_synthetic_bytes_for_shards, unimax_cap
 from curation.sampling.options import SampleOptions
 from curation.sampling.selection import (
     REAL,
     SYNTHETIC,
     GroupSize,
-    byte_priority,
     byte_shard_plan,
     plan_selection,
     sampling_report,
@@ -62,31 +61,22 @@ def _groups(documents):
 
 
 def _select(documents, plan, in_bytes, seed=0):
-    """What SelectSample keeps: per cut (a group in rows, an origin in bytes) the
-    records ordered below its cut-off key. Returns {group: [(order key, bytes)]}."""
+    """What SelectSample keeps: per (stratum, origin) group the records ordered below
+    its cut-off key (in bytes: the covering record's extent found, as RankBoundaries
+    does with ``extents``). Returns {group: [(order key, bytes)]}."""
     cuts: dict = {}
     for doc_id, stratum, origin, size in documents:
-        key, group = (seeded_hash64(doc_id, seed, "select"), doc_id), (stratum, origin)
-        if in_bytes:
-            cuts.setdefault(origin, []).append((byte_priority(plan, group, key, size), size, group, key))
-        else:
-            cuts.setdefault(group, []).append((key, 1, group, key))
+        key = (seeded_hash64(doc_id, seed, "select"), doc_id)
+        cuts.setdefault((stratum, origin), []).append((key, size if in_bytes else 1, size))
     targets = selection_targets(plan)
     found = {}
-    for cut, items in cuts.items():
-        weighted = [(k, w) for k, w, _, _ in items]
+    for group, (_, ranks) in targets.items():
+        weighted = [(k, w) for k, w, _ in cuts[group]]
         total = sum(w for _, w in weighted)
-        found[cut] = [keys_at_offsets(weighted, [p])[p] if p < total else None for p in targets[cut][1]]
-    cutoffs = selection_cutoffs(plan, found)
-    sizes = {(s, o): {} for _, s, o, _ in documents}
-    for doc_id, stratum, origin, size in documents:
-        sizes[(stratum, origin)][doc_id] = size
-    selected = {group: [] for group in sizes}
-    for cut, items in cuts.items():
-        for k, _, group, key in items:
-            if bucket_of(k, cutoffs[cut]) == 0:
-                selected[group].append((key, sizes[group][key[1]]))
-    return selected
+        locate = covering_records if in_bytes else keys_at_offsets
+        found[group] = [locate(weighted, [p])[p] if p < total else None for p in ranks]
+    cutoffs = selection_cutoffs(plan, found, seed)
+    return {group: [(k, size) for k, _, size in items if bucket_of(k, cutoffs[group]) == 0] for group, items in cuts.items()}
 
 
 def _place(selected_by_origin, shards, in_bytes):
@@ -165,6 +155,7 @@ def test_skewed_user_strata_in_bytes_keep_the_floor_on_text_in_every_shard():
     selected = _select(documents, plan, in_bytes=True)
     _assert_origin_totals_within_one_document(plan, groups, selected)
     _assert_whole_cells_whole_and_prefixes(plan, documents, selected)
+    assert max(_assert_cells_within_one_document(plan, documents, selected).values()) < 1
     for origin in (REAL, SYNTHETIC):
         sizes = _user_sizes(groups, origin, lambda s: s.text_bytes)
         quotas = {u: 0 for u in sizes}
@@ -198,6 +189,27 @@ def _assert_origin_totals_within_one_document(plan, groups, selected):
             assert quota <= got < quota + longest or got == quota == 0, (origin, quota, got)
         else:
             assert quota - longest < got <= quota, (origin, quota, got)
+
+
+def _assert_cells_within_one_document(plan, documents, selected, seed=0):
+    """Each cell holds its floor (the longest prefix of its seeded-hash order whose
+    bytes fit in its quota) or its floor and the next record: within one document."""
+    ordered: dict = {}
+    for doc_id, stratum, origin, size in documents:
+        ordered.setdefault((stratum, origin), []).append(((seeded_hash64(doc_id, seed, "select"), doc_id), size))
+    deviations = {}
+    for group, items in ordered.items():
+        items.sort()
+        quota, floor, floor_bytes = plan["quotas"].get(group, 0), 0, 0
+        while floor < len(items) and floor_bytes + items[floor][1] <= quota:
+            floor_bytes += items[floor][1]
+            floor += 1
+        assert len(selected[group]) in (floor, floor + 1) and len(selected[group]) <= len(items), group
+        got = sum(w for _, w in selected[group])
+        longest = max(w for _, w in items)
+        assert got == quota or abs(got - quota) < longest, (group, quota, got)
+        deviations[group] = abs(got - quota) / longest if longest else 0
+    return deviations
 
 
 def _assert_whole_cells_whole_and_prefixes(plan, documents, selected):
@@ -250,6 +262,31 @@ def test_byte_quotas_are_met_within_one_document_per_origin(cells, data):
         else:
             assert quota - longest < got <= quota
     _assert_whole_cells_whole_and_prefixes(plan, documents, selected)  # weightless records too
+    _assert_cells_within_one_document(plan, documents, selected)
+
+
+@PROPERTIES
+@given(st.lists(st.tuples(st.sampled_from([REAL, SYNTHETIC]), weights), min_size=1, max_size=40), st.data())
+def test_byte_quotas_are_met_within_one_document_per_cell_even_below_one_document(cells, data):
+    """Many cells whose quotas are mostly below one document (as on the demo): every
+    cell is within one document of its quota and each origin's total still holds."""
+    documents = [(f"c{c}-{i}", f"c{c}", origin, w) for c, (origin, ws) in enumerate(cells) for i, w in enumerate(ws)]
+    groups = _groups(documents)
+    quotas = {g: data.draw(st.integers(0, min(s.text_bytes, s.longest)) | st.integers(0, s.text_bytes))
+              for g, s in groups.items()}
+    plan = {"unit": "bytes", "sizes": {g: s.documents for g, s in groups.items()},
+            "text_bytes": {g: s.text_bytes for g, s in groups.items()}, "quotas": quotas}
+    seed = data.draw(st.integers(0, 3))
+    selected = _select(documents, plan, in_bytes=True, seed=seed)
+    _assert_cells_within_one_document(plan, documents, selected, seed)
+    for origin in {o for _, o in groups}:
+        quota = sum(q for (_, o), q in quotas.items() if o == origin)
+        got = sum(w for (_, o), items in selected.items() if o == origin for _, w in items)
+        longest = max(s.longest for (_, o), s in groups.items() if o == origin)
+        if origin == REAL:
+            assert quota <= got < quota + longest or got == quota, (quota, got)
+        else:
+            assert quota - longest < got <= quota or got == quota, (quota, got)
 
 
 @PROPERTIES
@@ -270,21 +307,3 @@ def test_byte_shards_meet_the_floor_when_synthetic_fits_the_reserve(real_weights
     placed, _ = _place(by_origin, plan, in_bytes=True)
     assert sum(s[REAL] for s in placed) == real_total and sum(s[SYNTHETIC] for s in placed) == total
     _assert_floor(placed, r)
-
-
-def test_byte_priorities_keep_the_order_of_p_and_spread_over_the_histogram_bins():
-    from collections import Counter
-
-    from curation.ranking.core import key_bin
-
-    plan = {"text_bytes": {("a", REAL): 3000, ("b", REAL): 1000, ("w", REAL): 10, ("z", REAL): 50},
-            "quotas": {("a", REAL): 1000, ("b", REAL): 1000 // 2, ("w", REAL): 10, ("z", REAL): 0}}
-    keys = [(seeded_hash64(f"d{i}", 0, "select"), f"d{i}") for i in range(4000)]
-    a = [byte_priority(plan, ("a", REAL), k, 7) for k in keys]
-    b = [byte_priority(plan, ("b", REAL), k, 7) for k in keys]
-    # p = u * size / quota: 3u in cell a, 2u in cell b, so a record of a comes after its twin of b.
-    assert all(pa > pb and 0 <= pa[0] < 2**63 for pa, pb in zip(a, b))
-    assert sorted(a) == [a[i] for i in sorted(range(len(keys)), key=lambda i: keys[i])]  # a cell in seeded-hash order
-    assert byte_priority(plan, ("w", REAL), keys[0], 7) < min(a)  # kept whole: first
-    assert byte_priority(plan, ("z", REAL), keys[0], 7) > max(a)  # no quota: last
-    assert max(Counter(key_bin(p, 8) for p in a).values()) < 0.05 * len(a)  # no bin gathers a large share
