@@ -96,6 +96,8 @@ def test_weighted_offsets_cover_positions_and_skip_weightless_keys():
     assert core.keys_at_offsets(items, [0, 1, 2, 4]) == {0: (1, "a"), 1: (1, "a"), 2: (3, "c"), 4: (3, "c")}
     assert core.bucket_of((1, "a"), [core.key_after((1, "a"))]) == 0
     assert core.bucket_of((2, "b"), [core.key_after((1, "a"))]) == 1
+    # With extents: where the covering record starts, and its weight.
+    assert core.covering_records(items, [1, 4]) == {1: ((1, "a"), 0, 2), 4: ((3, "c"), 2, 3)}
 
 
 def test_weighted_rank_boundaries_in_a_pipeline(make_pipeline):
@@ -109,4 +111,22 @@ def test_weighted_rank_boundaries_in_a_pipeline(make_pipeline):
     with make_pipeline() as p:
         keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
         result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True)
+        assert_that(result, equal_to([expected]))
+
+
+def test_weighted_rank_boundaries_with_extents_say_where_each_record_starts(make_pipeline):
+    groups = {"a": _weighted(1500, "a"), "b": _weighted(40, "b")}
+    totals = {g: sum(w for _, w in items) for g, items in groups.items()}
+    targets = {g: (len(items), sorted({0, totals[g] // 3, totals[g] - 1})) for g, items in groups.items()}
+    expected = {}
+    for g, items in groups.items():
+        ordered, start, extents = sorted(items), 0, {}
+        for key, w in ordered:
+            for position in range(start, start + w):
+                extents[position] = (key, start, w)
+            start += w
+        expected[g] = [extents[r] for r in targets[g][1]]
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True, extents=True)
         assert_that(result, equal_to([expected]))

@@ -13,7 +13,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from curation.hashing import seeded_hash64
 from curation.sampling.allocation import unimax_cap
+from curation.sampling.options import SampleOptions
+from curation.sampling.selection import GroupSize, plan_selection
 from pipelines import curate
 
 STRATA = {"s0": 1000, "s1": 400, "s2": 150, "s3": 60, "s4": 25, "s5": 12, "s6": 8, "s7": 5}
@@ -118,8 +121,35 @@ def test_in_bytes_every_shard_meets_the_floor_on_its_text(skewed, tmp_path):
         assert info["class_text_bytes"] == {o: n for o, n in text.items() if n}
         assert info["classes"] == {o: sum(1 for r in rows if r["origin"] == o) for o in ("real", "synthetic")}
     assert sampling["real_share"]["text"] >= 0.8
+    _assert_cells_within_one_document(tmp / "corpus.jsonl", tmp_path / "bytes", manifest)
     # The row floor would have let the longer synthetic documents take more of the text.
     assert rows_manifest["sampling"]["real_share"]["text"] < sampling["real_share"]["text"]
+
+
+def _assert_cells_within_one_document(corpus, out, manifest):
+    """Every (stratum, origin) cell holds its byte floor (the longest prefix of its
+    seeded-hash order within its quota), or that and the next record."""
+    texts = {(d := json.loads(line))["id"]: len(d["text"].encode()) for line in open(corpus)}
+    columns = ["id", "origin", "stratum"]
+    kept = ds.dataset(out / "data").to_table(columns=columns).to_pylist()
+    left = ds.dataset(out / "not_selected").to_table(columns=columns).to_pylist()
+    cells: dict = {}
+    for row, selected in [(r, True) for r in kept] + [(r, False) for r in left]:
+        key = (seeded_hash64(row["id"], 11, "select"), row["id"])
+        cells.setdefault((row["stratum"], row["origin"]), []).append((key, texts[row["id"]], selected))
+    groups = {g: GroupSize(len(items), sum(w for _, w, _ in items), max(w for _, w, _ in items)) for g, items in cells.items()}
+    options = SampleOptions(strata_fields=("genre",), topics=3, min_real_fraction=0.8, sample_fraction=0.3,
+                            seed=11, ratio_unit="bytes", shard_bytes=20000)
+    quotas = plan_selection(groups, options)["quotas"]
+    assert sum(quotas.values()) == sum(manifest["sampling"]["planned"].values())
+    for group, items in cells.items():
+        items.sort()
+        taken = sum(selected for _, _, selected in items)
+        assert all(selected for _, _, selected in items[:taken]), group  # a prefix in seeded-hash order
+        floor = 0
+        while floor < len(items) and sum(w for _, w, _ in items[: floor + 1]) <= quotas[group]:
+            floor += 1
+        assert taken in (floor, floor + 1), (group, quotas[group], taken, floor)
 
 
 def test_impossible_request_fails_early_with_a_clear_message(skewed, tmp_path):
