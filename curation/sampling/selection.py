@@ -4,7 +4,7 @@ Pure functions over small summaries (documents and text bytes per stratum and
 origin), so the whole plan is computed in one place and tested without a pipeline.
 
 In the ``bytes`` unit a cell's quota is often smaller than one document (the
-demo's 1,501 cells share 171,146 synthetic bytes of 430-byte documents), so
+demo's 1,490 cells share 171,235 synthetic bytes of about 430-byte documents), so
 cutting each cell at its quota alone would round most of them to nothing. Each
 cell is cut at its floor instead (the longest prefix of its seeded-hash order
 that fits in its quota), and the origin's spare (its quota minus the floors) is
