@@ -13,19 +13,23 @@ Every run is a separate ``python -m pipelines.curate`` process: its wall time
 (``VmHWM`` of the job's process) are measured. Each configuration runs
 ``--trials`` times (2); the fastest run's time and the highest RSS count.
 
+* Graph size: the transforms in the full job's runner-API proto (leaves and
+  composites), the fixed cost every run pays before the first record.
+* Fixed cost: the wall time of the full job on a 20-document corpus.
 * Throughput: the full job with 1 worker and with 2 worker processes, with the
   CPU seconds of the job and its worker processes (what the second worker costs).
 * Per-stage share (method): the job is run with stages switched on one at a time
   (read+write, +exact dedup, +near dedup, +detector, +sampling, 1 worker); a
   stage's time is the difference to the run before it, its share that over the
   full run. Differences of separate runs carry their noise (a few percent).
-* Memory: peak RSS of the full 1-worker run at 1x, 2x and 4x the corpus; a
+* Memory: peak RSS of the full 1-worker run at 1x, 4x and 8x the corpus; a
   least-squares line through the three runs splits time and memory into a
   fixed part (start-up, pipeline construction, per-stage costs) and a part
   per MB of input (the marginal throughput, what a large corpus approaches).
 * Baseline: the job's own library work (reading, dedup keys and sketches,
   detector, topic fit and stratum keys, vocabulary counts, Parquet encoding)
-  run in this process without Beam on the 4x corpus, timed per step; the job's
+  run in this process without Beam on the 4x corpus, timed per step, in MB/s and
+  in core-seconds per MB; the job's
   marginal time per MB is reported as a multiple of the per-document steps'
   (all but the topic fit, which the job runs once on a bounded sample).
 * Target budget: the end-to-end target (4 MB/s on 2 cores) allows 0.5
@@ -52,6 +56,7 @@ import sys
 import tempfile
 import time
 
+import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 
 from bench.common import print_table, write_results
@@ -62,6 +67,7 @@ from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.sketch import signature_array, sketch_text
 from curation.detection.detector import Detector
 from curation.detection.scorer import LinearScorer
+from curation import storage
 from curation.hashing import content_hash
 from curation.reading.core import DOCUMENT, InputSpec, ReadOptions, read_file
 from curation.sampling.options import SampleOptions
@@ -70,7 +76,7 @@ from curation.sampling.topics import fit_topic_model
 from curation.sampling.transforms import STRATIFY_BATCH, _CountWords
 from curation.schema import RECORD_SCHEMA
 from curation.writing.core import WriteOptions, encode_parquet
-from pipelines import train_detector
+from pipelines import curate, train_detector
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL_SEED, SYNTHETIC_SEED = 11, 12
@@ -87,6 +93,23 @@ STAGES = [
 FIXED_STEP = "topic model fit"
 TWO_PROCESSES = ["--direct_num_workers=2", "--direct_running_mode=multi_processing"]
 TARGET_MB_PER_S, TARGET_CORES = 4.0, 2  # the end-to-end target of the scale-out issue
+SCALES = (1, 4, 8)  # corpus multiples of the memory and marginal-throughput runs
+FIXED_COST_DOCS = 20
+
+
+def transform_count(flags: list[str]) -> int:
+    """Transforms (leaves and composites) in the job's runner-API proto; builds the graph, runs nothing.
+
+    The output is claimed only to build the writer, then abandoned: nothing is left behind.
+    """
+    job = curate.plan_job(flags)
+    attempt = storage.claim_output(job.write.output, job.write.overwrite, job.run_id)
+    try:
+        pipeline = beam.Pipeline(runner="FnApiRunner")
+        curate.build(pipeline, job, attempt)
+        return len(pipeline.to_runner_api().components.transforms)
+    finally:
+        attempt.abandon()
 
 
 def write_corpus(path: str, docs: int) -> int:
@@ -291,9 +314,11 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         detector = train_tiny_detector(work)
         corpora = {}
-        for scale in (1, 2, 4):
+        for scale in SCALES:
             path = os.path.join(work, f"corpus-{scale}x.jsonl")
             corpora[scale] = (path, write_corpus(path, docs * scale))
+        tiny = os.path.join(work, "corpus-tiny.jsonl")
+        write_corpus(tiny, FIXED_COST_DOCS)
         corpus, size = corpora[1]
         megabytes = size / 1e6
 
@@ -301,18 +326,22 @@ def main(argv: list[str] | None = None) -> dict:
             return job_flags(corpora[scale][0], os.path.join(work, name), stage_flags, detector)
 
         full = STAGES[-1][1]
+        transforms = transform_count(flags("graph", full))
+        fixed_cost = fastest_of(args.trials, job_flags(tiny, os.path.join(work, "tiny"), full, detector))
         stage_runs = [(name, fastest_of(args.trials, flags(f"stage{i}", stage_flags)))
                       for i, (name, stage_flags) in enumerate(STAGES)]
         one = stage_runs[-1][1]
         two = fastest_of(args.trials, flags("two-workers", full) + TWO_PROCESSES)
         assert two["manifest"]["tables"] == one["manifest"]["tables"], "2 workers wrote other shards than 1"
         memory = {1: one}
-        for scale in (2, 4):
+        for scale in SCALES[1:]:
             memory[scale] = fastest_of(args.trials, flags(f"memory{scale}x", full, scale))
 
         accounting = one["manifest"]["accounting"]
         results = {
             "documents": docs, "megabytes": round(megabytes, 3), "accounting": accounting,
+            "transforms": transforms,
+            "fixed_cost": {"documents": FIXED_COST_DOCS, "seconds": round(fixed_cost["seconds"], 2)},
             "throughput": {
                 str(w): {"seconds": round(r["seconds"], 2), "cpu_seconds": round(r["cpu_seconds"], 2),
                          "mb_per_s": round(megabytes / r["seconds"], 4),
@@ -338,13 +367,15 @@ def main(argv: list[str] | None = None) -> dict:
         results["scaling"] = {
             "fixed_seconds": round(fixed_seconds, 2), "marginal_mb_per_s": round(1 / seconds_per_mb, 3),
             "base_rss_mib": round(base_mib, 1), "rss_mib_per_input_mb": round(mib_per_mb, 1),
-            "rss_growth_4x_over_1x": round(results["memory"][-1]["peak_rss_mib"] / results["memory"][0]["peak_rss_mib"], 2),
+            f"rss_growth_{SCALES[-1]}x_over_1x":
+                round(results["memory"][-1]["peak_rss_mib"] / results["memory"][0]["peak_rss_mib"], 2),
         }
         # The baseline beside the job: its own library work on the 4x corpus, without Beam.
         library = library_work(corpora[4][0], detector)
         library_mb_per_s = corpora[4][1] / 1e6 / library["per_document_seconds"]
         results["library_work"] = {
             **library, "megabytes": round(corpora[4][1] / 1e6, 2), "mb_per_s": round(library_mb_per_s, 3),
+            "core_seconds_per_mb": round(1 / library_mb_per_s, 3),
             "job_marginal_over_library": round(library_mb_per_s / results["scaling"]["marginal_mb_per_s"], 2),
         }
         results["target"] = target_budget(library_mb_per_s, results["scaling"]["marginal_mb_per_s"])
@@ -356,6 +387,8 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"pipelines.curate, every stage on: {docs} documents, {megabytes:.2f} MB, "
               f"{accounting['output']} written, {accounting['duplicate']} duplicates, "
               f"{accounting['not_selected']} not selected")
+        print(f"graph: {transforms} transforms; fixed cost: {results['fixed_cost']['seconds']} s "
+              f"for {FIXED_COST_DOCS} documents")
         print_table(["workers", "seconds", "CPU seconds", "MB/s", "docs/s", "peak RSS MiB"],
                     [(w, t["seconds"], t["cpu_seconds"], t["mb_per_s"], t["docs_per_s"], t["peak_rss_mib"])
                      for w, t in results["throughput"].items()])
@@ -368,14 +401,16 @@ def main(argv: list[str] | None = None) -> dict:
                     [(m["scale"], m["documents"], m["megabytes"], m["peak_rss_mib"], m["seconds"])
                      for m in results["memory"]])
         scaling = results["scaling"]
-        print(f"fit over 1x/2x/4x: {scaling['fixed_seconds']} s fixed + {scaling['marginal_mb_per_s']} MB/s marginal; "
-              f"RSS {scaling['base_rss_mib']} MiB + {scaling['rss_mib_per_input_mb']} MiB per input MB "
-              f"(4x the input: {scaling['rss_growth_4x_over_1x']}x the RSS)")
+        growth = scaling[f"rss_growth_{SCALES[-1]}x_over_1x"]
+        print(f"fit over {'/'.join(f'{s}x' for s in SCALES)}: {scaling['fixed_seconds']} s fixed + "
+              f"{scaling['marginal_mb_per_s']} MB/s marginal; RSS {scaling['base_rss_mib']} MiB + "
+              f"{scaling['rss_mib_per_input_mb']} MiB per input MB ({SCALES[-1]}x the input: {growth}x the RSS)")
         library = results["library_work"]
         print(f"\nthe job's library work without Beam, one core, on the 4x corpus ({library['megabytes']} MB)")
         print_table(["step", "seconds", "MB/s"],
                     [(step, t, round(library["megabytes"] / t, 1)) for step, t in library["seconds"].items()]
                     + [("total per document (all but the fit)", library["per_document_seconds"], library["mb_per_s"])])
+        print(f"library work: {library['core_seconds_per_mb']} core-seconds per MB")
         print(f"the job's marginal time per MB is {library['job_marginal_over_library']}x its library work's")
         target = results["target"]
         print(f"target {target['mb_per_s']} MB/s on {target['cores']} cores: "
