@@ -39,6 +39,10 @@ class Origin(str, enum.Enum):
     SYNTHETIC = "synthetic"
 
 
+# How shards, the manifest and the documents name the class of data rows whose origin is not decided.
+UNKNOWN_CLASS = "unknown"
+
+
 class OriginBasis(str, enum.Enum):
     """What decided a record's ``origin``."""
 

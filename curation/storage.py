@@ -358,6 +358,10 @@ class PublishError(RuntimeError):
     """Replacing an output failed, and so did moving the earlier output back."""
 
 
+class ShardVerificationError(RuntimeError):
+    """A shard read back from storage does not match what was planned: it is never published."""
+
+
 def check_tables(output: str, tables: Mapping[str, Iterable[Mapping]], checksums: bool = False) -> list[str]:
     """What is wrong with the tables' shards in ``output`` (empty if nothing).
 
@@ -405,16 +409,26 @@ def _manifest_apart(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     return [p for p in paths if p != MANIFEST], [p for p in paths if p == MANIFEST]
 
 
+def refuse_unverified(tables: Mapping[str, Sequence[Mapping]]) -> None:
+    """Raises :class:`ShardVerificationError` listing every problem the shards' read-back checks found."""
+    problems = [p for shards in tables.values() for s in shards for p in s.get("problems", ())]
+    if problems:
+        raise ShardVerificationError("shard verification failed:\n" + "\n".join(problems))
+
+
 def publish(attempt: OutputAttempt, tables: Mapping[str, Sequence[Mapping]], documents: Sequence[str] = ()) -> None:
     """Replaces ``attempt.output``'s contents with what is staged, then drops the staging area and the lock.
 
     ``tables``: per table, the staged shards (``path`` relative to the output,
-    ``bytes``); ``documents``: staged top-level files (of :data:`RUN_FILES`).
+    ``bytes``, and the ``problems`` their read-back check found: any problem
+    refuses the whole output, with every problem listed); ``documents``: staged
+    top-level files (of :data:`RUN_FILES`).
     Order: an earlier output moves into the backup (its manifest first, so it
     stops reading as complete), the shards move to their final names and are
     checked there, then the documents, then the manifest last. On any failure
     the new files move back into staging and the earlier output back into place.
     """
+    refuse_unverified(tables)
     output = attempt.output
     # Checked again: the lock kept other runs out since the launch, but not people.
     previous = replaceable_files(attempt)

@@ -100,6 +100,21 @@ def test_publish_replaces_an_earlier_output_with_the_manifest_moved_last(tmp_pat
     assert storage.verify_output(str(out)) == []
 
 
+def test_publish_refuses_shards_that_failed_their_check_listing_every_problem(tmp_path):
+    out = tmp_path / "out"
+    write_output(out)
+    before = _snapshot(out)
+    attempt = storage.claim_output(str(out), overwrite=True, run_id="run-new")
+    tables = _stage_new_output(attempt, tmp_path)
+    first, second = tables["data"]
+    tables["data"] = [{**first, "problems": ["part-0: holds 1 rows, planned 2"]},
+                      {**second, "problems": ["part-1: real fraction 0.5000 is below the floor 0.8"]}]
+    with pytest.raises(storage.ShardVerificationError, match="(?s)planned 2.*below the floor 0.8"):
+        storage.publish(attempt, tables, [storage.CARD_FILE, storage.MANIFEST])
+    attempt.abandon()
+    assert _snapshot(out) == before  # nothing moved: the earlier output stays as it was
+
+
 @pytest.mark.parametrize("failures", [1, 2])
 def test_a_failed_replacement_leaves_the_earlier_output_as_it_was(tmp_path, monkeypatch, failures):
     out = tmp_path / "out"

@@ -33,10 +33,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from curation.audit.certify import floor_verdict, headline as certified_headline
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
 from curation.provenance.manifest import class_totals, data_shards, real_fraction
-from curation.schema import Fate, Origin, RatioUnit
+from curation.schema import UNKNOWN_CLASS, Fate, Origin, RatioUnit
 from curation import storage
 from curation.storage import REPORT_FILE
-from curation.writing.core import UNKNOWN_CLASS
 
 CLASS_COLORS = {Origin.REAL.value: "#1b7f79", Origin.SYNTHETIC.value: "#e07b39", UNKNOWN_CLASS: "#a0a0a0"}
 IN_COLOR, OUT_COLOR, REMOVED_COLOR, FLOOR_COLOR = "#9bb7d4", "#1f4e79", "#c0392b", "#c0392b"

@@ -1,14 +1,164 @@
-"""``LogProgress``: the Beam wrapper over :class:`~curation.provenance.progress.ProgressMeter`."""
+"""Provenance's Beam wrappers: ``WriteProvenance`` (the manifest, card, Croissant and
+report of a run, and its publication) and ``LogProgress`` (progress lines).
+
+:class:`WriteProvenance` is the last step of a run: the tables are staged and
+their shards verified (by :class:`~curation.writing.transforms.WriteShards`);
+it counts the funnel and every removal's reasons, builds the manifest from those
+counts and the shards' descriptions, writes the documents beside it, and only
+then publishes the whole output, the manifest last.
+"""
 
 from __future__ import annotations
 
+import collections
 import logging
+from typing import Callable, Hashable, Iterator, Mapping
 
 import apache_beam as beam
+from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
+from curation import storage
+from curation.bundling import BundleBuffer
+from curation.provenance.card import write_dataset_card
+from curation.provenance.croissant import write_croissant
+from curation.provenance.manifest import build_manifest
 from curation.provenance.progress import DEFAULT_INTERVAL_SECONDS, ProgressMeter
+from curation.provenance.report import write_report
+from curation.schema import Fate
 
 _LOG = logging.getLogger("curation.progress")
+_STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
+_COUNT = "(count)"  # tally key of a named count (manifest "counts")
+
+
+class _Tally(BundleBuffer):
+    """Rows -> (key, rows with that key in the bundle) for each key seen."""
+
+    def __init__(self, key_of: Callable[[Mapping], Hashable]) -> None:
+        self._key_of = key_of
+        self.empty()
+
+    def empty(self) -> None:
+        self._counts: collections.Counter = collections.Counter()
+
+    def add(self, row: Mapping) -> bool:
+        self._counts[self._key_of(row)] += 1
+        return len(self._counts) >= 10_000  # reason columns are small vocabularies; a bound all the same
+
+    def drain(self) -> Iterator[tuple[Hashable, int]]:
+        counts = self._counts
+        self.empty()
+        return iter(counts.items())
+
+
+class WriteProvenance(beam.PTransform):
+    """Writes a run's ``manifest.json``, dataset card, Croissant and report, and publishes the run.
+
+    Input: the run's tables, a dict of PCollections keyed by table name
+    (``data``, ``rejected``, ...: each removal table's rows are counted by
+    reason) and ``files`` (the input files' descriptions).
+
+    Args:
+      run_id: the run's id, as stamped on the rows.
+      config: the run's configuration, recorded in the manifest.
+      output: the output directory (the documents name it).
+      attempt: the claim on the output whose staging area holds the shards.
+      shards: ``{table: PCollection of verified shard descriptions}`` (from
+        :class:`~curation.writing.transforms.WriteShards` with ``finalize=False``);
+        a shard whose read-back check found a problem fails the run unpublished.
+      stages: ``{stage name: PCollection}``, counted into the manifest's funnel
+        in the given order.
+      counts: ``{name: PCollection}``, each PCollection's elements counted into the
+        manifest's ``counts`` (e.g. ``dedup.near.kept_unverified``; 0 when empty).
+      extra_sections: a single-element PCollection of a dict merged into the
+        manifest (detector, sampling figures...), or None.
+
+    Returns a single-element PCollection: the manifest dict.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        config: Mapping,
+        output: str,
+        attempt: storage.OutputAttempt,
+        shards: Mapping[str, beam.PCollection],
+        stages: Mapping[str, beam.PCollection] | None = None,
+        counts: Mapping[str, beam.PCollection] | None = None,
+        extra_sections: beam.PCollection | None = None,
+    ):
+        super().__init__()
+        self._run_id, self._config, self._output, self._attempt = run_id, dict(config), output, attempt
+        self._shards = dict(shards)
+        self._stages = dict(stages or {})
+        self._counts = dict(counts or {})
+        self._extra = extra_sections
+
+    def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
+        # The funnel's stages and each table's reasons, counted in one keyed combine;
+        # each bundle sends it a few subtotals, not one element per record.
+        tallies = [
+            pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
+            for name, pcoll in self._stages.items()
+        ] + [
+            pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
+            for name, pcoll in self._counts.items()
+        ] + [
+            tables[fate.table]
+            | f"CountReasons_{fate.table}" >> beam.ParDo(_Tally(lambda r, n=fate.table, k=fate.reason_column: (n, r[k])))
+            for fate in Fate.removals()
+            if fate.table in tables
+        ]
+        counts = (
+            tallies
+            | "AllCounts" >> beam.Flatten(pipeline=tables["data"].pipeline)
+            | "Count" >> beam.CombinePerKey(sum)
+        )
+        side = {
+            "input_files": AsList(tables["files"]),
+            "counts": AsDict(counts),
+            **{f"shards_{n}": AsList(p) for n, p in self._shards.items()},
+        }
+        if self._extra is not None:
+            side["extra"] = AsSingleton(self._extra)
+        return (
+            tables["data"].pipeline
+            | "Finalize" >> beam.Create([None])
+            | "WriteManifest" >> beam.Map(self._finalize, **side)
+        )
+
+    def _finalize(self, _, input_files, counts, extra=None, **side) -> dict:
+        tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
+        reasons = {fate.table: {} for fate in Fate.removals() if fate.table in tables}
+        for (what, key), count in counts.items():
+            if what not in (_STAGE, _COUNT):
+                reasons[what][key] = count
+        if self._counts:
+            named = {"counts": {n: counts.get((_COUNT, n), 0) for n in sorted(self._counts)}}
+            extra = {**(extra or {}), **named}
+        attempt, output = self._attempt, self._output
+        try:
+            manifest = build_manifest(
+                run_id=self._run_id,
+                config=self._config,
+                files=input_files,
+                stage_counts={n: counts.get((_STAGE, n), 0) for n in self._stages},
+                reasons=reasons,
+                tables=tables,
+                extra=extra,
+            )
+            storage.refuse_unverified(tables)
+            # The whole output is built aside: a failure up to the move leaves an earlier output untouched.
+            storage.write_json(storage.join(attempt.staging, storage.MANIFEST), manifest)
+            # Documentation for people and dataset tools, from the manifest and the staged shards.
+            write_dataset_card(manifest, output, attempt.staging)
+            write_croissant(manifest, output, attempt.staging)
+            write_report(manifest, output, attempt.staging)
+            storage.publish(attempt, tables, storage.RUN_FILES)
+        except BaseException:
+            attempt.abandon()
+            raise
+        return manifest
 
 
 class _Meter(beam.DoFn):

@@ -24,9 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation.sampling.allocation import exact_fraction
-from curation.schema import Origin, RatioUnit, to_table
+from curation.schema import UNKNOWN_CLASS, Origin, RatioUnit, to_table
 
-UNKNOWN_CLASS = "unknown"  # class of data records whose origin is not decided
 # Each shard is a file and a task; a fixed count beyond this is a typo, not a plan.
 MAX_SHARDS = 100_000
 

@@ -12,35 +12,25 @@ from __future__ import annotations
 
 import collections
 import io
-from typing import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Iterable, Mapping
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsDict, AsList, AsSingleton
+from apache_beam.pvalue import AsList, AsSingleton
 
 from curation import storage
-from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64, sha256_hex
-from curation.provenance.card import write_dataset_card
-from curation.provenance.croissant import write_croissant
-from curation.provenance.manifest import build_manifest
-from curation.provenance.report import write_report
+from curation.provenance.transforms import WriteProvenance
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
-from curation.schema import RECORD_SCHEMA, Fate, RatioUnit, text_bytes
+from curation.schema import RECORD_SCHEMA, UNKNOWN_CLASS, Fate, RatioUnit, text_bytes
 from curation.writing import core
 from curation.writing.core import WriteOptions
 
 _SINGLE_CLASS = "all"
-_STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
-_COUNT = "(count)"  # tally key of a named count (manifest "counts")
-
-
-class ShardVerificationError(RuntimeError):
-    """A shard read back from storage does not match what was planned."""
 
 
 def _placement(row: Mapping) -> str:
@@ -51,7 +41,7 @@ def _placement(row: Mapping) -> str:
 def _class_of(row: Mapping, class_column: str | None) -> str:
     if class_column is None:
         return _SINGLE_CLASS
-    return row.get(class_column) or core.UNKNOWN_CLASS
+    return row.get(class_column) or UNKNOWN_CLASS
 
 
 def _text_bytes(row: Mapping) -> int:
@@ -96,27 +86,9 @@ class _Totals(beam.CombineFn):
         return {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
 
 
-class _Tally(BundleBuffer):
-    """Rows -> (key, rows with that key in the bundle) for each key seen."""
-
-    def __init__(self, key_of: Callable[[Mapping], Hashable]) -> None:
-        self._key_of = key_of
-        self.empty()
-
-    def empty(self) -> None:
-        self._counts: collections.Counter = collections.Counter()
-
-    def add(self, row: Mapping) -> bool:
-        self._counts[self._key_of(row)] += 1
-        return len(self._counts) >= 10_000  # reason columns are small vocabularies; a bound all the same
-
-    def drain(self) -> Iterator[tuple[Hashable, int]]:
-        counts = self._counts
-        self.empty()
-        return iter(counts.items())
-
-
 class _WriteShard(beam.DoFn):
+    """Writes one shard into the staging area and reads it back: yields its description and problems."""
+
     def __init__(
         self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None, staging: str,
         in_bytes: bool = False,
@@ -124,6 +96,8 @@ class _WriteShard(beam.DoFn):
         self._table, self._schema, self._options, self._class_column = table, schema, options, class_column
         self._staging = staging
         self._in_bytes = in_bytes
+        # The floor is the data table's: other tables have no class to hold a share of.
+        self._min_real_fraction = options.min_real_fraction if table == "data" else None
         self._rows = Metrics.counter("curation.write", f"{table}_rows")
 
     def process(self, element, plan) -> Iterable[dict]:
@@ -138,7 +112,7 @@ class _WriteShard(beam.DoFn):
         temp_path = storage.join(self._staging, self._table, name)
         storage.write_bytes(temp_path, data)
         self._rows.inc(len(rows))
-        yield {
+        info = {
             "table": self._table,
             "name": name,
             "index": index,
@@ -154,6 +128,7 @@ class _WriteShard(beam.DoFn):
             "class_text_bytes": _class_text_bytes(rows, self._class_column) if self._class_column else {},
             "ratio_unit": RatioUnit.BYTES.value if self._in_bytes else RatioUnit.ROWS.value,
         }
+        yield _verify_shard(info, self._min_real_fraction)
 
     def _classes(self, rows: list[dict], planned: Mapping[str, int]) -> dict[str, int]:
         if not self._in_bytes:
@@ -285,7 +260,6 @@ class WriteShards(beam.PTransform):
                 ),
                 AsSingleton(plan),
             )
-            | "Verify" >> beam.Map(_verify_shard, self._options.min_real_fraction if self._table == "data" else None)
         )
         if not self._finalize:
             return infos
@@ -293,32 +267,29 @@ class WriteShards(beam.PTransform):
             infos.pipeline
             | "Finalize" >> beam.Create([None])
             | "MoveShards" >> beam.FlatMap(
-                lambda _, shards, table: _publish_tables(self._attempt, {table: shards}),
+                lambda _, shards, table: _publish_table(self._attempt, table, shards),
                 AsList(infos),
                 self._table,
             )
         )
 
 
-def _raise_on_problems(tables: Mapping[str, list[dict]]) -> None:
-    problems = [p for shards in tables.values() for s in shards for p in s["problems"]]
-    if problems:
-        raise ShardVerificationError("shard verification failed:\n" + "\n".join(problems))
-
-
-def _publish_tables(attempt: storage.OutputAttempt, tables: Mapping[str, list[dict]]) -> list[dict]:
-    """Moves verified shards (and no manifest) into the output; on failure drops this attempt's storage."""
+def _publish_table(attempt: storage.OutputAttempt, table: str, shards: list[dict]) -> list[dict]:
+    """Moves one table's verified shards (and no manifest) into the output; on failure drops this attempt's storage."""
     try:
-        _raise_on_problems(tables)
-        storage.publish(attempt, tables)
+        storage.publish(attempt, {table: shards})
     except BaseException:
         attempt.abandon()
         raise
-    return [s for shards in tables.values() for s in sorted(shards, key=lambda s: s["index"])]
+    return sorted(shards, key=lambda s: s["index"])
 
 
 class WriteCuratedOutput(beam.PTransform):
     """Writes every table of a curation run and its ``manifest.json``, atomically.
+
+    Each table goes through :class:`WriteShards` into the run's staging area;
+    :class:`~curation.provenance.transforms.WriteProvenance` then writes the
+    manifest and the documents and publishes everything at once.
 
     Input: a dict of PCollections with keys ``data`` (records), ``rejected``,
     ``files`` (from :class:`~curation.reading.transforms.ReadDocuments`), and
@@ -326,14 +297,8 @@ class WriteCuratedOutput(beam.PTransform):
 
     Args:
       options: the :class:`WriteOptions`.
-      run_id: the run's id, as stamped on the rows.
-      config: the run's configuration, recorded in the manifest.
-      stages: ``{stage name: PCollection}``, counted into the manifest's funnel
-        in the given order.
-      counts: ``{name: PCollection}``, each PCollection's elements counted into the
-        manifest's ``counts`` (e.g. ``dedup.near.kept_unverified``; 0 when empty).
-      extra_sections: a single-element PCollection of a dict merged into the
-        manifest (detector, sampling figures...), or None.
+      run_id, config, stages, counts, extra_sections: as
+        :class:`~curation.provenance.transforms.WriteProvenance` takes them.
       data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
       attempt: the claim on the output (from
         :func:`~curation.storage.claim_output`, whose caller abandons it
@@ -355,86 +320,24 @@ class WriteCuratedOutput(beam.PTransform):
         counts: Mapping[str, beam.PCollection] | None = None,
     ):
         super().__init__()
+        expect_options(self, options, WriteOptions)
         self._options, self._run_id, self._config = options, run_id, dict(config)
-        self._stages = dict(stages or {})
-        self._counts = dict(counts or {})
-        self._extra = extra_sections
+        self._stages, self._counts, self._extra = stages, counts, extra_sections
         self._data_shard_plan = data_shard_plan
         self._attempt = attempt or storage.claim_output(options.output, options.overwrite, run_id)
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
-        infos = {}
+        shards = {}
         for fate in Fate:
-            name, schema = fate.table, fate.schema
-            if name not in tables:
+            if fate.table not in tables:
                 continue
             is_data = fate is Fate.OUTPUT
             # Data shards spread each origin evenly (the ratio must hold per shard).
-            infos[name] = tables[name] | f"Write_{name}" >> WriteShards(
-                self._options, name, schema, "origin" if is_data else None,
+            shards[fate.table] = tables[fate.table] | f"Write_{fate.table}" >> WriteShards(
+                self._options, fate.table, fate.schema, "origin" if is_data else None,
                 self._data_shard_plan if is_data else None, finalize=False, attempt=self._attempt,
             )
-        # The funnel's stages and each table's reasons, counted in one keyed combine;
-        # each bundle sends it a few subtotals, not one element per record.
-        tallies = [
-            pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
-            for name, pcoll in self._stages.items()
-        ] + [
-            pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
-            for name, pcoll in self._counts.items()
-        ] + [
-            tables[fate.table]
-            | f"CountReasons_{fate.table}" >> beam.ParDo(_Tally(lambda r, n=fate.table, k=fate.reason_column: (n, r[k])))
-            for fate in Fate.removals()
-            if fate.table in tables
-        ]
-        counts = (
-            tallies
-            | "AllCounts" >> beam.Flatten(pipeline=tables["data"].pipeline)
-            | "Count" >> beam.CombinePerKey(sum)
+        return tables | "Provenance" >> WriteProvenance(
+            self._run_id, self._config, self._options.output, self._attempt, shards,
+            stages=self._stages, counts=self._counts, extra_sections=self._extra,
         )
-        side = {
-            "input_files": AsList(tables["files"]),
-            "counts": AsDict(counts),
-            **{f"shards_{n}": AsList(p) for n, p in infos.items()},
-        }
-        if self._extra is not None:
-            side["extra"] = AsSingleton(self._extra)
-        return (
-            tables["data"].pipeline
-            | "Finalize" >> beam.Create([None])
-            | "WriteManifest" >> beam.Map(self._finalize, **side)
-        )
-
-    def _finalize(self, _, input_files, counts, extra=None, **side) -> dict:
-        tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
-        reasons = {fate.table: {} for fate in Fate.removals() if fate.table in tables}
-        for (what, key), count in counts.items():
-            if what not in (_STAGE, _COUNT):
-                reasons[what][key] = count
-        if self._counts:
-            named = {"counts": {n: counts.get((_COUNT, n), 0) for n in sorted(self._counts)}}
-            extra = {**(extra or {}), **named}
-        attempt, output = self._attempt, self._options.output
-        try:
-            manifest = build_manifest(
-                run_id=self._run_id,
-                config=self._config,
-                files=input_files,
-                stage_counts={n: counts.get((_STAGE, n), 0) for n in self._stages},
-                reasons=reasons,
-                tables=tables,
-                extra=extra,
-            )
-            _raise_on_problems(tables)
-            # The whole output is built aside: a failure up to the move leaves an earlier output untouched.
-            storage.write_json(storage.join(attempt.staging, storage.MANIFEST), manifest)
-            # Documentation for people and dataset tools, from the manifest and the staged shards.
-            write_dataset_card(manifest, output, attempt.staging)
-            write_croissant(manifest, output, attempt.staging)
-            write_report(manifest, output, attempt.staging)
-            storage.publish(attempt, tables, storage.RUN_FILES)
-        except BaseException:
-            attempt.abandon()
-            raise
-        return manifest

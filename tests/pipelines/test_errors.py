@@ -1,7 +1,7 @@
 """Which failures a job reports as one line (exit 2) and which it lets raise."""
 
 from curation.sampling.origin import UndecidedOriginError
-from curation.writing.transforms import ShardVerificationError
+from curation.storage import ShardVerificationError
 from pipelines.common import user_error
 
 # What Beam's multi-process runner raises in the launcher when a worker failed: the worker's traceback as text.
@@ -22,7 +22,7 @@ def test_errors_of_ours_are_one_line_in_process_and_from_a_worker():
 
 def test_bugs_and_broken_invariants_still_raise():
     assert user_error(ShardVerificationError("shard verification failed")) is None
-    verification = _WORKER_TRACEBACK.format(name="curation.writing.transforms.ShardVerificationError", message="rows")
+    verification = _WORKER_TRACEBACK.format(name="curation.storage.ShardVerificationError", message="rows")
     assert user_error(RuntimeError(verification)) is None
     assert user_error(RuntimeError(_WORKER_TRACEBACK.format(name="curation.nowhere.NoSuchError", message="x"))) is None
     assert user_error(KeyError("text")) is None
