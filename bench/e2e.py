@@ -73,7 +73,7 @@ from curation.reading.core import DOCUMENT, InputSpec, ReadOptions, read_file
 from curation.sampling.options import SampleOptions
 from curation.sampling.strata import stratum_keys
 from curation.sampling.topics import fit_topic_model
-from curation.sampling.transforms import STRATIFY_BATCH, _CountWords
+from curation.sampling.transforms import STRATIFY_BATCH, CountWords
 from curation.schema import RECORD_SCHEMA
 from curation.writing.core import WriteOptions, encode_parquet
 from pipelines import curate, train_detector
@@ -246,10 +246,10 @@ def library_work(corpus: str, detector_dir: str) -> dict:
     timed("stratum keys", lambda: [stratum_keys(b, sampling.strata_fields, sampling.length_buckets, model[0])
                                    for b in batches(STRATIFY_BATCH)])
     def count_words(types_per_text: bool) -> None:
-        counter = _CountWords(types_per_text)
+        counter = CountWords(types_per_text)
         counter.start_bundle()
-        for text in texts:
-            collections.deque(counter.process(text, window=GlobalWindow()), maxlen=0)
+        for record in records:
+            collections.deque(counter.process(record, window=GlobalWindow()), maxlen=0)
         collections.deque(counter.finish_bundle(), maxlen=0)
 
     timed("rare-vocabulary counts", lambda: (count_words(False), count_words(True)))

@@ -30,11 +30,14 @@ _EXPORTS = {
     "ScoreSyntheticOptions": "curation.detection.options",
     "ScoreSynthetic": "curation.detection.transforms",
     "Detector": "curation.detection.detector",
+    # origin
+    "OriginOptions": "curation.origin.options",
+    "DecideOrigin": "curation.origin.transforms",
+    "decide_origin": "curation.origin.core",
     # sampling
     "SampleOptions": "curation.sampling.options",
     "SelectSample": "curation.sampling.transforms",
     "SampleResult": "curation.sampling.transforms",
-    "decide_origin": "curation.sampling.origin",
     # writing and provenance
     "WriteOptions": "curation.writing.core",
     "WriteShards": "curation.writing.transforms",

@@ -22,12 +22,14 @@ from curation.dedup.transforms import ExactDedup, NearDedup
 from curation.detection.summary import detector_section
 from curation.detection.options import ScoreSyntheticOptions
 from curation.detection.transforms import ScoreSynthetic
+from curation.origin.options import OriginOptions
+from curation.origin.transforms import DecideOrigin
 from curation.provenance.manifest import derive_run_id, summarize
 from curation.provenance.transforms import LogProgress
 from curation.reading.core import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
-from curation.sampling.transforms import SelectSample, with_origin
+from curation.sampling.transforms import SelectSample
 from curation.schema import Fate
 from curation.writing.core import WriteOptions
 from curation.writing.transforms import WriteCuratedOutput
@@ -60,7 +62,7 @@ def build_parser(
     return parser
 
 
-def sample_options(args: argparse.Namespace, real_below: float | None) -> SampleOptions | None:
+def sample_options(args: argparse.Namespace) -> SampleOptions | None:
     """The sampler's options, or None when the run asks for no selection."""
     wanted = (getattr(args, "min_real_fraction", None), getattr(args, "sample_size", None),
               getattr(args, "sample_fraction", None))
@@ -77,8 +79,6 @@ def sample_options(args: argparse.Namespace, real_below: float | None) -> Sample
         allocation=args.allocation,
         temperature=args.temperature,
         seed=args.seed,
-        assume_origin=args.assume_origin,
-        real_below=real_below,
         shard_rows=args.shard_rows,
         shard_bytes=args.shard_bytes,
         num_shards=args.num_shards,
@@ -99,7 +99,7 @@ class Job:
     scoring: ScoreSyntheticOptions | None  # the detector, checked
     detector: dict | None  # the manifest's detector section
     sampling: SampleOptions | None
-    assume_origin: str | None
+    origin: OriginOptions | None  # None: nothing counts origins (no detector, no sampling)
 
 
 def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> Job:
@@ -120,7 +120,12 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
     detector_dir = getattr(args, "detector", None)
     scoring = ScoreSyntheticOptions(detector_dir) if detector_dir else None  # loads and checks the model
     detector = detector_section(detector_dir, scoring.metadata) if scoring else None
-    sampling = sample_options(args, detector["real_below"] if detector else None)
+    sampling = sample_options(args)
+    assume_origin = getattr(args, "assume_origin", None)
+    # Decided once, after scoring, whenever anything counts origins or the user said how to.
+    origin = None
+    if detector or sampling or assume_origin:
+        origin = OriginOptions(detector["real_below"] if detector else None, assume_origin)
     return Job(
         run_id=run_id,
         config=config,
@@ -143,7 +148,7 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
         scoring=scoring,
         detector=detector,
         sampling=sampling,
-        assume_origin=getattr(args, "assume_origin", None),
+        origin=origin,
     )
 
 
@@ -176,8 +181,8 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
             | "ScoreSynthetic" >> ScoreSynthetic(job.scoring)
             | "ProgressScore" >> LogProgress("score")
         )
-        if not job.sampling:  # the sampler applies the origin rule itself
-            documents = documents | "DecideOrigin" >> beam.Map(with_origin, job.detector["real_below"], job.assume_origin)
+    if job.origin:
+        documents = documents | "DecideOrigin" >> DecideOrigin(job.origin)
     shard_plan = sections = None
     if job.sampling:
         sample = documents | "Sample" >> SelectSample(job.sampling)

@@ -1,6 +1,5 @@
 """Tail-preserving stratified sampling: the pure core (no Beam).
 
-* :mod:`.origin`      which origin (real / synthetic) a record counts as
 * :mod:`.tokens`      the one word tokenizer the sampler's features share
 * :mod:`.topics`      a seeded, serialisable k-means topic model
 * :mod:`.strata`      stratum keys (user fields, length bucket, topic)

@@ -7,7 +7,7 @@ import math
 
 from curation.sampling.allocation import AllocationMethod
 from curation.sampling.strata import validate_stratum_fields
-from curation.schema import Origin, RatioUnit
+from curation.schema import RatioUnit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +33,6 @@ class SampleOptions:
         ``proportional`` or ``temperature``.
       temperature: T of the temperature allocation (weights n_i ** (1/T)).
       seed: seeds the topic sample and the selection ranks.
-      real_below: the detector's calibrated threshold; a score below it is real.
-      assume_origin: how to count records with no declaration and no detector
-        score (``real`` / ``synthetic``); None makes such a record an error.
       shard_rows / shard_bytes / num_shards: the writer's shard targets. The
         sampler plans the shards because the ratio must hold in every shard.
     """
@@ -51,8 +48,6 @@ class SampleOptions:
     allocation: str = AllocationMethod.UNIMAX.value
     temperature: float = 2.0
     seed: int = 0
-    real_below: float | None = None
-    assume_origin: str | None = None
     shard_rows: int = 50_000
     shard_bytes: int = 256 * 1024 * 1024
     num_shards: int | None = None
@@ -76,10 +71,6 @@ class SampleOptions:
             raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         if self.topics < 0 or self.topic_sample < 1:
             raise ValueError("topics must be >= 0 and topic_sample >= 1")
-        if self.assume_origin is not None and self.assume_origin not in {o.value for o in Origin}:
-            raise ValueError(f"assume_origin must be real or synthetic, got {self.assume_origin!r}")
-        if self.real_below is not None and not 0.0 <= self.real_below <= 1.0:  # NaN fails too
-            raise ValueError(f"real_below is a P(synthetic) threshold and must be in [0, 1], got {self.real_below}")
         if self.shard_rows <= 0 or self.shard_bytes <= 0 or (self.num_shards is not None and self.num_shards <= 0):
             raise ValueError("shard_rows, shard_bytes and num_shards must be positive")
 

@@ -1,7 +1,7 @@
 """``SelectSample``: the Beam wrapper over the sampling core.
 
-Steps: decide each record's origin (:func:`~curation.sampling.origin.decide_origin`),
-fit a topic model on a bounded seeded sample, key every record by stratum,
+Steps (on records whose origin :class:`~curation.origin.transforms.DecideOrigin`
+decided): fit a topic model on a bounded seeded sample, key every record by stratum,
 size (stratum, origin) groups in documents and text bytes, plan exact quotas
 (:func:`~curation.sampling.selection.plan_selection`), then keep in each group
 the records with the smallest seeded hash up to its quota (with
@@ -29,7 +29,7 @@ from curation.hashing import seeded_hash64
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
-from curation.sampling.origin import decide_origin
+from curation.origin.core import require_decided
 from curation.sampling.options import SampleOptions
 from curation.sampling.selection import (
     REAL,
@@ -52,11 +52,6 @@ SELECTED = Fate.OUTPUT.tag
 NOT_SELECTED = Fate.NOT_SELECTED.tag
 OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
 STRATIFY_BATCH = 512  # records keyed per vectorised call
-
-
-def with_origin(record: dict, real_below: float | None, assume: str | None) -> dict:
-    origin, basis = decide_origin(record["declared_origin"], record["synthetic_score"], real_below, assume)
-    return {**record, "origin": origin.value, "origin_basis": basis.value}
 
 
 def _order_key(record: dict, seed: int) -> tuple[int, str]:
@@ -95,6 +90,8 @@ class _Stratify(beam.DoFn):
     def process(self, batch: list[dict], model_bytes=None) -> Iterator[dict]:
         if model_bytes is not None and self._model is None:
             self._model = TopicModel.from_bytes(model_bytes)
+        for record in batch:
+            require_decided(record)
         keys = stratum_keys(batch, self._options.strata_fields, self._options.length_buckets, self._model)
         for record, key in zip(batch, keys):
             yield {**record, "stratum": key}
@@ -109,8 +106,8 @@ def vocabulary_shard(word: str) -> int:
     return zlib.crc32(word.encode("utf-8", "surrogatepass")) % VOCABULARY_SHARDS
 
 
-class _CountWords(BundleBuffer):
-    """Texts -> (shard, {word: count}) per vocabulary shard, summed over a bundle.
+class CountWords(BundleBuffer):
+    """Records -> (shard, {word: count}) per vocabulary shard of their texts, summed over a bundle.
 
     Counting runs in C (``Counter.update``), and per bundle at most
     VOCABULARY_SHARDS elements cross to the combine, not one per word type.
@@ -126,8 +123,8 @@ class _CountWords(BundleBuffer):
     def empty(self) -> None:
         self._counts: collections.Counter[str] = collections.Counter()
 
-    def add(self, text: str) -> bool:
-        words = word_tokens(text)
+    def add(self, record: dict) -> bool:
+        words = word_tokens(record["text"])
         self._counts.update(set(words) if self._types_per_text else words)
         return len(self._counts) >= self._max_types
 
@@ -144,24 +141,24 @@ def _tally_shard(element: tuple[int, dict[str, list]]) -> tuple[int, int]:
     return tail_metrics.rare_type_tally(tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]))
 
 
-class _RareVocabularyCoverage(beam.PTransform):
+class RareVocabularyCoverage(beam.PTransform):
     """Share of the input's rare word types still in the output.
 
     Word counts meet per vocabulary shard (a keyed combine of count dicts), never
     as one vocabulary-sized dict on one worker: vocabularies grow with the corpus
-    (names, numbers, URLs). Input: ``{"in": texts, "out": texts}``; output: one
+    (names, numbers, URLs). Input: ``{"in": records, "out": records}``; output: one
     float (NaN: no rare type).
     """
 
-    def expand(self, texts: dict[str, beam.PCollection]) -> beam.PCollection:
+    def expand(self, records: dict[str, beam.PCollection]) -> beam.PCollection:
         counts_in = (
-            texts["in"]
-            | "WordsIn" >> beam.ParDo(_CountWords(types_per_text=False))
+            records["in"]
+            | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False))
             | "SumWordsIn" >> beam.CombinePerKey(tail_metrics.merge_counts)
         )
         seen_out = (
-            texts["out"]
-            | "WordsOut" >> beam.ParDo(_CountWords(types_per_text=True))
+            records["out"]
+            | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True))
             | "SumWordsOut" >> beam.CombinePerKey(tail_metrics.merge_counts)
         )
         return (
@@ -197,7 +194,8 @@ class SampleResult(NamedTuple):
 class SelectSample(beam.PTransform):
     """Selects a tail-preserving stratified sample with an exact real:synthetic plan.
 
-    Input: deduplicated (and, if a detector ran, scored) record dicts.
+    Input: deduplicated record dicts whose origin is decided (by
+    :class:`~curation.origin.transforms.DecideOrigin`, after scoring if a detector ran).
     Returns a :class:`SampleResult`:
       ``documents``: the selected records, with ``origin``, ``origin_basis`` and ``stratum`` set;
       ``not_selected``: :data:`curation.schema.NOT_SELECTED_SCHEMA` rows;
@@ -206,8 +204,8 @@ class SelectSample(beam.PTransform):
         with the same ``ratio_unit``;
       ``report``: one ``{"sampling": {...}}`` manifest section.
 
-    A record whose origin cannot be decided raises
-    :class:`~curation.sampling.origin.UndecidedOriginError`; a request that
+    A record with no origin raises
+    :class:`~curation.origin.core.UndecidedOriginError`; a request that
     cannot be met raises ``ImpossibleRequestError``, both before anything is written.
     """
 
@@ -241,12 +239,11 @@ class SelectSample(beam.PTransform):
 
     def expand(self, records: beam.PCollection) -> SampleResult:
         options = self._options
-        decided = records | "DecideOrigin" >> beam.Map(with_origin, options.real_below, options.assume_origin)
-        model_bytes = self._topic_model(decided)
+        model_bytes = self._topic_model(records)
 
         side = {"model_bytes": model_bytes} if model_bytes is not None else {}
         stratified = (
-            decided
+            records
             | "Batch" >> beam.BatchElements(min_batch_size=STRATIFY_BATCH, max_batch_size=STRATIFY_BATCH)
             | "Stratify" >> beam.ParDo(_Stratify(options), **side)
         )
@@ -294,10 +291,7 @@ class SelectSample(beam.PTransform):
             )
         else:
             shard_plan = plan | "ShardPlan" >> beam.Map(lambda p: p["shards"])
-        coverage = {
-            "in": decided | "TextsIn" >> beam.Map(lambda r: r["text"]),
-            "out": split[SELECTED] | "TextsOut" >> beam.Map(lambda r: r["text"]),
-        } | "RareVocabulary" >> _RareVocabularyCoverage()
+        coverage = {"in": records, "out": split[SELECTED]} | "RareVocabulary" >> RareVocabularyCoverage()
         report = plan | "Report" >> beam.Map(
             lambda p, selected, rare: {"sampling": _json_safe(sampling_report(p, selected, rare, options))},
             selected_sizes,

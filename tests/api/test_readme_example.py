@@ -25,9 +25,8 @@ def test_readme_pipeline(tmp_path):
         read = p | curation.ReadDocuments(curation.ReadOptions(inputs=(str(web),), run_id="web-2026-11"))
         survivors, duplicates, _kept_unverified_ids = read.documents | curation.NearDedup(curation.NearDedupOptions(threshold=0.8))
         scored = survivors | curation.ScoreSynthetic(curation.ScoreSyntheticOptions(model_dir=model_dir))
-        sample = scored | curation.SelectSample(
-            curation.SampleOptions(min_real_fraction=0.5, real_below=real_below, seed=7, topics=2)
-        )
+        decided = scored | curation.DecideOrigin(curation.OriginOptions(real_below=real_below))
+        sample = decided | curation.SelectSample(curation.SampleOptions(min_real_fraction=0.5, seed=7, topics=2))
         sample.documents | curation.WriteShards(
             curation.WriteOptions(output=str(tmp_path / "curated"), min_real_fraction=0.5),
             shard_plan=sample.shard_plan,

@@ -1,6 +1,6 @@
 """Which failures a job reports as one line (exit 2) and which it lets raise."""
 
-from curation.sampling.origin import UndecidedOriginError
+from curation.origin.core import UndecidedOriginError
 from curation.storage import ShardVerificationError
 from pipelines.common import user_error
 
@@ -8,7 +8,7 @@ from pipelines.common import user_error
 _WORKER_TRACEBACK = """Traceback (most recent call last):
   File "/venv/apache_beam/runners/worker/sdk_worker.py", line 310, in _execute
     response = task()
-  File "/repo/curation/sampling/origin.py", line 64, in decide_origin
+  File "/repo/curation/origin/core.py", line 64, in decide_origin
     raise UndecidedOriginError(
 {name}: {message} [while running 'Sample/DecideOrigin']
 """
@@ -16,7 +16,7 @@ _WORKER_TRACEBACK = """Traceback (most recent call last):
 
 def test_errors_of_ours_are_one_line_in_process_and_from_a_worker():
     assert user_error(UndecidedOriginError("cannot tell")) == "cannot tell"
-    worker = _WORKER_TRACEBACK.format(name="curation.sampling.origin.UndecidedOriginError", message="cannot tell")
+    worker = _WORKER_TRACEBACK.format(name="curation.origin.core.UndecidedOriginError", message="cannot tell")
     assert user_error(RuntimeError(worker)) == "cannot tell [while running 'Sample/DecideOrigin']"
 
 

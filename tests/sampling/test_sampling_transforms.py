@@ -7,10 +7,14 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow
 
 from curation.sampling import tail_metrics
-from curation.sampling.transforms import VOCABULARY_SHARDS, _CountWords, _RareVocabularyCoverage, vocabulary_shard
+from curation.sampling.transforms import VOCABULARY_SHARDS, CountWords, RareVocabularyCoverage, vocabulary_shard
 
 TEXTS_IN = ["Alpha beta beta", "gamma " * 6, "delta, alpha", "epsilon zeta"]
 TEXTS_OUT = ["ALPHA gamma", "zeta"]
+
+
+def _records(texts):
+    return [{"text": t} for t in texts]
 
 
 def test_per_word_coverage_equals_the_dict_reference(make_pipeline):
@@ -20,18 +24,18 @@ def test_per_word_coverage_equals_the_dict_reference(make_pipeline):
     assert expected == pytest.approx(2 / 5)  # rare: alpha beta delta epsilon zeta; kept: alpha zeta
     with make_pipeline() as p:
         coverage = {
-            "in": p | "In" >> beam.Create(TEXTS_IN),
-            "out": p | "Out" >> beam.Create(TEXTS_OUT),
-        } | _RareVocabularyCoverage()
+            "in": p | "In" >> beam.Create(_records(TEXTS_IN)),
+            "out": p | "Out" >> beam.Create(_records(TEXTS_OUT)),
+        } | RareVocabularyCoverage()
         assert_that(coverage | beam.Map(lambda c: round(c, 9)), equal_to([round(expected, 9)]))
 
 
 def test_no_rare_word_gives_nan(make_pipeline):
     with make_pipeline() as p:
         coverage = {
-            "in": p | "In" >> beam.Create(["common " * 9]),
+            "in": p | "In" >> beam.Create(_records(["common " * 9])),
             "out": p | "Out" >> beam.Create([]),
-        } | _RareVocabularyCoverage()
+        } | RareVocabularyCoverage()
         assert_that(coverage | beam.Map(math.isnan), equal_to([True]))
 
 
@@ -46,17 +50,17 @@ def test_a_vocabulary_over_many_shards_and_flushes_matches_the_reference(make_pi
     assert len({vocabulary_shard(w) for w in words_in}) == VOCABULARY_SHARDS
     with make_pipeline() as p:
         coverage = {
-            "in": p | "In" >> beam.Create(texts_in, reshuffle=False),
-            "out": p | "Out" >> beam.Create(texts_out),
-        } | _RareVocabularyCoverage()
+            "in": p | "In" >> beam.Create(_records(texts_in), reshuffle=False),
+            "out": p | "Out" >> beam.Create(_records(texts_out)),
+        } | RareVocabularyCoverage()
         assert_that(coverage | beam.Map(lambda c: round(c, 9)), equal_to([round(expected, 9)]))
 
 
 def test_counting_flushes_bounded_shard_dicts():
-    count = _CountWords(types_per_text=False, max_types=50)
+    count = CountWords(types_per_text=False, max_types=50)
     count.start_bundle()
     texts = [" ".join(f"t{i}_{j}" for j in range(20)) for i in range(10)]
-    emitted = [pair for text in texts for pair in count.process(text, window=GlobalWindow())]
+    emitted = [pair for text in texts for pair in count.process({"text": text}, window=GlobalWindow())]
     emitted += [wv.value for wv in count.finish_bundle()]
     assert all(0 <= shard < VOCABULARY_SHARDS and words for shard, words in emitted)
     merged = tail_metrics.merge_counts(words for _, words in emitted)

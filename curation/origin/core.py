@@ -1,6 +1,7 @@
 """The origin rule: which side of the real:synthetic guarantee a record counts on.
 
-One function, :func:`decide_origin`, applied to every record before sampling:
+One function, :func:`decide_origin`, applied to every record once, after scoring
+(:class:`~curation.origin.transforms.DecideOrigin`):
 
 1. a declared origin (from the input's own metadata) wins: basis ``declared``;
 2. else, if the record has a detector score and the job has a threshold:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+from curation.origin.options import OriginOptions
 from curation.schema import Origin, OriginBasis
 
 
@@ -66,3 +68,20 @@ def decide_origin(
         f"and {reason}. Either run the synthetic-text detector (--detector) or say "
         "how to count undeclared records (--assume-origin real|synthetic)."
     )
+
+
+def decided_record(record: dict, options: OriginOptions) -> dict:
+    """``record`` with ``origin`` and ``origin_basis`` set by the rule."""
+    origin, basis = decide_origin(
+        record["declared_origin"], record["synthetic_score"], options.real_below, options.assume_origin
+    )
+    return {**record, "origin": origin.value, "origin_basis": basis.value}
+
+
+def require_decided(record: dict) -> None:
+    """Raises :class:`UndecidedOriginError` for a record no :class:`DecideOrigin` step has decided."""
+    if record["origin"] is None:
+        raise UndecidedOriginError(
+            f"record {record['id']!r} has no origin: apply curation.DecideOrigin (after scoring) "
+            "before sampling, so every record counts as real or synthetic"
+        )

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from curation.sampling.origin import UndecidedOriginError, decide_origin
+from curation.origin.core import UndecidedOriginError, decide_origin, decided_record, require_decided
+from curation.origin.options import OriginOptions
 from curation.schema import Origin, OriginBasis
 
 
@@ -49,3 +50,12 @@ def test_undecided_record_raises_with_the_options(score, real_below):
 def test_invalid_arguments_raise_value_error(kwargs):
     with pytest.raises(ValueError):
         decide_origin(**kwargs)
+
+
+def test_a_decided_record_carries_origin_and_basis_and_is_otherwise_unchanged():
+    record = {"id": "a", "declared_origin": None, "synthetic_score": 0.2, "origin": None, "origin_basis": "none"}
+    decided = decided_record(record, OriginOptions(real_below=0.5))
+    assert decided == {**record, "origin": "real", "origin_basis": "detector"}
+    require_decided(decided)
+    with pytest.raises(UndecidedOriginError, match="'a' has no origin: apply curation.DecideOrigin"):
+        require_decided(record)
