@@ -24,7 +24,7 @@ from curation.detection.options import ScoreSyntheticOptions
 from curation.detection.transforms import ScoreSynthetic
 from curation.provenance.manifest import derive_run_id, summarize
 from curation.provenance.transforms import LogProgress
-from curation.reading.core import MIB, ReadOptions, parse_value_map
+from curation.reading.options import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import SelectSample, with_origin
