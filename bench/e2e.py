@@ -69,12 +69,14 @@ from curation.detection.detector import Detector
 from curation.detection.scorer import LinearScorer
 from curation import storage
 from curation.hashing import content_hash
-from curation.reading.core import DOCUMENT, InputSpec, ReadOptions, read_file
+from curation.reading.files import read_file
+from curation.reading.options import ReadOptions
+from curation.reading.specs import InputSpec
 from curation.sampling.options import SampleOptions
 from curation.sampling.strata import stratum_keys
 from curation.sampling.topics import fit_topic_model
 from curation.sampling.transforms import STRATIFY_BATCH, CountWords
-from curation.schema import RECORD_SCHEMA
+from curation.schema import RECORD_SCHEMA, Fate
 from curation.writing.core import WriteOptions, encode_parquet
 from pipelines import curate, train_detector
 
@@ -229,7 +231,7 @@ def library_work(corpus: str, detector_dir: str) -> dict:
 
     def read() -> None:
         with open(corpus, "rb") as stream:
-            records.extend(row for tag, row in read_file(stream, corpus, spec, read_options) if tag == DOCUMENT)
+            records.extend(row for tag, row in read_file(stream, corpus, spec, read_options) if tag == Fate.OUTPUT.tag)
 
     def batches(size: int) -> list[list[dict]]:
         return [records[i : i + size] for i in range(0, len(records), size)]

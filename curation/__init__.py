@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # reading
-    "ReadOptions": "curation.reading.core",
-    "InputSpec": "curation.reading.core",
+    "ReadOptions": "curation.reading.options",
+    "InputSpec": "curation.reading.specs",
     "ReadDocuments": "curation.reading.transforms",
     "ReadResult": "curation.reading.transforms",
     # dedup

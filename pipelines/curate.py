@@ -26,7 +26,7 @@ from curation.origin.options import OriginOptions
 from curation.origin.transforms import DecideOrigin
 from curation.provenance.manifest import derive_run_id, summarize
 from curation.provenance.transforms import LogProgress
-from curation.reading.core import MIB, ReadOptions, parse_value_map
+from curation.reading.options import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import SelectSample

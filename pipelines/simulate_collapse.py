@@ -36,8 +36,9 @@ from typing import Any
 import pyarrow.dataset as ds
 
 from curation.demo.corpus import real_documents
-from curation.reading.core import DOCUMENT, ReadOptions
+from curation.reading.options import ReadOptions
 from curation.reading.transforms import iter_inputs
+from curation.schema import Fate
 from curation.simulation import report
 from curation.simulation.loop import CuratedChain, SimulationConfig, simulate, split_real
 from curation.simulation.policies import REAL, SYNTHETIC, Document, Policy
@@ -129,7 +130,7 @@ def read_real_documents(args: argparse.Namespace) -> list[Document]:
     options = ReadOptions(inputs=(args.input,), text_field=args.text_field, id_field=None, run_id="simulation")
     documents, skipped = [], 0
     for tag, row in iter_inputs(options):
-        if tag != DOCUMENT:
+        if tag != Fate.OUTPUT.tag:
             skipped += 1
             continue
         source = json.loads(row["metadata"]).get(args.source_field, "input") if args.source_field else "input"

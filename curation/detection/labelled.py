@@ -13,9 +13,9 @@ import json
 from typing import Any, Mapping, Sequence
 
 from curation.hashing import content_hash
-from curation.reading.core import DOCUMENT, ReadOptions, parse_value_map
+from curation.reading.options import ReadOptions, parse_value_map
 from curation.reading.transforms import iter_inputs
-from curation.schema import Origin
+from curation.schema import Fate, Origin
 
 # Label values understood without a --label-map; anything else must be mapped.
 DEFAULT_LABEL_MAP: Mapping[str, str] = {
@@ -86,7 +86,7 @@ def load_labelled(path: str, fields: LabelledFields = LabelledFields()) -> list[
 
 def _to_doc(tag: str, row: Mapping[str, Any], fields: LabelledFields) -> LabelledDoc:
     where = f"{row['source_uri']}:{row['source_index']}"
-    if tag != DOCUMENT:
+    if tag != Fate.OUTPUT.tag:
         hint = " (map label values with --label-map VALUE=real|synthetic)" if row["reason"] == "unknown_origin_value" else ""
         raise ValueError(f"{where}: {row['reason']}: {row['detail']}{hint}")
     if row["declared_origin"] is None:

@@ -18,7 +18,9 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import pyarrow.parquet as pq
 
-from curation.reading.core import MIB, InputSpec, ReadOptions, file_format, is_compressed, read_file
+from curation.reading.files import read_file
+from curation.reading.options import MIB, ReadOptions
+from curation.reading.specs import InputSpec, file_format, is_compressed
 
 _SCAN_CHUNK = MIB
 
@@ -142,7 +144,7 @@ def number_splits(splits: Iterable[FileSplit]) -> list[FileSplit]:
 
 
 def read_split(stream: BinaryIO, split: FileSplit, spec: InputSpec, options: ReadOptions) -> Iterator[tuple[str, dict]]:
-    """The records of one split (see :func:`curation.reading.core.read_file`)."""
+    """The records of one split (see :func:`curation.reading.files.read_file`)."""
     if split.parts == 1:
         yield from read_file(stream, split.uri, spec, options)
     elif file_format(split.uri) == "parquet":

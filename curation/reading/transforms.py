@@ -1,4 +1,4 @@
-"""``ReadDocuments``: the Beam wrapper over :mod:`curation.reading.core`."""
+"""``ReadDocuments``: the Beam wrapper over the pure reading modules (:mod:`curation.reading.files`, ...)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.reading import compression, core, splits
-from curation.reading.core import DOCUMENT, REJECTED, InputSpec, ReadOptions
+from curation.reading import compression, splits
+from curation.reading.files import read_file
+from curation.reading.ids import resolve_duplicate_ids
+from curation.reading.options import ReadOptions
+from curation.reading.specs import InputSpec, file_format
 from curation.reading.splits import FileSplit
 from curation.results import output_by_name
 from curation.schema import Fate, RejectReason
@@ -42,7 +45,7 @@ def match_input(spec: InputSpec) -> list[tuple[str, int]]:
         # (object stores have no directories).
         if os.path.isdir(uri):
             raise ValueError(f"input {uri!r} is a directory: name its files, e.g. '{FileSystems.join(uri, '*.jsonl')}'")
-        core.file_format(uri)  # fail on an unknown extension before reading anything
+        file_format(uri)  # fail on an unknown extension before reading anything
     return files
 
 
@@ -54,13 +57,13 @@ def open_input(uri: str):
     :mod:`curation.reading.compression`). Parquet needs a seekable stream, which
     Beam's reader gives for a compressed file too.
     """
-    if core.file_format(uri) == "jsonl":
+    if file_format(uri) == "jsonl":
         return compression.decompressed(FileSystems.open(uri, compression_type=CompressionTypes.UNCOMPRESSED), uri)
     return FileSystems.open(uri)
 
 
 def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
-    """Every input record as ``(DOCUMENT | REJECTED, row)``, read in this process, without a pipeline.
+    """Every input record as ``(Fate.OUTPUT.tag | Fate.REJECTED.tag, row)``, read in this process, without a pipeline.
 
     For small side inputs such as labelled training data; duplicate ids are not
     resolved here (that needs the whole corpus: :class:`ReadDocuments` does it).
@@ -68,7 +71,7 @@ def iter_inputs(options: ReadOptions) -> Iterable[tuple[str, dict]]:
     for spec in options.inputs:
         for uri, _ in match_input(spec):
             with open_input(uri) as stream:
-                yield from core.read_file(stream, uri, spec, options)
+                yield from read_file(stream, uri, spec, options)
 
 
 def _plan_splits(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit]:
@@ -99,12 +102,12 @@ class _ReadSplit(beam.DoFn):
             self._bytes.inc(split.size)
         with open_input(split.uri) as stream:
             for tag, row in splits.read_split(stream, split, spec, self._options):
-                if tag == DOCUMENT:
+                if tag == Fate.OUTPUT.tag:
                     self._documents.inc()
                     yield row
                 else:
                     self._rejected[RejectReason(row["reason"])].inc()
-                    yield beam.pvalue.TaggedOutput(REJECTED, row)
+                    yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
 
 
 class _ResolveDuplicateIds(beam.DoFn):
@@ -113,11 +116,11 @@ class _ResolveDuplicateIds(beam.DoFn):
 
     def process(self, element: tuple[str, Iterable[dict]]) -> Iterable:
         _, records = element
-        kept, rejected = core.resolve_duplicate_ids(list(records))
+        kept, rejected = resolve_duplicate_ids(list(records))
         yield kept
         for row in rejected:
             self._duplicates.inc()
-            yield beam.pvalue.TaggedOutput(REJECTED, row)
+            yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
 
 
 class ReadDocuments(beam.PTransform):
@@ -160,19 +163,20 @@ class ReadDocuments(beam.PTransform):
             | "SpreadSplits" >> beam.Reshuffle()
         )
         read = file_splits | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
-            REJECTED, main=DOCUMENT
+            Fate.REJECTED.tag, main=Fate.OUTPUT.tag
         )
         resolved = (
-            read[DOCUMENT]
+            read[Fate.OUTPUT.tag]
             | "KeyById" >> beam.Map(lambda r: (r["id"], r))
             | "GroupById" >> beam.GroupByKey()
-            | "ResolveDuplicateIds" >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(REJECTED, main=DOCUMENT)
+            | "ResolveDuplicateIds"
+            >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(Fate.REJECTED.tag, main=Fate.OUTPUT.tag)
         )
-        rejected = (read[REJECTED], resolved[REJECTED]) | "AllRejected" >> beam.Flatten()
+        rejected = (read[Fate.REJECTED.tag], resolved[Fate.REJECTED.tag]) | "AllRejected" >> beam.Flatten()
         # Records as the reader saw them, before anything is set aside: the
         # "records read" side of the accounting invariant.
         records_per_file = (
-            (read[DOCUMENT], read[REJECTED])
+            (read[Fate.OUTPUT.tag], read[Fate.REJECTED.tag])
             | "AllRead" >> beam.Flatten()
             | "UriOfRecord" >> beam.Map(lambda r: (r["source_uri"], 1))
             | "RecordsPerFile" >> beam.CombinePerKey(sum)
@@ -184,4 +188,4 @@ class ReadDocuments(beam.PTransform):
             specs=self._options.inputs,
             counts=beam.pvalue.AsDict(records_per_file),
         )
-        return ReadResult(documents=resolved[DOCUMENT], rejected=rejected, files=file_summaries)
+        return ReadResult(documents=resolved[Fate.OUTPUT.tag], rejected=rejected, files=file_summaries)

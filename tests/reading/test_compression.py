@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from curation.reading import core
-from curation.reading.core import ReadOptions
+from curation.reading.options import ReadOptions
 from curation.reading.transforms import iter_inputs
+from curation.schema import Fate
 
 LINES = b"".join(json.dumps({"id": i, "text": f"document {i} " * 10}).encode() + b"\n" for i in range(5000))
 
@@ -21,8 +21,8 @@ def _read(tmp_path, name: str, data: bytes) -> list:
 def _documents_then_one_unreadable(rows) -> int:
     """The documents before the single unreadable_file row that ends the rows; their count."""
     *documents, (tag, last) = rows
-    assert all(t == core.DOCUMENT for t, _ in documents)
-    assert (tag, last["reason"], last["source_index"]) == (core.REJECTED, "unreadable_file", len(documents))
+    assert all(t == Fate.OUTPUT.tag for t, _ in documents)
+    assert (tag, last["reason"], last["source_index"]) == (Fate.REJECTED.tag, "unreadable_file", len(documents))
     assert [row["id"] for _, row in documents] == [str(i) for i in range(len(documents))]
     return len(documents)
 

@@ -9,9 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.reading import core, splits
-from curation.reading.core import ReadOptions
+from curation.reading import splits
+from curation.reading.files import read_file
+from curation.reading.options import MIB, ReadOptions
 from curation.reading.transforms import ReadDocuments
+from curation.schema import Fate
 
 LINES = [
     json.dumps({"id": "a", "text": "first document"}),
@@ -37,21 +39,21 @@ def _read_in_splits(data: bytes, uri: str, split_bytes: int, options: ReadOption
 
 def test_every_split_size_reads_the_same_records_at_the_same_indices():
     options = ReadOptions(inputs=("/d/x.jsonl",), max_text_bytes=40, run_id="r")
-    whole = list(core.read_file(io.BytesIO(DATA), "/d/x.jsonl", options.inputs[0], options))
-    assert [tag for tag, _ in whole].count(core.REJECTED) == 2  # "not json", "b"
+    whole = list(read_file(io.BytesIO(DATA), "/d/x.jsonl", options.inputs[0], options))
+    assert [tag for tag, _ in whole].count(Fate.REJECTED.tag) == 2  # "not json", "b"
     for data in (DATA, DATA + b"\n", b"\n" + DATA, b"\xef\xbb\xbf" + DATA):  # a BOM is stripped in every split
-        whole = list(core.read_file(io.BytesIO(data), "/d/x.jsonl", options.inputs[0], options))
+        whole = list(read_file(io.BytesIO(data), "/d/x.jsonl", options.inputs[0], options))
         for split_bytes in range(1, len(data) + 2):
             assert _read_in_splits(data, "/d/x.jsonl", split_bytes, options) == whole, split_bytes
 
 
 def test_an_over_long_line_spanning_many_splits_is_rejected_once():
     options = ReadOptions(inputs=("/d/x.jsonl",), max_text_bytes=10, run_id="r")
-    long_line = json.dumps({"id": "big", "text": "y" * (3 * core.MIB)})
+    long_line = json.dumps({"id": "big", "text": "y" * (3 * MIB)})
     data = (json.dumps({"id": "s", "text": "short"}) + "\n" + long_line + "\n" + '{"id": "t", "text": "tail"}').encode()
     rows = _read_in_splits(data, "/d/x.jsonl", 256 * 1024, options)
     assert [(tag, row["source_index"]) for tag, row in rows] == [
-        (core.DOCUMENT, 0), (core.REJECTED, 1), (core.DOCUMENT, 2)
+        (Fate.OUTPUT.tag, 0), (Fate.REJECTED.tag, 1), (Fate.OUTPUT.tag, 2)
     ]
     assert rows[1][1]["reason"] == "too_large"
 
@@ -82,7 +84,7 @@ def test_parquet_splits_at_row_groups_and_keeps_row_indices():
     options = ReadOptions(inputs=("/d/x.parquet",), run_id="r")
     planned = splits.plan_file(0, "/d/x.parquet", len(data), 200, lambda: io.BytesIO(data))
     assert len(planned) > 2 and sum(s.records for s in planned) == 95
-    whole = list(core.read_file(io.BytesIO(data), "/d/x.parquet", options.inputs[0], options))
+    whole = list(read_file(io.BytesIO(data), "/d/x.parquet", options.inputs[0], options))
     assert _read_in_splits(data, "/d/x.parquet", 200, options) == whole
     assert [row["source_index"] for _, row in whole] == list(range(95))
 
@@ -92,7 +94,7 @@ def test_a_parquet_file_with_a_bad_footer_is_one_split_and_rejected_when_read():
     options = ReadOptions(inputs=("/d/x.parquet",), run_id="r")
     assert [s.parts for s in splits.plan_file(0, "/d/x.parquet", len(data), 100, lambda: io.BytesIO(data))] == [1]
     rows = _read_in_splits(data, "/d/x.parquet", 100, options)
-    assert [(tag, row["reason"]) for tag, row in rows] == [(core.REJECTED, "unreadable_file")]
+    assert [(tag, row["reason"]) for tag, row in rows] == [(Fate.REJECTED.tag, "unreadable_file")]
 
 
 def test_read_documents_in_small_splits_equals_reading_whole_files(make_pipeline, tmp_path):
@@ -108,7 +110,7 @@ def test_read_documents_in_small_splits_equals_reading_whole_files(make_pipeline
         return {name: read[name] for name in ("documents", "rejected", "files")}
 
     with make_pipeline() as p:
-        small, whole = read_all(p, 300, "Small"), read_all(p, core.MIB, "Whole")
+        small, whole = read_all(p, 300, "Small"), read_all(p, MIB, "Whole")
         for name in small:
             matched = (
                 {"small": small[name] | f"Key{name}S" >> beam.Map(lambda r: (json.dumps(r, sort_keys=True), 1)),

@@ -4,7 +4,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.reading.core import ReadOptions
+from curation.reading.options import ReadOptions
 from curation.reading.transforms import ReadDocuments
 
 
