@@ -77,7 +77,8 @@ from curation.sampling.strata import stratum_keys
 from curation.sampling.topics import fit_topic_model
 from curation.sampling.transforms import STRATIFY_BATCH, CountWords
 from curation.schema import RECORD_SCHEMA, Fate
-from curation.writing.core import WriteOptions, encode_parquet
+from curation.writing.core import encode_parquet
+from curation.writing.options import WriteOptions
 from pipelines import curate, train_detector
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

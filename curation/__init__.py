@@ -39,7 +39,8 @@ _EXPORTS = {
     "SelectSample": "curation.sampling.transforms",
     "SampleResult": "curation.sampling.transforms",
     # writing and provenance
-    "WriteOptions": "curation.writing.core",
+    "WriteOptions": "curation.writing.options",
+    "ShardTargets": "curation.shards",
     "WriteShards": "curation.writing.transforms",
     "WriteCuratedOutput": "curation.writing.transforms",
     "RECORD_SCHEMA": "curation.schema",

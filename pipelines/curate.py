@@ -31,7 +31,8 @@ from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
 from curation.sampling.transforms import SelectSample
 from curation.schema import Fate
-from curation.writing.core import WriteOptions
+from curation.shards import ShardTargets
+from curation.writing.options import WriteOptions
 from curation.writing.transforms import WriteCuratedOutput
 from pipelines import common
 
@@ -62,7 +63,7 @@ def build_parser(
     return parser
 
 
-def sample_options(args: argparse.Namespace) -> SampleOptions | None:
+def sample_options(args: argparse.Namespace, shards: ShardTargets) -> SampleOptions | None:
     """The sampler's options, or None when the run asks for no selection."""
     wanted = (getattr(args, "min_real_fraction", None), getattr(args, "sample_size", None),
               getattr(args, "sample_fraction", None))
@@ -79,9 +80,7 @@ def sample_options(args: argparse.Namespace) -> SampleOptions | None:
         allocation=args.allocation,
         temperature=args.temperature,
         seed=args.seed,
-        shard_rows=args.shard_rows,
-        shard_bytes=args.shard_bytes,
-        num_shards=args.num_shards,
+        shards=shards,
     )
 
 
@@ -120,7 +119,8 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
     detector_dir = getattr(args, "detector", None)
     scoring = ScoreSyntheticOptions(detector_dir) if detector_dir else None  # loads and checks the model
     detector = detector_section(detector_dir, scoring.metadata) if scoring else None
-    sampling = sample_options(args)
+    shards = ShardTargets(rows=args.shard_rows, text_bytes=args.shard_bytes, count=args.num_shards)
+    sampling = sample_options(args, shards)
     assume_origin = getattr(args, "assume_origin", None)
     # Decided once, after scoring, whenever anything counts origins or the user said how to.
     origin = None
@@ -133,9 +133,7 @@ def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | N
         read=dataclasses.replace(read_options, run_id=run_id),
         write=WriteOptions(
             output=args.output,
-            shard_rows=args.shard_rows,
-            shard_bytes=args.shard_bytes,
-            num_shards=args.num_shards,
+            shards=shards,
             seed=args.seed,
             overwrite=args.overwrite,
             min_real_fraction=sampling.min_real_fraction if sampling else None,

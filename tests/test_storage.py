@@ -13,7 +13,7 @@ from curation.hashing import sha256_hex
 from curation.provenance.manifest import build_manifest
 from curation.schema import RECORD_SCHEMA
 from curation.writing import core
-from curation.writing.core import WriteOptions
+from curation.writing.options import WriteOptions
 from pipelines import verify
 from tests.writing.test_core import _record
 

@@ -8,6 +8,7 @@ import math
 from curation.sampling.allocation import AllocationMethod
 from curation.sampling.strata import validate_stratum_fields
 from curation.schema import RatioUnit
+from curation.shards import ShardTargets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,8 +34,9 @@ class SampleOptions:
         ``proportional`` or ``temperature``.
       temperature: T of the temperature allocation (weights n_i ** (1/T)).
       seed: seeds the topic sample and the selection ranks.
-      shard_rows / shard_bytes / num_shards: the writer's shard targets. The
-        sampler plans the shards because the ratio must hold in every shard.
+      shards: the shard size targets, the same object the writer's
+        ``WriteOptions.shards`` holds: the sampler plans the shards because the
+        ratio must hold in every shard.
     """
 
     min_real_fraction: float | None = None
@@ -48,9 +50,7 @@ class SampleOptions:
     allocation: str = AllocationMethod.UNIMAX.value
     temperature: float = 2.0
     seed: int = 0
-    shard_rows: int = 50_000
-    shard_bytes: int = 256 * 1024 * 1024
-    num_shards: int | None = None
+    shards: ShardTargets = ShardTargets()
 
     def __post_init__(self):
         object.__setattr__(self, "strata_fields", tuple(self.strata_fields))
@@ -71,8 +71,12 @@ class SampleOptions:
             raise ValueError(f"temperature must be a positive number, got {self.temperature}")
         if self.topics < 0 or self.topic_sample < 1:
             raise ValueError("topics must be >= 0 and topic_sample >= 1")
-        if self.shard_rows <= 0 or self.shard_bytes <= 0 or (self.num_shards is not None and self.num_shards <= 0):
-            raise ValueError("shard_rows, shard_bytes and num_shards must be positive")
+        if not isinstance(self.shards, ShardTargets):
+            raise TypeError(f"SampleOptions.shards takes a ShardTargets, got {type(self.shards).__name__}")
 
     def as_config(self) -> dict:
-        return dataclasses.asdict(self)
+        """The options as the manifest records them: flat, the shard targets under their flag names."""
+        config = dataclasses.asdict(self)
+        del config["shards"]
+        shards = self.shards
+        return {**config, "shard_rows": shards.rows, "shard_bytes": shards.text_bytes, "num_shards": shards.count}

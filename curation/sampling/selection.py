@@ -48,15 +48,13 @@ def size_of_text(text: str) -> GroupSize:
 
 
 def _shard_count(planned: int, unit: RatioUnit, average_bytes: float, options: SampleOptions) -> int:
-    """Shards for ``planned`` (in ``unit``): enough for both size targets, the other
-    measure estimated from the candidates' average text size."""
-    if options.num_shards:
-        return options.num_shards
+    """Shards for ``planned`` (in ``unit``), the other measure estimated from the
+    candidates' average text size."""
     if unit is RatioUnit.ROWS:
         documents, text = planned, planned * average_bytes
     else:
         documents, text = (planned / average_bytes if average_bytes else 0), planned
-    return max(1, math.ceil(documents / options.shard_rows), math.ceil(text / options.shard_bytes))
+    return options.shards.data_shard_count(documents, text)
 
 
 def plan_selection(groups: Mapping[Group, GroupSize | tuple[int, int, int]], options: SampleOptions) -> dict:

@@ -14,9 +14,7 @@ and the read-back check measures the real share of the text.
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import math
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import pyarrow as pa
@@ -25,64 +23,8 @@ import pyarrow.parquet as pq
 
 from curation.sampling.allocation import exact_fraction
 from curation.schema import UNKNOWN_CLASS, Origin, RatioUnit, to_table
+from curation.writing.options import WriteOptions
 
-# Each shard is a file and a task; a fixed count beyond this is a typo, not a plan.
-MAX_SHARDS = 100_000
-
-
-@dataclasses.dataclass(frozen=True)
-class WriteOptions:
-    """Where and how shards are written.
-
-    Attributes:
-      output: the output directory (local path or ``gs://...``).
-      shard_rows: target rows per data shard.
-      shard_bytes: target text bytes per data shard; the shard count is the
-        larger of the two targets' counts.
-      num_shards: a fixed number of data shards (overrides both targets).
-      row_group_rows: rows per Parquet row group.
-      compression: Parquet codec.
-      overwrite: replace an earlier curation output in ``output``.
-      seed: seeds shard assignment and the shuffle within shards.
-      min_real_fraction: when set, every data shard is checked on read-back to
-        hold at least this share of ``real`` records (or of real text, with
-        ``ratio_unit="bytes"``), and the job fails if not.
-      ratio_unit: ``rows`` or ``bytes``: what the data table's shard plan and
-        floor count (as the sampler's ``ratio_unit``).
-    """
-
-    output: str
-    shard_rows: int = 50_000
-    shard_bytes: int = 256 * 1024 * 1024
-    num_shards: int | None = None
-    row_group_rows: int = 10_000
-    compression: str = "zstd"
-    overwrite: bool = False
-    seed: int = 0
-    min_real_fraction: float | None = None
-    ratio_unit: str = RatioUnit.ROWS.value
-
-    def __post_init__(self):
-        if not self.output:
-            raise ValueError("WriteOptions.output must name a directory")
-        for name in ("shard_rows", "shard_bytes", "row_group_rows"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.num_shards is not None and not 0 < self.num_shards <= MAX_SHARDS:
-            raise ValueError(f"num_shards must be between 1 and {MAX_SHARDS:,}, got {self.num_shards}")
-        if self.min_real_fraction is not None and not 0.0 < self.min_real_fraction <= 1.0:
-            raise ValueError(f"min_real_fraction must be in (0, 1], got {self.min_real_fraction}")
-        if self.ratio_unit not in {u.value for u in RatioUnit}:
-            raise ValueError(f"ratio_unit must be one of {[u.value for u in RatioUnit]}, got {self.ratio_unit!r}")
-        if self.compression not in ("zstd", "snappy", "gzip", "brotli", "lz4", "none"):
-            raise ValueError(f"unsupported Parquet compression {self.compression!r}")
-
-
-def data_shard_count(rows: int, text_bytes: int, options: WriteOptions) -> int:
-    """How many data shards: a fixed count, or enough to meet both size targets (at least one)."""
-    if options.num_shards:
-        return options.num_shards
-    return max(1, math.ceil(rows / options.shard_rows), math.ceil(text_bytes / options.shard_bytes))
 
 
 def check_fixed_shard_count(rows: int, options: WriteOptions) -> None:
@@ -90,15 +32,12 @@ def check_fixed_shard_count(rows: int, options: WriteOptions) -> None:
 
     Only known once the rows are counted, so the run fails here, before any shard is written.
     """
-    if options.num_shards and options.num_shards > max(1, rows):
+    count = options.shards.count
+    if count and count > max(1, rows):
         raise ValueError(
-            f"num_shards {options.num_shards} is more data shards than the {rows} rows to write: "
+            f"num_shards {count} is more data shards than the {rows} rows to write: "
             f"give at most {max(1, rows)}, or leave it unset to size shards by shard_rows and shard_bytes"
         )
-
-
-def side_table_shard_count(rows: int, options: WriteOptions) -> int:
-    return max(1, math.ceil(rows / options.shard_rows))
 
 
 def even_shard_plan(class_counts: Mapping[str, int], num_shards: int) -> list[dict[str, int]]:

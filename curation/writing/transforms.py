@@ -28,7 +28,7 @@ from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.schema import RECORD_SCHEMA, UNKNOWN_CLASS, Fate, RatioUnit, text_bytes
 from curation.writing import core
-from curation.writing.core import WriteOptions
+from curation.writing.options import WriteOptions
 
 _SINGLE_CLASS = "all"
 
@@ -216,9 +216,9 @@ class WriteShards(beam.PTransform):
             shards = [dict(s) for s in given]
         else:
             if self._table == "data":
-                count = core.data_shard_count(rows, totals["text_bytes"], self._options)
+                count = self._options.shards.data_shard_count(rows, totals["text_bytes"])
             else:
-                count = core.side_table_shard_count(rows, self._options)
+                count = self._options.shards.side_table_shard_count(rows)
             shards = core.even_shard_plan(in_unit, count)
         unit = "text bytes" if self._in_bytes else "rows"
         for cls, n in in_unit.items():

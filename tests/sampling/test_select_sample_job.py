@@ -16,6 +16,7 @@ import pytest
 from curation.hashing import seeded_hash64
 from curation.sampling.allocation import unimax_cap
 from curation.sampling.options import SampleOptions
+from curation.shards import ShardTargets
 from curation.sampling.selection import GroupSize, plan_selection
 from pipelines import curate
 
@@ -139,7 +140,7 @@ def _assert_cells_within_one_document(corpus, out, manifest):
         cells.setdefault((row["stratum"], row["origin"]), []).append((key, texts[row["id"]], selected))
     groups = {g: GroupSize(len(items), sum(w for _, w, _ in items), max(w for _, w, _ in items)) for g, items in cells.items()}
     options = SampleOptions(strata_fields=("genre",), topics=3, min_real_fraction=0.8, sample_fraction=0.3,
-                            seed=11, ratio_unit="bytes", shard_bytes=20000)
+                            seed=11, ratio_unit="bytes", shards=ShardTargets(text_bytes=20000))
     quotas = plan_selection(groups, options)["quotas"]
     assert sum(quotas.values()) == sum(manifest["sampling"]["planned"].values())
     for group, items in cells.items():

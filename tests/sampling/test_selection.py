@@ -17,6 +17,7 @@ from curation.hashing import seeded_hash64
 from curation.ranking.core import bucket_of, covering_records, keys_at_offsets
 from curation.sampling.allocation import exact_fraction, max_synthetic_bytes_for_shards, unimax_cap
 from curation.sampling.options import SampleOptions
+from curation.shards import ShardTargets
 from curation.sampling.selection import (
     REAL,
     SYNTHETIC,
@@ -113,7 +114,7 @@ def _user_sizes(groups, origin, measure):
     return sizes
 
 
-OPTIONS = dict(strata_fields=("genre",), min_real_fraction=0.8, sample_fraction=0.3, shard_rows=700, seed=0)
+OPTIONS = dict(strata_fields=("genre",), min_real_fraction=0.8, sample_fraction=0.3, shards=ShardTargets(rows=700), seed=0)
 
 
 def test_skewed_user_strata_under_the_cap_are_kept_whole_in_rows():
@@ -149,7 +150,7 @@ def test_skewed_user_strata_under_the_cap_are_kept_whole_in_rows():
 def test_skewed_user_strata_in_bytes_keep_the_floor_on_text_in_every_shard():
     documents = _skewed_documents()
     groups = _groups(documents)
-    options = SampleOptions(**OPTIONS, ratio_unit="bytes", shard_bytes=100_000)
+    options = SampleOptions(**{**OPTIONS, "shards": ShardTargets(rows=700, text_bytes=100_000)}, ratio_unit="bytes")
     plan = plan_selection(groups, options)
     assert plan["num_shards"] > 2
     selected = _select(documents, plan, in_bytes=True)

@@ -5,7 +5,8 @@ import pytest
 
 from curation.schema import RECORD_SCHEMA
 from curation.writing import core
-from curation.writing.core import WriteOptions
+from curation.shards import ShardTargets
+from curation.writing.options import WriteOptions
 
 
 @pytest.mark.parametrize("counts,k", [({"real": 10, "synthetic": 3}, 4), ({"real": 0}, 3), ({"a": 7, "b": 7, "c": 1}, 5)])
@@ -25,30 +26,21 @@ def test_cumulative_ranks():
     assert core.cumulative_ranks(plan, "synthetic") == [0, 0]
 
 
-def test_shard_count_takes_the_larger_target():
-    options = WriteOptions(output="/o", shard_rows=100, shard_bytes=1000)
-    assert core.data_shard_count(0, 0, options) == 1
-    assert core.data_shard_count(250, 10, options) == 3
-    assert core.data_shard_count(10, 4500, options) == 5
-    assert core.data_shard_count(10**6, 0, WriteOptions(output="/o", num_shards=2)) == 2
-
-
 def test_options_validate():
-    with pytest.raises(ValueError, match="shard_rows"):
-        WriteOptions(output="/o", shard_rows=0)
+    with pytest.raises(ValueError, match="row_group_rows"):
+        WriteOptions(output="/o", row_group_rows=0)
     with pytest.raises(ValueError, match="min_real_fraction"):
         WriteOptions(output="/o", min_real_fraction=1.5)
-    assert WriteOptions(output="/o", num_shards=core.MAX_SHARDS).num_shards == 100_000
-    with pytest.raises(ValueError, match="num_shards must be between 1 and 100,000, got 1000000000"):
-        WriteOptions(output="/o", num_shards=10**9)
+    with pytest.raises(TypeError, match="WriteOptions.shards takes a ShardTargets, got int"):
+        WriteOptions(output="/o", shards=100)
 
 
 def test_a_fixed_shard_count_fits_the_rows():
-    core.check_fixed_shard_count(20, WriteOptions(output="/o", num_shards=20))
-    core.check_fixed_shard_count(0, WriteOptions(output="/o", num_shards=1))  # an empty table keeps one shard
+    core.check_fixed_shard_count(20, WriteOptions(output="/o", shards=ShardTargets(count=20)))
+    core.check_fixed_shard_count(0, WriteOptions(output="/o", shards=ShardTargets(count=1)))  # an empty table keeps one shard
     core.check_fixed_shard_count(3, WriteOptions(output="/o"))
     with pytest.raises(ValueError, match="num_shards 10000 is more data shards than the 20 rows to write: give at most 20"):
-        core.check_fixed_shard_count(20, WriteOptions(output="/o", num_shards=10_000))
+        core.check_fixed_shard_count(20, WriteOptions(output="/o", shards=ShardTargets(count=10_000)))
 
 
 def _record(i, origin):

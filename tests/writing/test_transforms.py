@@ -6,14 +6,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation import storage
-from curation.writing.core import WriteOptions
+from curation.shards import ShardTargets
+from curation.writing.options import WriteOptions
 from curation.writing.transforms import WriteShards
 from tests.writing.test_core import _record
 from tests.test_storage import _snapshot, write_output
 
 
-def _write(make_pipeline, tmp_path, rows, **kw):
-    options = WriteOptions(output=str(tmp_path / "out"), **kw)
+def _write(make_pipeline, tmp_path, rows, shard_rows=ShardTargets.rows, num_shards=None, **kw):
+    options = WriteOptions(output=str(tmp_path / "out"), shards=ShardTargets(rows=shard_rows, count=num_shards), **kw)
     with make_pipeline() as p:
         _ = p | beam.Create(rows) | WriteShards(options)
     return tmp_path / "out"
@@ -103,7 +104,7 @@ def test_a_failed_rerun_leaves_the_earlier_output_intact_and_a_good_one_replaces
 
 
 def test_more_fixed_shards_than_rows_fails_before_writing(make_pipeline, tmp_path):
-    options = WriteOptions(output=str(tmp_path / "out"), num_shards=10)
+    options = WriteOptions(output=str(tmp_path / "out"), shards=ShardTargets(count=10))
     with pytest.raises(ValueError, match="num_shards 10 is more data shards than the 5 rows"):
         # A pipeline of one's own holds the claim like this, so a failure anywhere releases it.
         with storage.claim_output(options.output, options.overwrite) as attempt, make_pipeline() as p:
