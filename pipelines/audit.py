@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from curation.audit.certify import AuditError
-from curation.audit.sample import AuditOptions
+from curation.audit.options import AuditOptions
 from curation.audit.storage import draw_audit_sample, ratio_unit, read_manifest, write_audit_sample
 from pipelines.common import JobArgumentParser
 

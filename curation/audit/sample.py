@@ -32,10 +32,10 @@ import dataclasses
 import heapq
 from typing import Any, Iterable, Mapping, Sequence
 
+from curation.audit.options import AuditOptions
 from curation.hashing import seeded_hash64
 from curation.schema import Fate, Origin, OriginBasis
 
-UNITS = ("rows", "bytes")
 DATA_TABLE, NOT_SELECTED_TABLE = Fate.OUTPUT.table, Fate.NOT_SELECTED.table
 AUDITED_BASES = (OriginBasis.DETECTOR.value, OriginBasis.ASSUMED.value)
 PREDICTED = (Origin.REAL.value, Origin.SYNTHETIC.value)
@@ -50,33 +50,6 @@ SAMPLE_COLUMNS = (
     "predicted_origin", "origin_basis", "text_bytes", "draws", "text", "label",
 )
 _HASH_SPAN = 2**64
-
-
-@dataclasses.dataclass(frozen=True)
-class AuditOptions:
-    """How large an audit sample to draw, and with which seed.
-
-    Attributes:
-      sample_size: labels wanted from the data shards (records in ``rows``
-        mode, byte draws in ``bytes`` mode).
-      not_selected_size: labels wanted from ``not_selected/`` (0: none); they
-        measure what the sampler left out and never enter the certified share.
-      seed: seeds the draw; the same seed gives the same (nested) sample.
-      unit: ``rows`` or ``bytes``: the ratio unit of the run.
-    """
-
-    sample_size: int
-    not_selected_size: int = 0
-    seed: int = 0
-    unit: str = "rows"
-
-    def __post_init__(self):
-        if not isinstance(self.sample_size, int) or self.sample_size <= 0:
-            raise ValueError(f"the audit sample size must be a positive integer, got {self.sample_size!r}")
-        if not isinstance(self.not_selected_size, int) or self.not_selected_size < 0:
-            raise ValueError(f"the not_selected sample size must be 0 or more, got {self.not_selected_size!r}")
-        if self.unit not in UNITS:
-            raise ValueError(f"ratio unit must be one of {', '.join(UNITS)}, got {self.unit!r}")
 
 
 def population_class(origin: str | None, basis: str | None) -> str:

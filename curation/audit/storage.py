@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 
 from curation import storage
 from curation.audit.certify import AuditError
-from curation.audit.sample import DATA_TABLE, NOT_SELECTED_TABLE, SAMPLE_COLUMNS, AuditOptions, draw_sample, labelling_order
+from curation.audit.options import AuditOptions
+from curation.audit.sample import DATA_TABLE, NOT_SELECTED_TABLE, SAMPLE_COLUMNS, draw_sample, labelling_order
 
 AUDIT_DIR = storage.AUDIT_DIR
 DESIGN_FILE, SAMPLE_JSONL, SAMPLE_CSV, CERTIFICATION_FILE = (name.rpartition("/")[2] for name in storage.AUDIT_FILES)

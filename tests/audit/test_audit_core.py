@@ -7,7 +7,8 @@ import pytest
 from curation.audit.certify import (
     Tally, advice_text, certified_share, certify, labels_needed, projected_bound, real_below_needed,
 )
-from curation.audit.sample import AuditOptions, allocate, draw_sample
+from curation.audit.options import AuditOptions
+from curation.audit.sample import allocate, draw_sample
 
 RUN = "run-sim"
 
