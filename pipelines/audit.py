@@ -15,7 +15,7 @@ import sys
 from curation.audit.certify import AuditError
 from curation.audit.options import AuditOptions
 from curation.audit.storage import draw_audit_sample, ratio_unit, read_manifest, write_audit_sample
-from pipelines.common import JobArgumentParser
+from pipelines.common import JobArgumentParser, option_default
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,10 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", required=True, help="the run's output directory (local or gs://)")
     parser.add_argument("--sample", type=int, required=True, metavar="N",
                         help="labels wanted from the data shards (records; byte draws when the run's ratio counts bytes)")
-    parser.add_argument("--not-selected", type=int, default=0, metavar="N",
-                        help="also draw N records from not_selected/ (what the sampler left out; default: 0)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the draw; a larger --sample with the same seed "
-                        "holds every record of a smaller one (default: 0)")
+    parser.add_argument("--not-selected", type=int, default=option_default(AuditOptions, "not_selected_size"),
+                        metavar="N", help="also draw N records from not_selected/ (what the sampler left out; "
+                        "default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=option_default(AuditOptions, "seed"),
+                        help="seeds the draw; a larger --sample with the same seed "
+                        "holds every record of a smaller one (default: %(default)s)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier audit sample")
     return parser
 

@@ -12,6 +12,7 @@ options.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import logging
 import re
@@ -23,6 +24,13 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import create_runner
 
 from curation.dedup.options import VERIFICATIONS, NearDedupOptions
+from curation.origin.options import OriginOptions
+from curation.reading.options import MIB, ReadOptions
+from curation.sampling.allocation import AllocationMethod
+from curation.sampling.options import SampleOptions
+from curation.schema import Origin, RatioUnit
+from curation.shards import ShardTargets
+from curation.writing.options import WriteOptions
 
 # The DirectRunner tries Prism first, which downloads a binary (and fails
 # offline); the FnApiRunner is what it falls back to for batch jobs anyway.
@@ -138,40 +146,67 @@ def beam_options(beam_args: list[str]) -> PipelineOptions:
     return PipelineOptions(beam_args)
 
 
+def option_default(options: type, name: str):
+    """The default of field ``name`` of an options dataclass: flags take their defaults
+    from the options (and state them in help as ``%(default)s``), so each is written once."""
+    field = {f.name: f for f in dataclasses.fields(options)}[name]
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
+
+
 def add_reading_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading")
     group.add_argument(
         "--input", action="append", required=True, metavar="PATTERN[:source=NAME,origin=real|synthetic|unknown]",
         help="JSONL (.jsonl/.json/.ndjson, optionally .gz) or Parquet files; globs and gs:// work. Repeat for several inputs.",
     )
-    group.add_argument("--text-field", default="text", help="field holding the text (default: text)")
     group.add_argument(
-        "--id-field", default="id", help="field holding a unique id; '' to generate ids from file and line (default: id)"
-    )
-    group.add_argument("--origin-field", default=None, help="field declaring who wrote the text (default: none)")
-    group.add_argument(
-        "--origin-values", default="real=real,synthetic=synthetic", metavar="VALUE=real|synthetic|unknown,...",
-        help="map from the origin field's values to real/synthetic/unknown (default: real=real,synthetic=synthetic)",
+        "--text-field", default=option_default(ReadOptions, "text_field"),
+        help="field holding the text (default: %(default)s)",
     )
     group.add_argument(
-        "--max-text-bytes", type=int, default=1024 * 1024, help="reject texts longer than this (default: 1 MiB)"
+        "--id-field", default=option_default(ReadOptions, "id_field"),
+        help="field holding a unique id; '' to generate ids from file and line (default: %(default)s)",
     )
     group.add_argument(
-        "--split-mib", type=int, default=64,
+        "--origin-field", default=option_default(ReadOptions, "origin_field"),
+        help="field declaring who wrote the text (default: none)",
+    )
+    group.add_argument(
+        "--origin-values", metavar="VALUE=real|synthetic|unknown,...",
+        default=",".join(f"{k}={v}" for k, v in option_default(ReadOptions, "origin_values").items()),
+        help="map from the origin field's values to real/synthetic/unknown (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-text-bytes", type=int, default=option_default(ReadOptions, "max_text_bytes"),
+        help="reject texts longer than this many UTF-8 bytes (default: %(default)s)",
+    )
+    group.add_argument(
+        "--split-mib", type=int, default=option_default(ReadOptions, "split_bytes") // MIB,
         help="read uncompressed files larger than this in parts of this size, on several workers; "
-        "the output does not depend on it (default: 64)",
+        "the output does not depend on it (default: %(default)s)",
     )
 
 
 def add_writing_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("writing")
     group.add_argument("--output", required=True, help="output directory (local or gs://)")
-    group.add_argument("--shard-rows", type=int, default=50_000, help="target rows per shard (default: 50000)")
     group.add_argument(
-        "--shard-bytes", type=int, default=256 * 1024 * 1024, help="target text bytes per shard (default: 256 MiB)"
+        "--shard-rows", type=int, default=option_default(ShardTargets, "rows"),
+        help="target rows per shard (default: %(default)s)",
     )
-    group.add_argument("--num-shards", type=int, default=None, help="a fixed number of data shards")
-    group.add_argument("--seed", type=int, default=0, help="seeds every hash-based choice (default: 0)")
+    group.add_argument(
+        "--shard-bytes", type=int, default=option_default(ShardTargets, "text_bytes"),
+        help="target text bytes per data shard (default: %(default)s)",
+    )
+    group.add_argument(
+        "--num-shards", type=int, default=option_default(ShardTargets, "count"), help="a fixed number of data shards"
+    )
+    group.add_argument(
+        "--seed", type=int, default=option_default(WriteOptions, "seed"),
+        help="seeds every hash-based choice (default: %(default)s)",
+    )
     group.add_argument("--overwrite", action="store_true", help="replace an earlier curation output in --output")
     group.add_argument("--run-id", default=None, help="name of this run (default: derived from config and inputs)")
 
@@ -218,21 +253,28 @@ def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-exact-dedup", action="store_true", help="skip exact dedup (hash of normalised text)")
     group.add_argument("--no-near-dedup", action="store_true", help="skip MinHash-LSH near dedup")
     group.add_argument(
-        "--near-threshold", type=float, default=0.8, help="Jaccard of word 5-grams that counts as a duplicate (0.8)"
+        "--near-threshold", type=float, default=option_default(NearDedupOptions, "threshold"),
+        help="Jaccard of word n-grams that counts as a duplicate (default: %(default)s)",
     )
-    group.add_argument("--num-perm", type=int, default=256, help="MinHash permutations (default: 256)")
     group.add_argument(
-        "--near-verification", choices=VERIFICATIONS, default=NearDedupOptions.verification,
+        "--num-perm", type=int, default=option_default(NearDedupOptions, "num_perm"),
+        help="MinHash permutations (default: %(default)s)",
+    )
+    group.add_argument(
+        "--near-verification", choices=VERIFICATIONS, default=option_default(NearDedupOptions, "verification"),
         help="verify candidates and removals by exact (shingles, the default) or estimated (signature) Jaccard",
     )
 
 
 def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sampling (runs when any of the first three is given)")
-    group.add_argument("--min-real-fraction", type=float, default=None, help="every shard holds at least this share of real records")
     group.add_argument(
-        "--ratio-unit", choices=("rows", "bytes"), default="rows",
-        help="what the floor and the sample size count: documents, or UTF-8 bytes of text (default: rows)",
+        "--min-real-fraction", type=float, default=option_default(SampleOptions, "min_real_fraction"),
+        help="every shard holds at least this share of real records",
+    )
+    group.add_argument(
+        "--ratio-unit", choices=[u.value for u in RatioUnit], default=option_default(SampleOptions, "ratio_unit"),
+        help="what the floor and the sample size count: documents, or UTF-8 bytes of text (default: %(default)s)",
     )
     size = group.add_mutually_exclusive_group()
     size.add_argument(
@@ -244,16 +286,25 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
         help="select this share of the deduplicated records (with --ratio-unit bytes: of their text)",
     )
     group.add_argument(
-        "--strata-fields", default="source",
+        "--strata-fields", default=",".join(option_default(SampleOptions, "strata_fields")),
         help="comma-separated record columns or metadata keys defining the strata protected first; "
-        "each is then refined by length and topic (default: source)",
+        "each is then refined by length and topic (default: %(default)s)",
     )
-    group.add_argument("--allocation", choices=("unimax", "proportional", "temperature"), default="unimax")
-    group.add_argument("--temperature", type=float, default=2.0, help="T for --allocation temperature (default: 2)")
-    group.add_argument("--topics", type=int, default=8, help="k-means topics added to the strata; 0: none (default: 8)")
+    group.add_argument(
+        "--allocation", choices=[m.value for m in AllocationMethod], default=option_default(SampleOptions, "allocation"),
+        help="how each origin's budget is spread over the strata (default: %(default)s)",
+    )
+    group.add_argument(
+        "--temperature", type=float, default=option_default(SampleOptions, "temperature"),
+        help="T for --allocation temperature (default: %(default)s)",
+    )
+    group.add_argument(
+        "--topics", type=int, default=option_default(SampleOptions, "topics"),
+        help="k-means topics added to the strata; 0: none (default: %(default)s)",
+    )
     group.add_argument("--no-length-buckets", action="store_true", help="leave the length bucket out of the strata")
     group.add_argument(
-        "--assume-origin", choices=("real", "synthetic"), default=None,
+        "--assume-origin", choices=[o.value for o in Origin], default=option_default(OriginOptions, "assume_origin"),
         help="count records with no declared origin and no detector score as this (default: fail on them)",
     )
 

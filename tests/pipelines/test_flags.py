@@ -2,6 +2,11 @@
 
 import pytest
 
+from curation.dedup.options import ExactDedupOptions, NearDedupOptions
+from curation.origin.options import OriginOptions
+from curation.reading.options import ReadOptions
+from curation.sampling.options import SampleOptions
+from curation.writing.options import WriteOptions
 from pipelines import curate, train_detector, verify
 
 JOB = ["--input", "corpus.jsonl", "--output", "out"]
@@ -55,3 +60,17 @@ def test_stray_values_bad_beam_values_and_prefixes_fail(capsys, extra, message):
 def test_beam_flags_pass_through_unchanged():
     args, beam_args = curate.build_parser().parse_job_and_beam_args([*JOB, *BEAM, "--seed", "3"])
     assert beam_args == BEAM and args.seed == 3 and args.input == ["corpus.jsonl"]
+
+
+def test_a_job_given_no_optional_flag_runs_on_the_options_own_defaults(tmp_path):
+    # The flags take their defaults from the options: a default changed in one place changes both.
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text('{"id": "a", "text": "x"}\n')
+    output = str(tmp_path / "out")
+    job = curate.plan_job(["--input", str(corpus), "--output", output, "--min-real-fraction", "0.8"])
+    assert job.read == ReadOptions(inputs=(str(corpus),), run_id=job.run_id)
+    assert job.exact_dedup == ExactDedupOptions() and job.near_dedup == NearDedupOptions()
+    assert job.sampling == SampleOptions(min_real_fraction=0.8)
+    assert job.origin == OriginOptions()
+    assert job.write == WriteOptions(output=output, min_real_fraction=0.8)
+    assert job.sampling.shards is job.write.shards  # one object: the sampler plans what the writer writes
