@@ -12,11 +12,10 @@ from typing import Any
 
 
 def output_by_name(result: tuple, key: Any) -> Any:
-    """``result[name]`` (or a name in the result's ``_aliases``) as well as ``result[i]``:
-    stage results were dicts of PCollections keyed by tag before, and callers still index them so."""
+    """``result[name]`` as well as ``result[i]``: a stage result reads like the dict of
+    PCollections keyed by tag that Beam's multi-output ParDo gives."""
     if not isinstance(key, str):
         return tuple.__getitem__(result, key)
-    name = getattr(result, "_aliases", {}).get(key, key)
-    if name not in result._fields:
+    if key not in result._fields:
         raise KeyError(f"{type(result).__name__} has no output {key!r}; it has {', '.join(result._fields)}")
-    return getattr(result, name)
+    return getattr(result, key)

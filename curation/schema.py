@@ -209,9 +209,6 @@ _FATE_OF_TABLE = {fate.table: fate for fate in Fate}
 # Each output table (its folder under OUTPUT/) and its schema.
 TABLE_SCHEMAS: dict[str, pa.Schema] = {fate.table: fate.schema for fate in Fate}
 
-# The Beam tag of the duplicates dedup removes (kept for the transforms and benchmarks that name it).
-DUPLICATES_TAG = Fate.DUPLICATE.tag
-
 
 def new_record(
     *, id: str, text: str, source: str, source_uri: str, source_index: int, run_id: str,

@@ -30,6 +30,7 @@ from curation.demo.corpus import authors, build_demo_corpus, label_from_generato
 from curation.demo.near_figures import describe, near_dedup_figures, planted_pairs
 from curation.provenance.manifest import class_totals, real_fraction, summarize
 from curation.provenance.report import read_data_columns
+from curation.schema import Fate
 from pipelines import audit, certify, common, curate, train_detector
 
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(summarize(manifest))
     near = NearDedupOptions(threshold=manifest["config"]["near_threshold"])
-    duplicates = ds.dataset(str(output / "duplicates")).to_table().to_pylist()
+    duplicates = ds.dataset(str(output / Fate.DUPLICATE.table)).to_table().to_pylist()
     texts = {r["id"]: r["text"] for r in corpus.records}
     print(describe(near_dedup_figures(texts, duplicates, planted_pairs(corpus.manifest), near), near.threshold))
     print(f"output: {os.path.abspath(output)}  (data/, rejected/, duplicates/, not_selected/, manifest.json)")

@@ -178,7 +178,7 @@ class CurateJob:
                 origin_rule = ["--detector", str(self._detector(records, generation, chain, folder))]
             manifest = curate.run(curate_argv(args, chain, mix, origin_rule, output))
         _LOG.info("curate %s gen %d: %s", chain.name, generation, manifest["accounting"])
-        table = ds.dataset(str(output / "data"), format="parquet").to_table(columns=["id", "text"]).sort_by("id")
+        table = ds.dataset(str(output / Fate.OUTPUT.table), format="parquet").to_table(columns=["id", "text"]).sort_by("id")
         return list(zip(table["id"].to_pylist(), table["text"].to_pylist()))
 
     def _detector(self, records: list[dict[str, Any]], generation: int, chain: CuratedChain,

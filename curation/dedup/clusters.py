@@ -31,7 +31,7 @@ from curation.dedup.survivor import (
     survivor_decision,
 )
 from curation.hashing import seeded_hash64
-from curation.schema import DUPLICATES_TAG
+from curation.schema import Fate
 
 COUNTER_NAMESPACE = "curation.dedup"
 # NearDedup's third output: the id of each record kept because the survivor rounds
@@ -55,7 +55,7 @@ def only_value(values: Iterable[Any], record_id: str, what: str) -> Any:
 
 
 class _Route(beam.DoFn):
-    """Sends a record with its decision on: survivor to main, duplicate to DUPLICATES_TAG."""
+    """Sends a record with its decision on: survivor to main, duplicate to Fate.DUPLICATE.tag."""
 
     def __init__(self) -> None:
         self._removed = {}
@@ -68,7 +68,7 @@ class _Route(beam.DoFn):
         if decision.kind not in self._removed:
             self._removed[decision.kind] = Metrics.counter(COUNTER_NAMESPACE, f"{decision.kind}_duplicate")
         self._removed[decision.kind].inc()
-        yield TaggedOutput(DUPLICATES_TAG, duplicate_row(record, decision))
+        yield TaggedOutput(Fate.DUPLICATE.tag, duplicate_row(record, decision))
 
 
 class _RouteByDecision(_Route):
@@ -120,7 +120,7 @@ class ApplyDecisions(beam.PTransform):
             {"record": keyed, "decision": self._decisions, "unverified": self._unverified}
             | "JoinDecisions" >> beam.CoGroupByKey()
             | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
-                DUPLICATES_TAG, KEPT_UNVERIFIED_TAG, main="survivors"
+                Fate.DUPLICATE.tag, KEPT_UNVERIFIED_TAG, main=Fate.OUTPUT.tag
             )
         )
 

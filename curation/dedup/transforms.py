@@ -46,7 +46,7 @@ from curation.dedup.sketch import candidate_pairs, matched_by_text_only, sketch_
 from curation.dedup.survivor import Member, record_weight, survivor_rank
 from curation.hashing import content_hash
 from curation.results import output_by_name
-from curation.schema import DUPLICATES_TAG
+from curation.schema import Fate
 
 _ONE_SHINGLE = "one_shingle"
 
@@ -58,7 +58,6 @@ class DedupResult(NamedTuple):
     documents: beam.PCollection  # the survivors: records kept, cluster_id / cluster_size filled
     duplicates: beam.PCollection  # DUPLICATE_SCHEMA dicts, one per removed record
 
-    _aliases = {"survivors": "documents"}  # the main output's tag when this was a DoOutputsTuple
     __getitem__ = output_by_name
 
 
@@ -69,7 +68,6 @@ class NearDedupResult(NamedTuple):
     duplicates: beam.PCollection
     kept_unverified: beam.PCollection  # ids of survivors (NearDedupOptions.survivor_rounds)
 
-    _aliases = {"survivors": "documents"}
     __getitem__ = output_by_name
 
 
@@ -99,9 +97,9 @@ class ExactDedup(beam.PTransform):
         routed = (
             keyed
             | "JoinRecords" >> JoinClusterSummaries(summaries, options.members_per_key, lambda record: record["id"])
-            | "Route" >> beam.ParDo(RouteByExactCluster()).with_outputs(DUPLICATES_TAG, main="survivors")
+            | "Route" >> beam.ParDo(RouteByExactCluster()).with_outputs(Fate.DUPLICATE.tag, main=Fate.OUTPUT.tag)
         )
-        return DedupResult(routed.survivors, routed[DUPLICATES_TAG])
+        return DedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag])
 
 
 class NearDedup(beam.PTransform):
@@ -174,7 +172,7 @@ class NearDedup(beam.PTransform):
         decisions, unverified = members_by_root | "SurvivorRounds" >> SurvivorVerifiedDecisions(options)
         decisions = (decisions, one_shingle_decisions) | "AllDecisions" >> beam.Flatten()
         routed = records | "Apply" >> ApplyDecisions(decisions, unverified)
-        return NearDedupResult(routed.survivors, routed[DUPLICATES_TAG], routed[KEPT_UNVERIFIED_TAG])
+        return NearDedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag], routed[KEPT_UNVERIFIED_TAG])
 
 
 __all__ = ["DedupResult", "ExactDedup", "NearDedup", "NearDedupResult"]

@@ -111,7 +111,7 @@ class WriteProvenance(beam.PTransform):
         ]
         counts = (
             tallies
-            | "AllCounts" >> beam.Flatten(pipeline=tables["data"].pipeline)
+            | "AllCounts" >> beam.Flatten(pipeline=tables[Fate.OUTPUT.table].pipeline)
             | "Count" >> beam.CombinePerKey(sum)
         )
         side = {
@@ -122,7 +122,7 @@ class WriteProvenance(beam.PTransform):
         if self._extra is not None:
             side["extra"] = AsSingleton(self._extra)
         return (
-            tables["data"].pipeline
+            tables[Fate.OUTPUT.table].pipeline
             | "Finalize" >> beam.Create([None])
             | "WriteManifest" >> beam.Map(self._finalize, **side)
         )

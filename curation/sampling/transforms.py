@@ -187,7 +187,6 @@ class SampleResult(NamedTuple):
     shard_plan: beam.PCollection  # one list of {"real": n, "synthetic": m} per shard
     report: beam.PCollection  # one {"sampling": {...}} manifest section
 
-    _aliases = {"selected": "documents"}  # the key of the selected records when this was a dict
     __getitem__ = output_by_name
 
 

@@ -97,7 +97,7 @@ class _WriteShard(beam.DoFn):
         self._staging = staging
         self._in_bytes = in_bytes
         # The floor is the data table's: other tables have no class to hold a share of.
-        self._min_real_fraction = options.min_real_fraction if table == "data" else None
+        self._min_real_fraction = options.min_real_fraction if table == Fate.OUTPUT.table else None
         self._rows = Metrics.counter("curation.write", f"{table}_rows")
 
     def process(self, element, plan) -> Iterable[dict]:
@@ -187,7 +187,7 @@ class WriteShards(beam.PTransform):
     def __init__(
         self,
         options: WriteOptions,
-        table: str = "data",
+        table: str = Fate.OUTPUT.table,
         schema: pa.Schema = RECORD_SCHEMA,
         class_column: str | None = "origin",
         shard_plan: beam.PCollection | None = None,
@@ -203,19 +203,19 @@ class WriteShards(beam.PTransform):
         self._options, self._table, self._schema = options, table, schema
         self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
         # The ratio's unit applies where the ratio does: the data table's classes.
-        self._in_bytes = table == "data" and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
+        self._in_bytes = table == Fate.OUTPUT.table and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
         self._attempt = attempt or storage.claim_output(options.output, options.overwrite)
 
     def _plan(self, totals: dict, given: list | None = None) -> dict:
         """The shard plan, in rows per class (or, in bytes, text bytes per class)."""
         rows = sum(totals["classes"].values())
-        if self._table == "data":
+        if self._table == Fate.OUTPUT.table:
             core.check_fixed_shard_count(rows, self._options)
         in_unit = totals["class_text_bytes"] if self._in_bytes else totals["classes"]
         if given is not None:
             shards = [dict(s) for s in given]
         else:
-            if self._table == "data":
+            if self._table == Fate.OUTPUT.table:
                 count = self._options.shards.data_shard_count(rows, totals["text_bytes"])
             else:
                 count = self._options.shards.side_table_shard_count(rows)
