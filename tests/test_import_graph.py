@@ -1,5 +1,10 @@
 """The arrows between the house's rooms (CONTRIBUTING's map), read from the source with ``ast``:
-every import counts, a function-level one too, since it is a dependency all the same."""
+every import counts, a function-level one too, since it is a dependency all the same.
+
+Beam's pipeline API lives only in the Beam wrappers (``transforms.py``,
+``<stage>_transforms.py``) and ``bundling.py`` (the DoFn base they share); every
+other module is pure and may use only Beam's filesystem layer (how it reaches
+``gs://``)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "curation"
 CAPABILITIES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
 SHARED = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+BEAM_FILESYSTEMS = {"apache_beam.io.filesystem", "apache_beam.io.filesystems", "apache_beam.io.localfilesystem"}
 
 
 def _imported(path: pathlib.Path) -> set[str]:
@@ -93,3 +99,19 @@ def test_no_import_cycle_between_capabilities():
 def test_shared_modules_import_no_capability(shared):
     imported = {_room(m) for m in _imported(PACKAGE / f"{shared}.py")}
     assert not imported & set(CAPABILITIES), f"curation/{shared}.py sits below the capabilities and imports one"
+
+
+def _is_beam_wrapper(path: pathlib.Path) -> bool:
+    return path.name.endswith("transforms.py") or path.relative_to(PACKAGE) == pathlib.Path("bundling.py")
+
+
+def _beam_api(imported: set[str]) -> set[str]:
+    beam = {m for m in imported if m == "apache_beam" or m.startswith("apache_beam.")}
+    return {m for m in beam if not any(m == fs or m.startswith(fs + ".") for fs in BEAM_FILESYSTEMS)}
+
+
+def test_pure_modules_import_no_beam_pipeline_api():
+    wrappers = [p for p in _modules() if _is_beam_wrapper(p)]
+    assert len(wrappers) >= 8 and all(_beam_api(_imported(p)) for p in wrappers if p.name == "transforms.py")
+    impure = {str(p.relative_to(PACKAGE)): sorted(_beam_api(_imported(p))) for p in _modules() if not _is_beam_wrapper(p)}
+    assert {k: v for k, v in impure.items() if v} == {}

@@ -17,7 +17,7 @@ for (near: the survivor and those removed against it); a record in
 no cluster keeps its cluster_id (null unless set earlier) and cluster_size
 (1 if absent). Only small per-record summaries (rank, sketch) meet per
 cluster, and no cluster is gathered on one worker (see
-:mod:`curation.dedup.clusters`);
+:mod:`curation.dedup.cluster_transforms`);
 full records are shuffled once to be routed: by text for exact dedup, by id
 for near dedup.
 """
@@ -30,8 +30,8 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from curation.checks import expect_options
-from curation.dedup.candidates import BandEntriesByShard, ConnectedComponents, VerifyCandidates, member_by_root
-from curation.dedup.clusters import (
+from curation.dedup.candidate_transforms import BandEntriesByShard, ConnectedComponents, VerifyCandidates, member_by_root
+from curation.dedup.cluster_transforms import (
     KEPT_UNVERIFIED_TAG,
     ApplyDecisions,
     JoinClusterSummaries,

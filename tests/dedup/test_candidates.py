@@ -1,9 +1,9 @@
-"""The Beam steps that find near-duplicate pairs (curation.dedup.candidates)."""
+"""The Beam steps that find near-duplicate pairs (curation.dedup.candidate_transforms)."""
 
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from curation.dedup.candidates import BandEntriesByShard
+from curation.dedup.candidate_transforms import BandEntriesByShard
 from curation.dedup.minhash import band_keys
 from curation.dedup.options import NearDedupOptions
 from curation.dedup.sketch import band_shard, signature_array, sketch_text

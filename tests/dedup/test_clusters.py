@@ -1,9 +1,9 @@
-"""The Beam steps that decide clusters (curation.dedup.clusters)."""
+"""The Beam steps that decide clusters (curation.dedup.cluster_transforms)."""
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that
 
-from curation.dedup.clusters import JoinClusterSummaries, SummarizeClusters
+from curation.dedup.cluster_transforms import JoinClusterSummaries, SummarizeClusters
 from curation.dedup.survivor import Member
 
 

@@ -9,7 +9,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from curation.bundling import BundleBuffer
-from curation.dedup.clusters import COUNTER_NAMESPACE, only_value
+from curation.dedup.cluster_transforms import COUNTER_NAMESPACE, only_value
 from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star
 from curation.dedup.minhash import band_keys
 from curation.dedup.sketch import band_shard, signature_array, similarity
