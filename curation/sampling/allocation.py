@@ -64,6 +64,7 @@ import operator
 from fractions import Fraction
 from typing import Callable, Mapping, NamedTuple
 
+from curation.ratio import exact_fraction
 from curation.schema import RatioUnit
 
 DEFAULT_TEMPERATURE = 2.0
@@ -97,18 +98,6 @@ def _count(value: int, what: str) -> int:
 
 def _checked_sizes(sizes: Mapping[str, int]) -> dict[str, int]:
     return {key: _count(n, f"size of stratum {key!r}") for key, n in sizes.items()}
-
-
-def exact_fraction(value: float | Fraction, what: str) -> Fraction:
-    """``value`` as an exact fraction in (0, 1]; floats read as their shortest decimal."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise ValueError(f"{what} must be a number in (0, 1], got {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{what} must be a number in (0, 1], got {value!r}")
-    exact = Fraction(repr(float(value))) if isinstance(value, float) else Fraction(value)
-    if not 0 < exact <= 1:
-        raise ValueError(f"{what} must be in (0, 1], got {value!r}")
-    return exact
 
 
 def _largest_remainder(

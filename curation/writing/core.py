@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curation.sampling.allocation import exact_fraction
+from curation.ratio import holds_floor
 from curation.schema import UNKNOWN_CLASS, Origin, RatioUnit, to_table
 from curation.writing.options import WriteOptions
 
@@ -141,7 +141,7 @@ def check_shard(
         if measure is None:
             raise ValueError("a floor in bytes needs the shard's text bytes read back")
         total, real = sum(measure.values()), measure.get(Origin.REAL.value, 0)
-        if total and real < exact_fraction(min_real_fraction, "min_real_fraction") * total:
+        if not holds_floor(real, total, min_real_fraction):
             what = "real share of text" if in_bytes else "real fraction"
             problems.append(f"{info['name']}: {what} {real / total:.4f} is below the floor {min_real_fraction}")
     return problems

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curation.ratio import exact_fraction
 from curation.sampling.allocation import (
     AllocationMethod,
     ImpossibleRequestError,
@@ -13,7 +14,6 @@ from curation.sampling.allocation import (
     allocate_proportional,
     allocate_temperature,
     allocate_unimax,
-    exact_fraction,
     max_synthetic_bytes_for_shards,
     max_synthetic_for_shards,
     plan_budgets,
@@ -68,13 +68,6 @@ def test_budget_above_the_total_takes_everything_and_empty_inputs():
 def test_invalid_counts_raise(sizes, budget):
     with pytest.raises(ValueError):
         allocate(sizes, budget)
-
-
-def test_fractions_are_read_as_written():
-    assert exact_fraction(0.1, "r") == Fraction(1, 10)
-    for bad in (0, 1.5, math.nan, "0.5"):
-        with pytest.raises(ValueError):
-            exact_fraction(bad, "r")
 
 
 def test_origin_totals_known_answers():

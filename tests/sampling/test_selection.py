@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from curation.hashing import seeded_hash64
 from curation.ranking.core import bucket_of, covering_records, keys_at_offsets
-from curation.sampling.allocation import exact_fraction, max_synthetic_bytes_for_shards, unimax_cap
+from curation.ratio import exact_fraction
+from curation.sampling.allocation import max_synthetic_bytes_for_shards, unimax_cap
 from curation.sampling.options import SampleOptions
 from curation.shards import ShardTargets
 from curation.sampling.selection import (
