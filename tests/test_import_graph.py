@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 
 import pytest
 
-PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "curation"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = REPO / "curation"
 CAPABILITIES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
 SHARED = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
 BEAM_FILESYSTEMS = {"apache_beam.io.filesystem", "apache_beam.io.filesystems", "apache_beam.io.localfilesystem"}
@@ -115,3 +117,20 @@ def test_pure_modules_import_no_beam_pipeline_api():
     assert len(wrappers) >= 8 and all(_beam_api(_imported(p)) for p in wrappers if p.name == "transforms.py")
     impure = {str(p.relative_to(PACKAGE)): sorted(_beam_api(_imported(p))) for p in _modules() if not _is_beam_wrapper(p)}
     assert {k: v for k, v in impure.items() if v} == {}
+
+
+def documented_arrows() -> dict[str, set[str]]:
+    """CONTRIBUTING's list of arrows: lines ``- `a` → `b`, `c``` under its heading."""
+    text = (REPO / "CONTRIBUTING.md").read_text()
+    section = text.split("### Arrows between capabilities", 1)[1].split("\n#", 1)[0]
+    arrows = {}
+    for source, targets in re.findall(r"^- `(\w+)` → (.+)$", section, re.MULTILINE):
+        arrows[source] = set(re.findall(r"`(\w+)`", targets))
+    return arrows
+
+
+def test_contributing_lists_exactly_the_arrows_the_code_has():
+    documented = documented_arrows()
+    assert documented, "CONTRIBUTING.md lists no arrows under 'Arrows between capabilities'"
+    actual = {source: targets for source, targets in capability_arrows().items() if targets}
+    assert actual == documented
