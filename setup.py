@@ -38,7 +38,8 @@ setup(
     ],
     extras_require={
         # hypothesis: property tests of allocation and shard ratios;
-        # mlcroissant: validates the croissant.json a run writes.
-        "test": ["pytest>=7", "hypothesis>=6", "mlcroissant>=1.0"],
+        # mlcroissant: validates the croissant.json a run writes;
+        # dask[distributed]: the portability check on Beam's DaskRunner (tests/scale/test_dask_runner.py).
+        "test": ["pytest>=7", "hypothesis>=6", "mlcroissant>=1.0", "dask[distributed]>=2024.1"],
     },
 )
