@@ -9,43 +9,16 @@ import pytest
 from apache_beam.io.filesystems import FileSystems
 
 from curation import storage
-from curation.hashing import sha256_hex
 from curation.provenance.manifest import build_manifest
-from curation.schema import RECORD_SCHEMA
-from curation.writing import core
-from curation.writing.options import WriteOptions
 from pipelines import verify
-from tests.writing.test_core import _record
-
-
-def _shard(out, path, rows):
-    data = core.encode_parquet(rows, RECORD_SCHEMA, WriteOptions(output=str(out)))
-    (out / path).parent.mkdir(parents=True, exist_ok=True)
-    (out / path).write_bytes(data)
-    return {"name": path.split("/")[1], "path": path, "rows": len(rows), "bytes": len(data),
-            "sha256": sha256_hex(data), "classes": {"real": len(rows)}}
-
-
-def write_output(out, n=4, run_id="run-old"):
-    """A small complete curation output in ``out``: one data shard, its manifest and a card."""
-    shard = _shard(out, "data/part-00000-of-00001.parquet", [_record(i, "real") for i in range(n)])
-    manifest = build_manifest(run_id=run_id, config={}, files=[{"uri": "u", "records": n}], stage_counts={},
-                              reasons={}, tables={"data": [shard]})
-    (out / storage.MANIFEST).write_text(json.dumps(manifest))
-    (out / storage.CARD_FILE).write_text("# card\n")
-    return manifest
-
-
-def _snapshot(directory):
-    return {os.path.relpath(os.path.join(d, f), directory): open(os.path.join(d, f), "rb").read()
-            for d, _, names in os.walk(directory) for f in names}
+from tests.factories import data_record, snapshot, write_output, write_shard
 
 
 def _stage_new_output(attempt, tmp_path):
     """Stages a different complete output (two data shards) the way the writer does."""
     staged = tmp_path / "staged"
     staged.mkdir()
-    shards = [_shard(staged, f"data/part-0000{j}-of-00002.parquet", [_record(10 + 2 * i + j, "real") for i in range(3)])
+    shards = [write_shard(staged, f"data/part-0000{j}-of-00002.parquet", [data_record(10 + 2 * i + j, "real") for i in range(3)])
               for j in range(2)]
     manifest = build_manifest(run_id="run-new", config={}, files=[{"uri": "u", "records": 6}], stage_counts={},
                               reasons={}, tables={"data": shards})
@@ -79,7 +52,7 @@ def test_overwrite_never_replaces_a_directory_that_is_not_an_earlier_output(tmp_
         storage.claim_output(str(other), overwrite=True)
     for directory in (app, out, other):
         assert not (directory / storage.LOCK).exists()
-    assert sorted(_snapshot(app)) == ["NOTES.md", "manifest.json", "src/app.js"]
+    assert sorted(snapshot(app)) == ["NOTES.md", "manifest.json", "src/app.js"]
     assert (out / "NOTES.md").read_text() == "mine"
 
 
@@ -94,7 +67,7 @@ def test_publish_replaces_an_earlier_output_with_the_manifest_moved_last(tmp_pat
     storage.publish(attempt, tables, [storage.CARD_FILE, storage.MANIFEST])
     assert renames[0] == [str(attempt.backup) + "/manifest.json"]  # the earlier output stops reading as complete first
     assert renames[-1] == [str(out / "manifest.json")]  # and the new one reads as complete only at the end
-    assert sorted(_snapshot(out)) == ["README.md", "data/part-00000-of-00002.parquet",
+    assert sorted(snapshot(out)) == ["README.md", "data/part-00000-of-00002.parquet",
                                       "data/part-00001-of-00002.parquet", "manifest.json"]
     assert json.loads((out / "manifest.json").read_text())["run_id"] == "run-new"
     assert storage.verify_output(str(out)) == []
@@ -103,7 +76,7 @@ def test_publish_replaces_an_earlier_output_with_the_manifest_moved_last(tmp_pat
 def test_publish_refuses_shards_that_failed_their_check_listing_every_problem(tmp_path):
     out = tmp_path / "out"
     write_output(out)
-    before = _snapshot(out)
+    before = snapshot(out)
     attempt = storage.claim_output(str(out), overwrite=True, run_id="run-new")
     tables = _stage_new_output(attempt, tmp_path)
     first, second = tables["data"]
@@ -112,14 +85,14 @@ def test_publish_refuses_shards_that_failed_their_check_listing_every_problem(tm
     with pytest.raises(storage.ShardVerificationError, match="(?s)planned 2.*below the floor 0.8"):
         storage.publish(attempt, tables, [storage.CARD_FILE, storage.MANIFEST])
     attempt.abandon()
-    assert _snapshot(out) == before  # nothing moved: the earlier output stays as it was
+    assert snapshot(out) == before  # nothing moved: the earlier output stays as it was
 
 
 @pytest.mark.parametrize("failures", [1, 2])
 def test_a_failed_replacement_leaves_the_earlier_output_as_it_was(tmp_path, monkeypatch, failures):
     out = tmp_path / "out"
     write_output(out)
-    before = _snapshot(out)
+    before = snapshot(out)
     attempt = storage.claim_output(str(out), overwrite=True, run_id="run-new")
     tables = _stage_new_output(attempt, tmp_path)
     rename = FileSystems.rename
@@ -137,10 +110,10 @@ def test_a_failed_replacement_leaves_the_earlier_output_as_it_was(tmp_path, monk
     monkeypatch.undo()
     attempt.abandon()
     if failures == 1:  # moved back: no new file, no lock, no staging area left
-        assert _snapshot(out) == before
+        assert snapshot(out) == before
     else:  # the earlier output could not be moved back: it is kept aside, with the lock, and the error says where
         assert isinstance(failed.value.__cause__, OSError) and "move them back" in str(failed.value)
-        assert _snapshot(os.path.join(attempt.backup)) == {"manifest.json": before["manifest.json"]}
+        assert snapshot(os.path.join(attempt.backup)) == {"manifest.json": before["manifest.json"]}
         assert attempt.holds_lock() and not (out / "manifest.json").exists()
 
 

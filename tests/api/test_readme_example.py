@@ -9,7 +9,7 @@ import curation
 from curation.detection.detector import Detector
 from curation.detection.training import train_detector, write_model_dir
 from tests.conftest import RUNNER
-from tests.detection.conftest import FAST_CONFIG, generate_corpus
+from tests.factories import FAST_CONFIG, generate_corpus
 
 
 def test_readme_pipeline(tmp_path):
@@ -23,7 +23,8 @@ def test_readme_pipeline(tmp_path):
 
     with beam.Pipeline(runner=RUNNER) as p:
         read = p | curation.ReadDocuments(curation.ReadOptions(inputs=(str(web),), run_id="web-2026-11"))
-        survivors, duplicates, _kept_unverified_ids = read.documents | curation.NearDedup(curation.NearDedupOptions(threshold=0.8))
+        near = curation.NearDedup(curation.NearDedupOptions(threshold=0.8))
+        survivors, duplicates, _kept_unverified_ids = read.documents | near
         scored = survivors | curation.ScoreSynthetic(curation.ScoreSyntheticOptions(model_dir=model_dir))
         decided = scored | curation.DecideOrigin(curation.OriginOptions(real_below=real_below))
         sample = decided | curation.SelectSample(curation.SampleOptions(min_real_fraction=0.5, seed=7, topics=2))

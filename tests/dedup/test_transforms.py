@@ -33,8 +33,9 @@ def run(make_pipeline, tmp_path: pathlib.Path, transform, records, **pipeline_op
         for name, pcoll in zip(names, outputs):
             _ = (pcoll | f"Json{name}" >> beam.Map(json.dumps, sort_keys=True)
                  | f"Write{name}" >> beam.io.WriteToText(str(out_dir / name)))
-    read = lambda name: [json.loads(line) for f in sorted(out_dir.glob(f"{name}*"))
-                         for line in f.read_text().splitlines()]
+    def read(name):
+        return [json.loads(line) for f in sorted(out_dir.glob(f"{name}*"))
+                             for line in f.read_text().splitlines()]
     survivors, duplicates, unverified = map(read, names)
     # Nothing is lost, nothing doubled, and both tables have exactly their schema.
     assert sorted(r["id"] for r in survivors + duplicates) == sorted(r["id"] for r in records)
@@ -164,7 +165,8 @@ def test_clusters_larger_than_members_per_key_are_split_with_the_same_result(mak
     records = large_clusters()
     whole = run(make_pipeline, tmp_path, transform(10_000), records)
     split = run(make_pipeline, tmp_path, transform(7), records)  # clusters of 400 on 58 keys (near: in each round)
-    canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
+    def canonical(result):
+        return [sorted(map(json.dumps, rows)) for rows in result]
     assert canonical(split) == canonical(whole)
     assert max(r["cluster_size"] for r in split[0]) >= 400
 
@@ -176,7 +178,8 @@ def test_near_dedup_is_deterministic_across_runs_and_workers(make_pipeline, tmp_
     two_workers = run(make_pipeline, tmp_path, NearDedup(NEAR), records,
                       direct_num_workers=2, direct_running_mode="multi_processing")
     few_shards = run(make_pipeline, tmp_path, NearDedup(dataclasses.replace(NEAR, band_shards=3)), records)
-    canonical = lambda result: [sorted(map(json.dumps, rows)) for rows in result]
+    def canonical(result):
+        return [sorted(map(json.dumps, rows)) for rows in result]
     assert canonical(first) == canonical(again) == canonical(two_workers) == canonical(few_shards)
     assert len(first[1]) > 20  # the corpus really had duplicates
 

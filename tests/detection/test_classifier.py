@@ -6,7 +6,7 @@ import numpy as np
 
 from curation.detection.classifier import train_model, training_lines
 from curation.detection.scorer import score_texts
-from tests.detection.conftest import FAST_CONFIG
+from tests.factories import FAST_CONFIG
 
 
 def test_same_seed_same_predictions_and_every_word_vector_initialised(corpus):

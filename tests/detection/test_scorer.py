@@ -12,7 +12,7 @@ from curation.detection import preprocess
 from curation.detection.classifier import train_model
 from curation.detection.detector import Detector
 from curation.detection.scorer import LinearScorer, score_texts
-from tests.detection.conftest import FAST_CONFIG
+from tests.factories import FAST_CONFIG
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_log_odds_agree_with_fasttext_predict_where_it_does_not_saturate(trained
     texts = [" ".join(d.text.split()[:12]) for d in corpus[:20]]
     lines = [preprocess.features(words, detector.config.word_ngrams) for words in preprocess.token_lists(texts)]
     labels, probabilities = detector.model.predict(lines, k=2)
-    synthetic = np.array([p[list(l).index("__label__synthetic")] for l, p in zip(labels, probabilities)])
+    synthetic = np.array([p[list(label).index("__label__synthetic")] for label, p in zip(labels, probabilities)])
     unsaturated = (synthetic > 0.01) & (synthetic < 0.99)
     assert unsaturated.sum() >= 10
     expected = np.log(synthetic) - np.log1p(-synthetic)

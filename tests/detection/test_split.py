@@ -1,7 +1,7 @@
 import collections
 
 from curation.detection.split import stratified_split
-from tests.detection.conftest import generate_corpus
+from tests.factories import generate_corpus
 
 
 def test_split_is_stratified_complete_and_disjoint():

@@ -3,7 +3,6 @@ import json
 
 import numpy as np
 
-from curation.detection import metrics
 from curation.detection.detector import Detector, MODEL_BIN, file_sha256
 from curation.detection.split import stratified_split
 from curation.detection.preprocess import PREPROCESSING_VERSION

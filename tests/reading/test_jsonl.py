@@ -10,7 +10,7 @@ from curation.reading.options import MIB
 from curation.reading.records import RAW_EXCERPT_CHARS
 from curation.schema import REJECTED_SCHEMA, Fate, RejectReason, to_table
 from tests.bad_input import BAD_LINES, MORE_BAD_LINES
-from tests.reading.conftest import URI, make_options, read_bytes
+from tests.factories import READ_URI, read_options, read_bytes
 
 
 @pytest.mark.parametrize("reason", [r for r in BAD_LINES if r is not RejectReason.DUPLICATE_ID])
@@ -18,7 +18,7 @@ def test_each_bad_line_is_rejected_with_its_reason(reason):
     [(tag, row)] = read_bytes(BAD_LINES[reason] + b"\n")
     assert tag == Fate.REJECTED.tag
     assert row["reason"] == reason.value
-    assert row["source_uri"] == URI and row["source_index"] == 0
+    assert row["source_uri"] == READ_URI and row["source_index"] == 0
     assert row["raw"] and len(row["raw"]) <= RAW_EXCERPT_CHARS
     to_table([row], REJECTED_SCHEMA)  # always writable, even for invalid UTF-8 / surrogates
 
@@ -63,7 +63,7 @@ def test_carriage_return_only_line_ends_are_named_in_the_rejection():
 
 
 def test_an_over_long_line_keeps_its_id_and_a_raw_prefix():
-    options = make_options(max_text_bytes=10)
+    options = read_options(max_text_bytes=10)
     body = "y" * (options.max_line_bytes() + 10)
     lines = [json.dumps({"id": "big", "meta": {"id": "nested"}, "text": body}), json.dumps({"text": body, "id": "late"})]
     rows = read_bytes("\n".join(lines).encode(), options)
@@ -73,7 +73,7 @@ def test_an_over_long_line_keeps_its_id_and_a_raw_prefix():
 
 
 def test_line_over_the_cap_is_rejected_without_holding_it():
-    options = make_options(max_text_bytes=10)
+    options = read_options(max_text_bytes=10)
     huge = b'{"id": 1, "text": "' + b"y" * (options.max_line_bytes() + 10) + b'"}'
     rows = read_bytes(huge + b'\n{"id": 2, "text": "fine"}\n', options)
     assert [(t, r.get("reason")) for t, r in rows] == [(Fate.REJECTED.tag, "too_large"), (Fate.OUTPUT.tag, None)]

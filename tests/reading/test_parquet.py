@@ -12,14 +12,14 @@ import pytest
 from curation.reading import parquet
 from curation.reading.options import MIB
 from curation.schema import REJECTED_SCHEMA, Fate, to_table
-from tests.reading.conftest import make_options, read_bytes
+from tests.factories import read_options, read_bytes
 
 
 def test_parquet_rows():
     table = pa.table({"id": ["a", "b", "c"], "text": ["first", None, "third"], "n": [1, 2, 3]})
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    rows = read_bytes(buffer.getvalue(), make_options(inputs=("/d/t.parquet",)), uri="/d/t.parquet")
+    rows = read_bytes(buffer.getvalue(), read_options(inputs=("/d/t.parquet",)), uri="/d/t.parquet")
     assert [r.get("reason") for _, r in rows] == [None, "missing_text", None]
     assert json.loads(rows[2][1]["metadata"]) == {"n": 3}
 
@@ -31,7 +31,7 @@ def _parquet_bytes(table: pa.Table, **kw) -> bytes:
 
 
 def _read_parquet(data: bytes, **kw):
-    return read_bytes(data, make_options(inputs=("/d/t.parquet",), **kw), uri="/d/t.parquet")
+    return read_bytes(data, read_options(inputs=("/d/t.parquet",), **kw), uri="/d/t.parquet")
 
 
 @pytest.mark.parametrize("column", ["text", "dictionary", "tags"])

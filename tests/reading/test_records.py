@@ -3,7 +3,7 @@
 import json
 
 from curation.schema import RECORD_SCHEMA, Fate, to_table
-from tests.reading.conftest import URI, make_options, read_bytes
+from tests.factories import READ_URI, read_options, read_bytes
 
 
 def test_nan_and_infinity_in_metadata_become_null_in_strict_json():
@@ -29,15 +29,15 @@ def test_good_record_maps_fields_and_keeps_the_rest_as_metadata():
 
 def test_missing_id_is_generated_from_location_and_missing_origin_stays_undecided():
     [(_, record)] = read_bytes(b'\n\n{"text": "no id here"}\n')
-    assert record["id"] == f"{URI}#2"  # blank lines are not records but keep line numbers true
+    assert record["id"] == f"{READ_URI}#2"  # blank lines are not records but keep line numbers true
     assert record["declared_origin"] is None and record["origin"] is None
     assert record["origin_basis"] == "none"
 
 
 def test_input_spec_origin_overrides_the_field():
-    options = make_options(inputs=(f"{URI}:source=ours,origin=synthetic",))
+    options = read_options(inputs=(f"{READ_URI}:source=ours,origin=synthetic",))
     [(_, record)] = read_bytes(b'{"id": 1, "text": "t", "origin": "human"}\n', options)
     assert record["declared_origin"] == "synthetic" and record["source"] == "ours"
-    options = make_options(inputs=(f"{URI}:origin=unknown",))
+    options = read_options(inputs=(f"{READ_URI}:origin=unknown",))
     [(_, record)] = read_bytes(b'{"id": 1, "text": "t", "origin": "robot"}\n', options)
     assert record["declared_origin"] is None

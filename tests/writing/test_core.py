@@ -7,6 +7,7 @@ from curation.schema import RECORD_SCHEMA
 from curation.writing import core
 from curation.shards import ShardTargets
 from curation.writing.options import WriteOptions
+from tests.factories import data_record
 
 
 @pytest.mark.parametrize("counts,k", [({"real": 10, "synthetic": 3}, 4), ({"real": 0}, 3), ({"a": 7, "b": 7, "c": 1}, 5)])
@@ -43,15 +44,8 @@ def test_a_fixed_shard_count_fits_the_rows():
         core.check_fixed_shard_count(20, WriteOptions(output="/o", shards=ShardTargets(count=10_000)))
 
 
-def _record(i, origin):
-    return dict(
-        id=str(i), text=f"text {i}", source="s", source_uri="u", source_index=i, origin=origin,
-        origin_basis="declared", content_hash="h", cluster_size=1, metadata="{}", run_id="r",
-    )
-
-
 def test_encoding_is_deterministic_and_checks_catch_mismatches():
-    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
+    rows = [data_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
     options = WriteOptions(output="/o")
     data = core.encode_parquet(rows, RECORD_SCHEMA, options)
     assert data == core.encode_parquet(rows, RECORD_SCHEMA, options)
@@ -66,7 +60,7 @@ def test_encoding_is_deterministic_and_checks_catch_mismatches():
 
 
 def test_the_byte_floor_is_checked_on_the_text_read_back_exactly():
-    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
+    rows = [data_record(i, "real" if i % 3 else "synthetic") for i in range(30)]
     rows[0]["text"] = "é" * 50  # a long synthetic text: 100 UTF-8 bytes, 50 characters
     table = pq.read_table(io.BytesIO(core.encode_parquet(rows, RECORD_SCHEMA, WriteOptions(output="/o"))))
     text = core.class_text_bytes_of(table, "origin")

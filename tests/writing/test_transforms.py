@@ -9,8 +9,7 @@ from curation import storage
 from curation.shards import ShardTargets
 from curation.writing.options import WriteOptions
 from curation.writing.transforms import WriteShards
-from tests.writing.test_core import _record
-from tests.test_storage import _snapshot, write_output
+from tests.factories import data_record, snapshot, write_output
 
 
 def _write(make_pipeline, tmp_path, rows, shard_rows=ShardTargets.rows, num_shards=None, **kw):
@@ -21,7 +20,7 @@ def _write(make_pipeline, tmp_path, rows, shard_rows=ShardTargets.rows, num_shar
 
 
 def test_shards_are_balanced_and_every_shard_gets_its_share(make_pipeline, tmp_path):
-    rows = [_record(i, "real" if i % 4 else "synthetic") for i in range(103)]
+    rows = [data_record(i, "real" if i % 4 else "synthetic") for i in range(103)]
     out = _write(make_pipeline, tmp_path, rows, shard_rows=25)
     names = sorted(os.listdir(out / "data"))
     assert names == [f"part-{j:05d}-of-00005.parquet" for j in range(5)]
@@ -36,7 +35,7 @@ def test_shards_are_balanced_and_every_shard_gets_its_share(make_pipeline, tmp_p
 
 
 def test_same_seed_same_bytes_other_seed_other_order(make_pipeline, tmp_path):
-    rows = [_record(i, "real") for i in range(40)]
+    rows = [data_record(i, "real") for i in range(40)]
     a = _write(make_pipeline, tmp_path / "a", rows, shard_rows=15, seed=1)
     b = _write(make_pipeline, tmp_path / "b", list(reversed(rows)), shard_rows=15, seed=1)
     c = _write(make_pipeline, tmp_path / "c", rows, shard_rows=15, seed=2)
@@ -46,7 +45,7 @@ def test_same_seed_same_bytes_other_seed_other_order(make_pipeline, tmp_path):
 
 
 def test_in_bytes_every_class_spreads_its_text_evenly_and_the_floor_is_on_text(make_pipeline, tmp_path):
-    rows = [_record(i, "real" if i % 3 else "synthetic") for i in range(90)]
+    rows = [data_record(i, "real" if i % 3 else "synthetic") for i in range(90)]
     for i, row in enumerate(rows):
         row["text"] = "w" * (5 + i * 37 % 200)
     out = _write(make_pipeline, tmp_path, rows, num_shards=3, ratio_unit="bytes")
@@ -66,7 +65,7 @@ def test_empty_input_still_writes_one_shard_with_the_schema(make_pipeline, tmp_p
 
 
 def test_failed_verification_leaves_no_shard_under_a_final_name(make_pipeline, tmp_path):
-    rows = [_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
+    rows = [data_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
     with pytest.raises(Exception, match="below the floor"):
         _write(make_pipeline, tmp_path, rows, shard_rows=5, min_real_fraction=0.8)
     assert os.listdir(tmp_path / "out") == []  # no shard, no staging area, no lock
@@ -89,18 +88,18 @@ def test_overwrite_never_clears_a_directory_holding_someone_elses_manifest(tmp_p
     (app / "src" / "app.js").write_text("console.log(1)")
     with pytest.raises(FileExistsError, match="not a curation manifest"):
         WriteShards(WriteOptions(output=str(app), overwrite=True))
-    assert sorted(_snapshot(app)) == ["manifest.json", "src/app.js"]
+    assert sorted(snapshot(app)) == ["manifest.json", "src/app.js"]
 
 
 def test_a_failed_rerun_leaves_the_earlier_output_intact_and_a_good_one_replaces_it(make_pipeline, tmp_path):
     write_output(tmp_path / "out")
-    before = _snapshot(tmp_path / "out")
-    rows = [_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
+    before = snapshot(tmp_path / "out")
+    rows = [data_record(i, "real" if i % 2 else "synthetic") for i in range(20)]
     with pytest.raises(Exception, match="below the floor"):
         _write(make_pipeline, tmp_path, rows, shard_rows=5, min_real_fraction=0.8, overwrite=True)
-    assert _snapshot(tmp_path / "out") == before
+    assert snapshot(tmp_path / "out") == before
     _write(make_pipeline, tmp_path, rows, shard_rows=10, overwrite=True)
-    assert sorted(_snapshot(tmp_path / "out")) == [f"data/part-0000{j}-of-00002.parquet" for j in range(2)]
+    assert sorted(snapshot(tmp_path / "out")) == [f"data/part-0000{j}-of-00002.parquet" for j in range(2)]
 
 
 def test_more_fixed_shards_than_rows_fails_before_writing(make_pipeline, tmp_path):
@@ -108,5 +107,5 @@ def test_more_fixed_shards_than_rows_fails_before_writing(make_pipeline, tmp_pat
     with pytest.raises(ValueError, match="num_shards 10 is more data shards than the 5 rows"):
         # A pipeline of one's own holds the claim like this, so a failure anywhere releases it.
         with storage.claim_output(options.output, options.overwrite) as attempt, make_pipeline() as p:
-            _ = p | beam.Create([_record(i, "real") for i in range(5)]) | WriteShards(options, attempt=attempt)
+            _ = p | beam.Create([data_record(i, "real") for i in range(5)]) | WriteShards(options, attempt=attempt)
     assert os.listdir(tmp_path / "out") == []

@@ -7,7 +7,7 @@ import pytest
 
 from curation.provenance.trace import TraceStatus, parse_location, trace_record
 from pipelines import trace as trace_job
-from tests.fixtures_provenance import SOURCE_URI, curated_output, full_output, write_full_output  # noqa: F401 (fixtures)
+from tests.factories import SOURCE_URI, write_full_output
 
 
 def test_kept_record_is_found_in_data(curated_output, capsys):

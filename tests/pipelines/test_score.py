@@ -5,7 +5,7 @@ import json
 import pyarrow.dataset as ds
 
 from pipelines import evaluate_detector, score, train_detector
-from tests.detection.conftest import generate_corpus
+from tests.factories import generate_corpus
 
 
 def test_train_score_evaluate_round_trip(tmp_path, capsys):

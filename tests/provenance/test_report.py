@@ -11,7 +11,7 @@ import matplotlib
 import pytest
 
 from curation.provenance.report import REPORT_FILE, funnel, removed_by_fate, report_html, strata_in_out, write_report
-from tests.fixtures_provenance import N_GOOD, curated_output, full_output  # noqa: F401 (fixtures)
+from tests.factories import N_GOOD, bytes_run
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -100,8 +100,6 @@ def test_a_host_process_asking_matplotlib_for_latex_does_not_break_the_report(fu
 
 
 def test_report_shows_user_strata_by_origin_and_the_floor_unit(full_output):
-    from tests.provenance.test_provenance_card import bytes_run
-
     out, manifest = full_output
     manifest = bytes_run(manifest)
     assert strata_in_out(manifest, out) == ("user stratum", {"genre=a": (10, 5), "genre=b": (2, 2)})

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 from curation.provenance.card import CARD_FILE, reproduce_command, write_dataset_card
 from curation.provenance.manifest import class_totals, summarize
 from pipelines import curate
-from tests.fixtures_provenance import N_GOOD, REAL_BELOW, curated_output, full_output  # noqa: F401 (fixtures)
+from tests.factories import N_GOOD, REAL_BELOW, bytes_run
 
 
 def test_card_states_the_achieved_ratio_and_matches_the_manifest(curated_output):
@@ -75,23 +75,6 @@ def test_card_shows_every_stage_when_it_ran(full_output):
     # Strata rarest first, with the share kept.
     assert card.index("| topic-1 | 4 | 4 | 100.00% |") < card.index("| topic-0 | 7 | 4 | 57.14% |")
     assert "| tail.rarest_decile_kept_share | 1 |" in card
-
-
-def bytes_run(manifest: dict) -> dict:
-    """The fabricated run as if sampled with --strata-fields genre --ratio-unit bytes."""
-    shard = manifest["tables"]["data"]["shards"][0]
-    shard["class_text_bytes"] = {"real": 300, "synthetic": 100}
-    user_strata = {
-        "genre=a": {"in": 10, "out": 5, "in_real": 4, "out_real": 4, "in_synthetic": 6, "out_synthetic": 1,
-                    "in_real_text_bytes": 200, "out_real_text_bytes": 200, "in_synthetic_text_bytes": 400,
-                    "out_synthetic_text_bytes": 100},
-        "genre=b": {"in": 2, "out": 2, "in_real": 2, "out_real": 2, "in_real_text_bytes": 100, "out_real_text_bytes": 100},
-    }
-    manifest["sampling"] = {
-        **manifest["sampling"], "ratio_unit": "bytes", "options": {"allocation": "unimax", "strata_fields": ["genre"]},
-        "user_strata": user_strata, "real_share": {"rows": 0.75, "text": 0.75},
-    }
-    return manifest
 
 
 def test_card_states_the_byte_floor_and_each_user_stratum_by_origin(full_output):

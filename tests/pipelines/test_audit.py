@@ -13,7 +13,7 @@ import pytest
 from curation.audit.sample import SAMPLE_COLUMNS
 from curation.detection.training import train_detector, write_model_dir
 from pipelines import audit, certify, curate
-from tests.detection.conftest import FAST_CONFIG, generate_corpus
+from tests.factories import FAST_CONFIG, generate_corpus
 
 FLOOR = 0.3
 

@@ -58,7 +58,8 @@ def chain_rows(rare, perplexity=None, distinct=None, js=None):
 
 
 def acceptance_results(uncurated_rare, curated_rare, sweep, replicate_ends, curated_perplexity=None):
-    chain = lambda r, provenance, seed, rows: {"real_fraction": r, "provenance": provenance, "seed": seed, "rows": rows}
+    def chain(r, provenance, seed, rows):
+        return {"real_fraction": r, "provenance": provenance, "seed": seed, "rows": rows}
     curated = chain_rows(curated_rare, perplexity=curated_perplexity)
     return {
         "config": {"generations": 5, "min_real_fraction": 0.8},

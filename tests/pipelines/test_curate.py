@@ -13,7 +13,7 @@ from curation import storage
 from curation.schema import RECORD_SCHEMA, REJECTED_SCHEMA
 from pipelines import curate
 from tests.bad_input import MAX_TEXT_BYTES, write_mixed_corpus
-from tests.test_storage import _snapshot
+from tests.factories import snapshot
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -178,9 +178,9 @@ def test_a_failed_overwrite_keeps_the_earlier_output(mixed_run, tmp_path, capsys
     tmp, corpus, _, manifest = mixed_run
     out = tmp_path / "out"
     shutil.copytree(tmp / "out", out)
-    before = _snapshot(out)
+    before = snapshot(out)
     # 1000 rows cannot fill 5000 shards: the run fails once the rows are counted, before any shard is written.
     assert curate.main([*_args(corpus, out), "--overwrite", "--num-shards", "5000"]) == 2
     assert "num_shards 5000 is more data shards than the 1000 rows" in capsys.readouterr().err
-    assert _snapshot(out) == before  # no staging area, no lock, every earlier file as it was
+    assert snapshot(out) == before  # no staging area, no lock, every earlier file as it was
     assert storage.verify_output(str(out)) == [] and json.loads(before["manifest.json"]) == manifest

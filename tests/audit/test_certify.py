@@ -1,61 +1,20 @@
-"""The audit's pure core: the draw, the certified bound's coverage, the advice (no Beam)."""
+"""The audit's certified bound: its coverage, the formula, the advice (no Beam)."""
 
-import random
 
 import pytest
 
 from curation.audit.certify import (
-    Tally, advice_text, certified_share, certify, labels_needed, projected_bound, real_below_needed,
+    Tally, advice_text, certified_share, labels_needed, projected_bound, real_below_needed,
 )
-from curation.audit.options import AuditOptions
-from curation.audit.sample import allocate, draw_sample
-
-RUN = "run-sim"
-
-
-def simulated_output(seed=1, shards=4, per_shard=150, leak=0.1, human=0.4, long_machine=False):
-    """Shards of records with known authors: half declared; of the undeclared, half counted real,
-    a ``leak`` share of those machine-written, and a ``human`` share of those counted synthetic human."""
-    rng = random.Random(seed)
-    tables = []
-    for s in range(shards):
-        records = []
-        for i in range(per_shard):
-            declared = rng.random() < 0.5
-            counted = "real" if rng.random() < 0.6 else "synthetic"
-            if declared:
-                truth = counted
-            elif counted == "real":
-                truth = "synthetic" if rng.random() < leak else "real"
-            else:
-                truth = "real" if rng.random() < human else "synthetic"
-            length = int(rng.lognormvariate(6, 0.6)) * (3 if long_machine and truth == "synthetic" else 1) + 1
-            records.append({"id": f"s{s}-{i}", "origin": counted, "origin_basis": "declared" if declared else "detector",
-                            "text_bytes": length, "truth": truth, "synthetic_score": rng.random()})
-        tables.append(("data", f"part-{s}", records))
-    return tables
-
-
-def true_share(tables, unit="rows"):
-    weight = (lambda r: r["text_bytes"]) if unit == "bytes" else (lambda r: 1)
-    everything = [r for _, _, records in tables for r in records]
-    return sum(weight(r) for r in everything if r["truth"] == "real") / sum(weight(r) for r in everything)
-
-
-def audit(tables, size, seed, unit="rows", floor=None, confidence=0.95):
-    draw = draw_sample(tables, AuditOptions(sample_size=size, seed=seed, unit=unit), RUN, {})
-    sample = [{**record, "predicted_origin": record["origin"], "draws": n} for record, n in draw.picks]
-    labels = {row["id"]: row["truth"] for row in sample}
-    manifest = {"run_id": RUN, "config": {"min_real_fraction": floor}}
-    return certify(manifest, draw.design, sample, labels, confidence), draw
+from tests.factories import audit_run, simulated_audit_output, true_share
 
 
 @pytest.mark.parametrize("unit", ["rows", "bytes"])
 def test_certified_bound_covers_the_true_share_in_95_percent_of_audits_and_is_not_vacuous(unit):
     # Machine texts three times as long in bytes mode: the byte share differs from the row share.
-    tables = simulated_output(long_machine=unit == "bytes")
+    tables = simulated_audit_output(long_machine=unit == "bytes")
     truth = true_share(tables, unit)
-    audits = [audit(tables, 100, seed, unit)[0] for seed in range(200)]
+    audits = [audit_run(tables, 100, seed, unit)[0] for seed in range(200)]
     overall = [c["overall"]["certified_real_share"] for c in audits]
     covered = sum(bound <= truth for bound in overall)
     assert covered >= 0.95 * len(audits)
@@ -67,32 +26,6 @@ def test_certified_bound_covers_the_true_share_in_95_percent_of_audits_and_is_no
     jointly = sum(all(c["shards"][n]["own_sample_certified_real_share"] <= shard_truth[n] for n in shard_truth)
                   for c in audits)
     assert jointly >= 0.95 * len(audits)
-
-
-def test_allocation_is_proportional_nested_and_capped():
-    weights = {"a": 700, "b": 200, "c": 100, "d": 0}
-    assert allocate(weights, 10) == {"a": 7, "b": 2, "c": 1, "d": 0}
-    previous = allocate(weights, 0)
-    for total in range(1, 60):
-        current = allocate(weights, total)
-        assert all(current[k] >= previous[k] for k in weights) and sum(current.values()) == total
-        previous = current
-    assert allocate(weights, 50, caps={"a": 700, "b": 200, "c": 3, "d": 0})["c"] == 3
-    assert sum(allocate({"a": 2, "b": 1}, 10, caps={"a": 2, "b": 1}).values()) == 3  # a census, no more
-
-
-@pytest.mark.parametrize("unit", ["rows", "bytes"])
-def test_draw_represents_every_shard_and_a_larger_sample_holds_a_smaller_one(unit):
-    tables = simulated_output()
-    small = audit(tables, 40, 5, unit)[1]
-    large = audit(tables, 90, 5, unit)[1]
-    assert {record["shard"] for record, _ in small.picks} == {name for _, name, _ in tables}
-    draws = lambda d: {r["id"]: n for r, n in d.picks}  # noqa: E731
-    assert all(draws(large).get(i, 0) >= n for i, n in draws(small).items())
-    assert sum(draws(small).values()) == 40
-    assert all(r["origin_basis"] == "detector" for r, _ in large.picks)
-    counts = large.design["shards"]["part-0"]["rows"]
-    assert sum(counts.values()) == 150 and counts["undeclared_real"] > 0
 
 
 def test_formula_counts_declared_exactly_and_the_rest_by_its_bounds():
@@ -131,8 +64,8 @@ def test_advice_finds_a_lower_real_below_when_the_leaks_score_high():
 
 
 def test_a_run_under_its_floor_says_so_with_advice():
-    tables = simulated_output(leak=0.3)
-    certification, _ = audit(tables, 150, 0, floor=0.9)
+    tables = simulated_audit_output(leak=0.3)
+    certification, _ = audit_run(tables, 150, 0, floor=0.9)
     assert not certification["meets_floor"]
     advice = certification["advice"]
     assert advice["labels_needed"] is None  # the estimate itself is far under 0.9

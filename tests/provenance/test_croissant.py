@@ -8,7 +8,6 @@ import pytest
 
 from curation.provenance.croissant import CONFORMS_TO, CROISSANT_FILE, write_croissant
 from curation.schema import TABLE_SCHEMAS
-from tests.fixtures_provenance import curated_output, full_output  # noqa: F401 (fixtures)
 
 EXPECTED_TYPES = {"string": "sc:Text", "int64": "sc:Integer", "double": "sc:Float", "bool": "sc:Boolean"}
 

@@ -1,0 +1,56 @@
+"""RankBoundaries in a pipeline, against a full sort."""
+
+import random
+
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+
+from curation.ranking.transforms import RankBoundaries
+from tests.factories import exact_boundaries, exact_weighted_boundaries, ranked_keys, weighted_keys
+
+
+def test_rank_boundaries_in_a_pipeline(make_pipeline):
+    rng = random.Random(3)
+    groups = {"a": ranked_keys(2000, prefix="a"), "b": ranked_keys(300, prefix="b"), "empty": []}
+    targets = {
+        "a": (2000, [0, 1, 999, 1999, 2000]),
+        "b": (300, sorted(rng.sample(range(300), 5))),
+        "empty": (0, [0]),
+    }
+    expected = exact_boundaries(groups, {g: r for g, (_, r) in targets.items()})
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k) for g, ks in groups.items() for k in ks])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]))
+        assert_that(result, equal_to([expected]))
+
+
+def test_weighted_rank_boundaries_in_a_pipeline(make_pipeline):
+    groups = {"a": weighted_keys(1500, "a"), "b": weighted_keys(40, "b")}
+    totals = {g: sum(w for _, w in items) for g, items in groups.items()}
+    targets = {
+        g: (len(items), sorted({0, 1, totals[g] // 3, totals[g] // 2, totals[g] - 1, totals[g]}))
+        for g, items in groups.items()
+    }
+    expected = exact_weighted_boundaries(groups, {g: r for g, (_, r) in targets.items()})
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True)
+        assert_that(result, equal_to([expected]))
+
+
+def test_weighted_rank_boundaries_with_extents_say_where_each_record_starts(make_pipeline):
+    groups = {"a": weighted_keys(1500, "a"), "b": weighted_keys(40, "b")}
+    totals = {g: sum(w for _, w in items) for g, items in groups.items()}
+    targets = {g: (len(items), sorted({0, totals[g] // 3, totals[g] - 1})) for g, items in groups.items()}
+    expected = {}
+    for g, items in groups.items():
+        ordered, start, extents = sorted(items), 0, {}
+        for key, w in ordered:
+            for position in range(start, start + w):
+                extents[position] = (key, start, w)
+            start += w
+        expected[g] = [extents[r] for r in targets[g][1]]
+    with make_pipeline() as p:
+        keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
+        result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True, extents=True)
+        assert_that(result, equal_to([expected]))
