@@ -18,6 +18,7 @@ $(STAMP): setup.py
 	touch $(STAMP)
 
 test: install
+	$(PY) -m ruff check curation pipelines bench tests
 	$(PY) -m pytest -q tests
 
 demo: install

@@ -39,7 +39,8 @@ setup(
     extras_require={
         # hypothesis: property tests of allocation and shard ratios;
         # mlcroissant: validates the croissant.json a run writes;
-        # dask[distributed]: the portability check on Beam's DaskRunner (tests/scale/test_dask_runner.py).
-        "test": ["pytest>=7", "hypothesis>=6", "mlcroissant>=1.0", "dask[distributed]>=2024.1"],
+        # dask[distributed]: the portability check on Beam's DaskRunner (tests/scale/test_dask_runner.py);
+        # ruff: the linter `make test` runs first (ruff.toml).
+        "test": ["pytest>=7", "hypothesis>=6", "mlcroissant>=1.0", "dask[distributed]>=2024.1", "ruff>=0.5"],
     },
 )

@@ -125,9 +125,11 @@ def removed_by_datatrove(python: str, corpus_dir: str, work: str, options: NearD
 def unlike_kept(removed: dict[str, str], texts: list[str], options: NearDedupOptions) -> dict:
     """Shares of removals whose exact Jaccard to the document kept in their place is below the
     threshold and below threshold - 0.1 (ids are ``d<index>``)."""
-    text = lambda doc_id: texts[int(doc_id[1:])]
+    def text(doc_id):
+        return texts[int(doc_id[1:])]
     jaccards = [exact_text_jaccard(text(doc), text(kept), options) for doc, kept in removed.items()]
-    share = lambda below: round(sum(j < below for j in jaccards) / max(1, len(jaccards)), 4)
+    def share(below):
+        return round(sum(j < below for j in jaccards) / max(1, len(jaccards)), 4)
     return {"removed_below_threshold_share": share(options.threshold),
             "removed_below_threshold_minus_0.1_share": share(options.threshold - 0.1)}
 

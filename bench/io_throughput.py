@@ -57,7 +57,7 @@ def main(argv=None) -> dict:
             job_s, manifest = timed(lambda: curate.run(flags))
             assert manifest["accounting"]["output"] == docs
             results[f"curate_seconds_{workers}_workers"] = job_s
-            rows.append((f"pipelines.curate", workers, job_s, size / 1e6 / job_s, docs / job_s, base_s / job_s))
+            rows.append(("pipelines.curate", workers, job_s, size / 1e6 / job_s, docs / job_s, base_s / job_s))
         print(f"read -> validate -> write, {docs} documents, {size / 1e6:.1f} MB")
         print_table(["run", "workers", "seconds", "MB/s", "docs/s", "speed vs baseline"], rows)
         results["table"] = rows

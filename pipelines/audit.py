@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curation.audit.certify import AuditError
 from curation.audit.options import AuditOptions
 from curation.audit.storage import draw_audit_sample, ratio_unit, read_manifest, write_audit_sample
 from pipelines.common import JobArgumentParser, option_default
@@ -52,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     by_table: dict[str, int] = {}
     for row in rows:
         by_table[row["table"]] = by_table.get(row["table"], 0) + 1
-    drawn = ", ".join(f"{n} from {table}/" for table, n in sorted(by_table.items())) or "nothing (no record's origin was decided by the run)"
+    drawn = ", ".join(f"{n} from {table}/" for table, n in sorted(by_table.items()))
+    drawn = drawn or "nothing (no record's origin was decided by the run)"
     print(f"audit sample of run {design['run_id']}: {drawn}, over {len(design['strata'])} strata "
           f"(unit {design['unit']}, seed {design['seed']})")
     print("label it: fill in the label column of audit/sample.csv (real / synthetic), then run python -m pipelines.certify")

@@ -251,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    curated = ("min_real_fraction", "ratio_unit", "sample_fraction", "topics", "num_perm", "detector_max_synthetic_share")  # as curate_argv passes them
+    # As curate_argv passes them.
+    curated = ("min_real_fraction", "ratio_unit", "sample_fraction", "topics", "num_perm", "detector_max_synthetic_share")
     results["curate"] = {k: getattr(args, k) for k in curated}
     results["curate"]["detector"] = not args.assume_undeclared_synthetic
     (output / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -13,7 +13,9 @@ import argparse
 import sys
 import tempfile
 
-from curation.detection.cli import add_labelled_arguments, add_train_config_arguments, labelled_fields, metrics_table, train_config
+from curation.detection.cli import (
+    add_labelled_arguments, add_train_config_arguments, labelled_fields, metrics_table, train_config,
+)
 from curation.detection.labelled import load_labelled
 from curation.detection.model_dir import copy_model_dir
 from curation.detection.training import DEFAULT_MAX_SYNTHETIC_SHARE, train_detector, write_model_dir

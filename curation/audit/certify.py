@@ -99,7 +99,10 @@ def parse_labels(data: bytes, name: str) -> list[LabelEntry]:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = {"id", "label"} - set(reader.fieldnames or ())
         if reader.fieldnames and missing:
-            raise AuditError(f"labels file {name} has no {' or '.join(sorted(missing))} column (columns: {', '.join(reader.fieldnames)})")
+            raise AuditError(
+                f"labels file {name} has no {' or '.join(sorted(missing))} column "
+                f"(columns: {', '.join(reader.fieldnames)})"
+            )
         for row in reader:
             entries.append((reader.line_num, row))
     else:

@@ -38,7 +38,8 @@ def load_detector(model_dir: str) -> Detector:
     """
     missing = [name for name in (MODEL_JSON, MODEL_BIN) if not FileSystems.exists(FileSystems.join(model_dir, name))]
     if missing:
-        problem = "no such directory" if len(missing) == 2 and not FileSystems.exists(model_dir) else "no " + " and no ".join(missing)
+        gone = len(missing) == 2 and not FileSystems.exists(model_dir)
+        problem = "no such directory" if gone else "no " + " and no ".join(missing)
         raise InvalidModelError(f"detector {model_dir}: {problem}; train one with python -m pipelines.train_detector")
     # fastText reads model.bin whole, so the local copy is not needed after loading.
     with tempfile.TemporaryDirectory(prefix="curation-detector-") as local_dir:

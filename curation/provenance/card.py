@@ -128,7 +128,8 @@ def _output_section(manifest: Mapping[str, Any]) -> list[str]:
     lines = [
         f"## {Fate.OUTPUT.title}",
         "",
-        f"{data['rows']:,} rows in {len(data['shards'])} Parquet shard(s) under `{Fate.OUTPUT.table}/` ({data['bytes']:,} bytes).",
+        f"{data['rows']:,} rows in {len(data['shards'])} Parquet shard(s) under `{Fate.OUTPUT.table}/` "
+        f"({data['bytes']:,} bytes).",
         "",
         f"**Achieved real fraction: {percent(real_fraction(totals))}** "
         f"({real:,} real, {synthetic:,} synthetic, {undecided:,} undecided rows; real : synthetic = {ratio}).",

@@ -282,7 +282,7 @@ def sweep_markdown(results: dict[str, Any]) -> list[str]:
     """The sweep's table (last generation per real floor and provenance) and the seed spread."""
     if not results["sweep"]:
         return []
-    config, curate = results["config"], results.get("curate", {})
+    config = results["config"]
     base = generation_zero(results)
     lines = [
         "", f"## The sweep: generation {config['generations']} against the curated real floor", "",
