@@ -176,19 +176,21 @@ def option_default(options: type, name: str):
     return field.default
 
 
+def add_option_flag(group, flag: str, options: type, name: str, help: str, **kwargs) -> None:
+    """A flag whose default is the options' own (:func:`option_default`), said at the end of its help."""
+    group.add_argument(flag, default=option_default(options, name), help=f"{help} (default: %(default)s)", **kwargs)
+
+
 def add_reading_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("reading")
     group.add_argument(
         "--input", action="append", required=True, metavar="PATTERN[:source=NAME,origin=real|synthetic|unknown]",
         help="JSONL (.jsonl/.json/.ndjson, optionally .gz) or Parquet files; globs and gs:// work. Repeat for several inputs.",
     )
-    group.add_argument(
-        "--text-field", default=option_default(ReadOptions, "text_field"),
-        help="field holding the text (default: %(default)s)",
-    )
-    group.add_argument(
-        "--id-field", default=option_default(ReadOptions, "id_field"),
-        help="field holding a unique id; '' to generate ids from file and line (default: %(default)s)",
+    add_option_flag(group, "--text-field", ReadOptions, "text_field", "field holding the text")
+    add_option_flag(
+        group, "--id-field", ReadOptions, "id_field",
+        "field holding a unique id; '' to generate ids from file and line",
     )
     group.add_argument(
         "--origin-field", default=option_default(ReadOptions, "origin_field"),
@@ -199,9 +201,9 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
         default=",".join(f"{k}={v}" for k, v in option_default(ReadOptions, "origin_values").items()),
         help="map from the origin field's values to real/synthetic/unknown (default: %(default)s)",
     )
-    group.add_argument(
-        "--max-text-bytes", type=int, default=option_default(ReadOptions, "max_text_bytes"),
-        help="reject texts longer than this many UTF-8 bytes (default: %(default)s)",
+    add_option_flag(
+        group, "--max-text-bytes", ReadOptions, "max_text_bytes",
+        "reject texts longer than this many UTF-8 bytes", type=int,
     )
     group.add_argument(
         "--split-mib", type=int, default=option_default(ReadOptions, "split_bytes") // MIB,
@@ -213,21 +215,12 @@ def add_reading_flags(parser: argparse.ArgumentParser) -> None:
 def add_writing_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("writing")
     group.add_argument("--output", required=True, help="output directory (local or gs://)")
-    group.add_argument(
-        "--shard-rows", type=int, default=option_default(ShardTargets, "rows"),
-        help="target rows per shard (default: %(default)s)",
-    )
-    group.add_argument(
-        "--shard-bytes", type=int, default=option_default(ShardTargets, "text_bytes"),
-        help="target text bytes per data shard (default: %(default)s)",
-    )
+    add_option_flag(group, "--shard-rows", ShardTargets, "rows", "target rows per shard", type=int)
+    add_option_flag(group, "--shard-bytes", ShardTargets, "text_bytes", "target text bytes per data shard", type=int)
     group.add_argument(
         "--num-shards", type=int, default=option_default(ShardTargets, "count"), help="a fixed number of data shards"
     )
-    group.add_argument(
-        "--seed", type=int, default=option_default(WriteOptions, "seed"),
-        help="seeds every hash-based choice (default: %(default)s)",
-    )
+    add_option_flag(group, "--seed", WriteOptions, "seed", "seeds every hash-based choice", type=int)
     group.add_argument("--overwrite", action="store_true", help="replace an earlier curation output in --output")
     group.add_argument("--run-id", default=None, help="name of this run (default: derived from config and inputs)")
 
@@ -273,14 +266,11 @@ def add_dedup_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("dedup")
     group.add_argument("--no-exact-dedup", action="store_true", help="skip exact dedup (hash of normalised text)")
     group.add_argument("--no-near-dedup", action="store_true", help="skip MinHash-LSH near dedup")
-    group.add_argument(
-        "--near-threshold", type=float, default=option_default(NearDedupOptions, "threshold"),
-        help="Jaccard of word n-grams that counts as a duplicate (default: %(default)s)",
+    add_option_flag(
+        group, "--near-threshold", NearDedupOptions, "threshold",
+        "Jaccard of word n-grams that counts as a duplicate", type=float,
     )
-    group.add_argument(
-        "--num-perm", type=int, default=option_default(NearDedupOptions, "num_perm"),
-        help="MinHash permutations (default: %(default)s)",
-    )
+    add_option_flag(group, "--num-perm", NearDedupOptions, "num_perm", "MinHash permutations", type=int)
     group.add_argument(
         "--near-verification", choices=VERIFICATIONS, default=option_default(NearDedupOptions, "verification"),
         help="verify candidates and removals by exact (shingles, the default) or estimated (signature) Jaccard",
@@ -293,9 +283,9 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
         "--min-real-fraction", type=float, default=option_default(SampleOptions, "min_real_fraction"),
         help="every shard holds at least this share of real records",
     )
-    group.add_argument(
-        "--ratio-unit", choices=[u.value for u in RatioUnit], default=option_default(SampleOptions, "ratio_unit"),
-        help="what the floor and the sample size count: documents, or UTF-8 bytes of text (default: %(default)s)",
+    add_option_flag(
+        group, "--ratio-unit", SampleOptions, "ratio_unit",
+        "what the floor and the sample size count: documents, or UTF-8 bytes of text", choices=[u.value for u in RatioUnit],
     )
     size = group.add_mutually_exclusive_group()
     size.add_argument(
@@ -311,17 +301,14 @@ def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
         help="comma-separated record columns or metadata keys defining the strata protected first; "
         "each is then refined by length and topic (default: %(default)s)",
     )
-    group.add_argument(
-        "--allocation", choices=[m.value for m in AllocationMethod], default=option_default(SampleOptions, "allocation"),
-        help="how each origin's budget is spread over the strata (default: %(default)s)",
+    add_option_flag(
+        group, "--allocation", SampleOptions, "allocation",
+        "how each origin's budget is spread over the strata", choices=[m.value for m in AllocationMethod],
     )
-    group.add_argument(
-        "--temperature", type=float, default=option_default(SampleOptions, "temperature"),
-        help="T for --allocation temperature (default: %(default)s)",
-    )
-    group.add_argument(
-        "--topics", type=int, default=option_default(SampleOptions, "topics"),
-        help="k-means topics added to the strata; 0: none (default: %(default)s)",
+    add_option_flag(group, "--temperature", SampleOptions, "temperature", "T for --allocation temperature", type=float)
+    add_option_flag(
+        group, "--topics", SampleOptions, "topics",
+        "k-means topics added to the strata; 0: none", type=int,
     )
     group.add_argument("--no-length-buckets", action="store_true", help="leave the length bucket out of the strata")
     group.add_argument(
