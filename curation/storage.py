@@ -183,7 +183,7 @@ def _lock_owner(lock: str) -> dict:
     return owner
 
 
-def _create_exclusive(path: str, data: bytes) -> None:
+def create_exclusive(path: str, data: bytes) -> None:
     """Creates ``path`` holding ``data``; raises FileExistsError if it exists.
 
     Atomic on local disks (O_EXCL). Beam's FileSystems has no create-if-absent,
@@ -253,7 +253,7 @@ def claim_output(output: str, overwrite: bool, run_id: str | None = None) -> Out
     except OSError as err:
         raise ValueError(f"output directory {output} cannot be created: {err}") from None
     try:
-        _create_exclusive(attempt.lock, (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"))
+        create_exclusive(attempt.lock, (json.dumps(owner, sort_keys=True) + "\n").encode("utf-8"))
     except FileExistsError:
         raise FileExistsError(_locked_message(output, attempt.lock)) from None
     except OSError as err:

@@ -168,9 +168,9 @@ def test_the_lock_is_created_only_if_absent(tmp_path, monkeypatch, local):
     # False: the check-write-read-back path of object stores (Beam's FileSystems has no create-if-absent).
     monkeypatch.setattr(storage, "_is_local", lambda path: local)
     lock = str(tmp_path / storage.LOCK)
-    storage._create_exclusive(lock, b"first")
+    storage.create_exclusive(lock, b"first")
     with pytest.raises(FileExistsError):
-        storage._create_exclusive(lock, b"second")
+        storage.create_exclusive(lock, b"second")
     assert storage.read_bytes(lock) == b"first"
 
 

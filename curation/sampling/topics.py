@@ -53,12 +53,12 @@ def _unsigned_hash64(value: str, seed: int | str, purpose: str) -> int:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _word_hash(word: str, seed: int | str) -> int:
+def word_hash(word: str, seed: int | str) -> int:
     """Seeded word hash; cached because word frequencies are Zipfian."""
     return _unsigned_hash64(word, seed, "topic-feature")
 
 
-def _pair_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def pair_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Order-sensitive 64-bit hashes of word pairs from their words' hashes (splitmix64
     finaliser; uint64 arithmetic wraps modulo 2**64 as intended)."""
     x = left * np.uint64(0x9E3779B97F4A7C15) + right
@@ -83,7 +83,7 @@ class _SparseRows:
         return np.bincount(self.rows, weights=values, minlength=self.count)
 
 
-def _hashed_term_weights(token_lists: Sequence[list[str]], seed: int | str, dims: int) -> _SparseRows:
+def hashed_term_weights(token_lists: Sequence[list[str]], seed: int | str, dims: int) -> _SparseRows:
     """Signed, sublinear-TF feature-hashed unigram+bigram weights of many documents at once.
 
     One pass of numpy calls per batch instead of per document; each document's
@@ -93,14 +93,14 @@ def _hashed_term_weights(token_lists: Sequence[list[str]], seed: int | str, dims
     if count >= _MAX_ROWS:
         raise ValueError(f"at most {_MAX_ROWS - 1} documents per call, got {count}")
     # Hash each word type once; a dict lookup per token is several times cheaper than the cache's.
-    hashes = {word: _word_hash(word, seed) for word in set(itertools.chain.from_iterable(token_lists))}
+    hashes = {word: word_hash(word, seed) for word in set(itertools.chain.from_iterable(token_lists))}
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=count)
     words = np.fromiter(
         map(hashes.__getitem__, itertools.chain.from_iterable(token_lists)), dtype=np.uint64, count=int(lengths.sum())
     )
     word_rows = np.repeat(np.arange(count, dtype=np.uint64), lengths)
     within = word_rows[:-1] == word_rows[1:]  # bigrams never span two documents
-    ngrams = np.concatenate([words, _pair_hashes(words[:-1][within], words[1:][within])]) & _NGRAM_MASK
+    ngrams = np.concatenate([words, pair_hashes(words[:-1][within], words[1:][within])]) & _NGRAM_MASK
     rows = np.concatenate([word_rows, word_rows[:-1][within]])
     # One uint64 per (document, n-gram) so a single sort counts them all; n-grams are
     # told apart by 40 hash bits, a collision within one document is negligible.
@@ -151,7 +151,7 @@ class TopicModel:
         """
         if not token_lists:
             return []
-        features = _tfidf_rows(_hashed_term_weights(token_lists, self.seed, self.dims), self.idf)
+        features = _tfidf_rows(hashed_term_weights(token_lists, self.seed, self.dims), self.idf)
         similarities = np.column_stack(
             [features.per_row_sum(features.values * centroid[features.columns]) for centroid in self.centroids]
         )
@@ -257,7 +257,7 @@ def fit_topic_model(
     sample = _bounded_sample(texts, seed, max_documents)
     # A chunk at a time: tokens and sort keys of the whole sample at once take hundreds of MB.
     chunks = [
-        _hashed_term_weights([word_tokens(t) for t in sample[i : i + _CHUNK]], seed, dims)
+        hashed_term_weights([word_tokens(t) for t in sample[i : i + _CHUNK]], seed, dims)
         for i in range(0, len(sample), _CHUNK)
     ]
     # Documents without any word have no entry and are left out.

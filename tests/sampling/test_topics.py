@@ -6,7 +6,7 @@ import pytest
 
 from curation.sampling import topics
 from curation.sampling.tokens import word_tokens
-from curation.sampling.topics import TopicModel, _hashed_term_weights, _pair_hashes, _word_hash, fit_topic_model
+from curation.sampling.topics import TopicModel, hashed_term_weights, pair_hashes, word_hash, fit_topic_model
 
 VOCABULARIES = {
     "sport": "football match goal team player score league coach season referee".split(),
@@ -75,8 +75,8 @@ def test_foreign_payload_is_rejected():
 
 def reference_term_weights(tokens, seed, dims):
     """One document's hashed weights, written the plain way: {bucket: weight}."""
-    hashes = [_word_hash(w, seed) for w in tokens]
-    pairs = [int(_pair_hashes(np.array([a], np.uint64), np.array([b], np.uint64))[0]) for a, b in zip(hashes, hashes[1:])]
+    hashes = [word_hash(w, seed) for w in tokens]
+    pairs = [int(pair_hashes(np.array([a], np.uint64), np.array([b], np.uint64))[0]) for a, b in zip(hashes, hashes[1:])]
     weights = {}
     for ngram, count in sorted(Counter(h % 2**40 for h in hashes + pairs).items()):
         sign = 1.0 if ngram >> 39 else -1.0
@@ -87,13 +87,13 @@ def reference_term_weights(tokens, seed, dims):
 def test_batched_term_weights_match_each_document_alone():
     texts = ["the cat sat on the mat", "", "mat the cat", "one", "the the the cat cat", "!!!", "cat sat on"]
     tokens = [word_tokens(t) for t in texts]
-    batch = _hashed_term_weights(tokens, 3, 64)  # few buckets: collisions and cancellations occur
+    batch = hashed_term_weights(tokens, 3, 64)  # few buckets: collisions and cancellations occur
     for row, doc_tokens in enumerate(tokens):
         mine = batch.rows == row
         assert dict(zip(batch.columns[mine].tolist(), batch.values[mine].tolist())) == pytest.approx(
             reference_term_weights(doc_tokens, 3, 64)
         )
-    alone = [_hashed_term_weights([t], 3, 64) for t in tokens]
+    alone = [hashed_term_weights([t], 3, 64) for t in tokens]
     assert np.concatenate([a.values for a in alone]).tolist() == batch.values.tolist()
 
 
