@@ -98,7 +98,7 @@ class Job:
     scoring: ScoreSyntheticOptions | None  # the detector, checked
     detector: dict | None  # the manifest's detector section
     sampling: SampleOptions | None
-    origin: OriginOptions | None  # None: nothing counts origins (no detector, no sampling)
+    origin: OriginOptions | None  # None: nothing counts origins (no detector, no sampling, no --assume-origin)
 
 
 def plan_job(argv: list[str] | None = None, parser: common.JobArgumentParser | None = None) -> Job:
