@@ -147,6 +147,8 @@ class WriteProvenance(beam.PTransform):
                 tables=tables,
                 extra=extra,
             )
+            # Before the documents, which read the shards: a bad shard fails as itself
+            # (publish checks again, for callers that publish without documents).
             storage.refuse_unverified(tables)
             # The whole output is built aside: a failure up to the move leaves an earlier output untouched.
             storage.write_json(storage.join(attempt.staging, storage.MANIFEST), manifest)
