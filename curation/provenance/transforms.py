@@ -63,9 +63,11 @@ class WriteProvenance(beam.PTransform):
       config: the run's configuration, recorded in the manifest.
       output: the output directory (the documents name it).
       attempt: the claim on the output whose staging area holds the shards.
-      shards: ``{table: PCollection of verified shard descriptions}`` (from
-        :class:`~curation.writing.transforms.WriteShards` with ``finalize=False``);
-        a shard whose read-back check found a problem fails the run unpublished.
+      shards: a PCollection of the verified shard descriptions of every table
+        (from :class:`~curation.writing.transforms.WriteShards` with
+        ``finalize=False``), each naming its ``table``; a shard whose read-back
+        check found a problem fails the run unpublished.
+      shard_tables: the tables those shards make up (listed by name in the documents).
       stages: ``{stage name: PCollection}``, counted into the manifest's funnel
         in the given order.
       counts: ``{name: PCollection}``, each PCollection's elements counted into the
@@ -82,14 +84,15 @@ class WriteProvenance(beam.PTransform):
         config: Mapping,
         output: str,
         attempt: storage.OutputAttempt,
-        shards: Mapping[str, beam.PCollection],
+        shards: beam.PCollection,
+        shard_tables: list[str],
         stages: Mapping[str, beam.PCollection] | None = None,
         counts: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
     ):
         super().__init__()
         self._run_id, self._config, self._output, self._attempt = run_id, dict(config), output, attempt
-        self._shards = dict(shards)
+        self._shards, self._shard_tables = shards, list(shard_tables)
         self._stages = dict(stages or {})
         self._counts = dict(counts or {})
         self._extra = extra_sections
@@ -117,7 +120,7 @@ class WriteProvenance(beam.PTransform):
         side = {
             "input_files": AsList(tables["files"]),
             "counts": AsDict(counts),
-            **{f"shards_{n}": AsList(p) for n, p in self._shards.items()},
+            "shards": AsList(self._shards),
         }
         if self._extra is not None:
             side["extra"] = AsSingleton(self._extra)
@@ -127,8 +130,10 @@ class WriteProvenance(beam.PTransform):
             | "WriteManifest" >> beam.Map(self._finalize, **side)
         )
 
-    def _finalize(self, _, input_files, counts, extra=None, **side) -> dict:
-        tables = {k[len("shards_"):]: v for k, v in side.items() if k.startswith("shards_")}
+    def _finalize(self, _, input_files, counts, shards, extra=None) -> dict:
+        tables = {table: [] for table in sorted(self._shard_tables)}
+        for shard in shards:
+            tables[shard["table"]].append(shard)
         reasons = {fate.table: {} for fate in Fate.removals() if fate.table in tables}
         for (what, key), count in counts.items():
             if what not in (_STAGE, _COUNT):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import collections
 import io
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
@@ -57,84 +57,133 @@ def _class_text_bytes(rows: Iterable[Mapping], class_column: str) -> dict[str, i
     return dict(sorted(totals.items()))
 
 
-class _Totals(beam.CombineFn):
-    """Rows and text bytes per class of a table."""
+class _TableSpec(NamedTuple):
+    """How one table is sharded: its schema, the column spread evenly over its shards, the ratio's unit."""
 
-    def __init__(self, class_column: str | None):
-        self._class_column = class_column
+    table: str
+    schema: pa.Schema
+    class_column: str | None
+    in_bytes: bool  # the data table's plan counts text bytes per class (options.ratio_unit "bytes")
+
+
+def _table_spec(options: WriteOptions, table: str, schema: pa.Schema, class_column: str | None) -> _TableSpec:
+    if class_column is not None and class_column not in schema.names:
+        raise ValueError(f"class_column {class_column!r} is not a column of the schema")
+    # The ratio's unit applies where the ratio does: the data table's classes.
+    in_bytes = table == Fate.OUTPUT.table and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
+    return _TableSpec(table, schema, class_column, in_bytes)
+
+
+class _Totals(beam.CombineFn):
+    """(table, class, text bytes) per row -> {table: rows and text bytes per class}, every table listed."""
+
+    def __init__(self, tables: Iterable[str]):
+        self._tables = tuple(tables)
 
     def create_accumulator(self):
-        return {}, {}
+        return {table: ({}, {}) for table in self._tables}
 
-    def add_input(self, acc, row):
-        classes, sizes = acc
-        cls = _class_of(row, self._class_column)
+    def add_input(self, acc, sized):
+        table, cls, size = sized
+        classes, sizes = acc[table]
         classes[cls] = classes.get(cls, 0) + 1
-        sizes[cls] = sizes.get(cls, 0) + _text_bytes(row)
-        return classes, sizes
+        sizes[cls] = sizes.get(cls, 0) + size
+        return acc
 
     def merge_accumulators(self, accs):
-        merged, merged_sizes = {}, {}
-        for classes, sizes in accs:
-            for cls, n in classes.items():
-                merged[cls] = merged.get(cls, 0) + n
-                merged_sizes[cls] = merged_sizes.get(cls, 0) + sizes[cls]
-        return merged, merged_sizes
+        merged = self.create_accumulator()
+        for acc in accs:
+            for table, (classes, sizes) in acc.items():
+                merged_classes, merged_sizes = merged[table]
+                for cls, n in classes.items():
+                    merged_classes[cls] = merged_classes.get(cls, 0) + n
+                    merged_sizes[cls] = merged_sizes.get(cls, 0) + sizes[cls]
+        return merged
 
     def extract_output(self, acc):
-        classes, sizes = acc
-        return {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
+        return {
+            table: {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
+            for table, (classes, sizes) in acc.items()
+        }
+
+
+def _plan(spec: _TableSpec, options: WriteOptions, totals: dict, given: list | None) -> dict:
+    """One table's shard plan, in rows per class (or, in bytes, text bytes per class)."""
+    rows = sum(totals["classes"].values())
+    is_data = spec.table == Fate.OUTPUT.table
+    if is_data:
+        core.check_fixed_shard_count(rows, options)
+    in_unit = totals["class_text_bytes"] if spec.in_bytes else totals["classes"]
+    if given is not None:
+        shards = [dict(s) for s in given]
+    else:
+        if is_data:
+            count = options.shards.data_shard_count(rows, totals["text_bytes"])
+        else:
+            count = options.shards.side_table_shard_count(rows)
+        shards = core.even_shard_plan(in_unit, count)
+    unit = "text bytes" if spec.in_bytes else "rows"
+    for cls, n in in_unit.items():
+        if sum(s.get(cls, 0) for s in shards) != n:
+            raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} {unit}")
+    return {"totals": totals, "shards": shards}
+
+
+def _rank_targets(plans: dict) -> dict:
+    """{(table, class): (rows, cumulative targets)}: where each shard's share of a class ends."""
+    return {
+        (table, cls): (n, core.cumulative_ranks(plan["shards"], cls))
+        for table, plan in plans.items()
+        for cls, n in plan["totals"]["classes"].items()
+    }
 
 
 class _WriteShard(beam.DoFn):
     """Writes one shard into the staging area and reads it back: yields its description and problems."""
 
-    def __init__(
-        self, table: str, schema: pa.Schema, options: WriteOptions, class_column: str | None, staging: str,
-        in_bytes: bool = False,
-    ):
-        self._table, self._schema, self._options, self._class_column = table, schema, options, class_column
-        self._staging = staging
-        self._in_bytes = in_bytes
-        # The floor is the data table's: other tables have no class to hold a share of.
-        self._min_real_fraction = options.min_real_fraction if table == Fate.OUTPUT.table else None
-        self._rows = Metrics.counter("curation.write", f"{table}_rows")
+    def __init__(self, specs: Mapping[str, _TableSpec], options: WriteOptions, staging: str):
+        self._specs, self._options, self._staging = dict(specs), options, staging
+        self._rows = {table: Metrics.counter("curation.write", f"{table}_rows") for table in specs}
 
-    def process(self, element, plan) -> Iterable[dict]:
-        index, rows = element
+    def process(self, element, plans) -> Iterable[dict]:
+        (table, index), rows = element
+        spec, shards = self._specs[table], plans[table]["shards"]
         rows = sorted(
             (r for r in rows if r is not None),
             key=lambda r: (seeded_hash64(_placement(r), self._options.seed, "shuffle"), _placement(r)),
         )
-        data = core.encode_parquet(rows, self._schema, self._options)
-        count = len(plan["shards"])
-        name = storage.shard_name(index, count)
-        temp_path = storage.join(self._staging, self._table, name)
+        data = core.encode_parquet(rows, spec.schema, self._options)
+        name = storage.shard_name(index, len(shards))
+        temp_path = storage.join(self._staging, table, name)
         storage.write_bytes(temp_path, data)
-        self._rows.inc(len(rows))
+        self._rows[table].inc(len(rows))
+        column = spec.class_column
         info = {
-            "table": self._table,
+            "table": table,
             "name": name,
             "index": index,
             "temp_path": temp_path,
-            "path": storage.join(self._table, name),
+            "path": storage.join(table, name),
             "rows": len(rows),
             "bytes": len(data),
             "sha256": sha256_hex(data),
-            "class_column": self._class_column,
+            "class_column": column,
             # Rows per class: as planned in rows; in bytes the plan is of text, so as placed.
-            "classes": self._classes(rows, plan["shards"][index]) if self._class_column else {},
+            "classes": _placed_classes(rows, shards[index], spec) if column else {},
             # Text per class: the floor's measure in bytes, reported beside the row counts in rows.
-            "class_text_bytes": _class_text_bytes(rows, self._class_column) if self._class_column else {},
-            "ratio_unit": RatioUnit.BYTES.value if self._in_bytes else RatioUnit.ROWS.value,
+            "class_text_bytes": _class_text_bytes(rows, column) if column else {},
+            "ratio_unit": RatioUnit.BYTES.value if spec.in_bytes else RatioUnit.ROWS.value,
         }
-        yield _verify_shard(info, self._min_real_fraction)
+        # The floor is the data table's: other tables have no class to hold a share of.
+        min_real_fraction = self._options.min_real_fraction if table == Fate.OUTPUT.table else None
+        yield _verify_shard(info, min_real_fraction)
 
-    def _classes(self, rows: list[dict], planned: Mapping[str, int]) -> dict[str, int]:
-        if not self._in_bytes:
-            return dict(planned)
-        counts = collections.Counter(_class_of(r, self._class_column) for r in rows)
-        return {cls: counts.get(cls, 0) for cls in sorted(set(planned) | set(counts))}
+
+def _placed_classes(rows: list[dict], planned: Mapping[str, int], spec: _TableSpec) -> dict[str, int]:
+    if not spec.in_bytes:
+        return dict(planned)
+    counts = collections.Counter(_class_of(r, spec.class_column) for r in rows)
+    return {cls: counts.get(cls, 0) for cls in sorted(set(planned) | set(counts))}
 
 
 def _verify_shard(info: dict, min_real_fraction: float | None) -> dict:
@@ -196,81 +245,85 @@ class WriteShards(beam.PTransform):
     ):
         super().__init__()
         expect_options(self, options, WriteOptions)
-        if class_column is not None and class_column not in schema.names:
-            raise ValueError(f"class_column {class_column!r} is not a column of the schema")
         if attempt is None and not finalize:
             raise ValueError("WriteShards(finalize=False) stages into the attempt of the transform that finalizes: pass attempt=")
-        self._options, self._table, self._schema = options, table, schema
-        self._class_column, self._shard_plan, self._finalize = class_column, shard_plan, finalize
-        # The ratio's unit applies where the ratio does: the data table's classes.
-        self._in_bytes = table == Fate.OUTPUT.table and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
+        self._options, self._spec, self._shard_plan = options, _table_spec(options, table, schema, class_column), shard_plan
+        self._finalize = finalize
         self._attempt = attempt or storage.claim_output(options.output, options.overwrite)
 
-    def _plan(self, totals: dict, given: list | None = None) -> dict:
-        """The shard plan, in rows per class (or, in bytes, text bytes per class)."""
-        rows = sum(totals["classes"].values())
-        if self._table == Fate.OUTPUT.table:
-            core.check_fixed_shard_count(rows, self._options)
-        in_unit = totals["class_text_bytes"] if self._in_bytes else totals["classes"]
-        if given is not None:
-            shards = [dict(s) for s in given]
-        else:
-            if self._table == Fate.OUTPUT.table:
-                count = self._options.shards.data_shard_count(rows, totals["text_bytes"])
-            else:
-                count = self._options.shards.side_table_shard_count(rows)
-            shards = core.even_shard_plan(in_unit, count)
-        unit = "text bytes" if self._in_bytes else "rows"
-        for cls, n in in_unit.items():
-            if sum(s.get(cls, 0) for s in shards) != n:
-                raise RuntimeError(f"shard plan places {sum(s.get(cls, 0) for s in shards)} of {n} {cls!r} {unit}")
-        return {"totals": totals, "shards": shards}
-
     def expand(self, rows: beam.PCollection) -> beam.PCollection:
-        class_column, seed = self._class_column, self._options.seed
-        totals = rows | "Totals" >> beam.CombineGlobally(_Totals(class_column))
-        if self._shard_plan is None:
-            plan = totals | "Plan" >> beam.Map(self._plan)
-        else:
-            plan = totals | "Plan" >> beam.Map(self._plan, AsSingleton(self._shard_plan))
-        targets = plan | "RankTargets" >> beam.Map(
-            lambda p: {cls: (n, core.cumulative_ranks(p["shards"], cls)) for cls, n in p["totals"]["classes"].items()}
-        )
-        with_keys = rows | "OrderKeys" >> beam.Map(
-            lambda r: (_class_of(r, class_column), (seeded_hash64(_placement(r), seed, "shard"), _placement(r)), r)
-        )
-        if self._in_bytes:
-            # Weighted by text: a row goes to the shard whose share holds its last byte.
-            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], _text_bytes(t[2])))
-        else:
-            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
-        boundaries = keys | RankBoundaries(targets, weighted=self._in_bytes)
-        assigned = with_keys | "AssignShard" >> beam.Map(
-            lambda t, b: (bucket_of(t[1], b[t[0]]), t[2]), AsSingleton(boundaries)
-        )
-        # One placeholder per shard, so a shard with no rows is still written (readers need its schema).
-        placeholders = plan | "Placeholders" >> beam.FlatMap(lambda p: [(j, None) for j in range(len(p["shards"]))])
-        infos = (
-            (assigned, placeholders)
-            | "WithPlaceholders" >> beam.Flatten()
-            | "GroupByShard" >> beam.GroupByKey()
-            | "WriteShard" >> beam.ParDo(
-                _WriteShard(
-                    self._table, self._schema, self._options, class_column, self._attempt.staging, self._in_bytes
-                ),
-                AsSingleton(plan),
-            )
-        )
+        table = self._spec.table
+        plans = {table: self._shard_plan} if self._shard_plan is not None else {}
+        infos = {table: rows} | _StageTables(self._options, [self._spec], self._attempt.staging, plans)
         if not self._finalize:
             return infos
         return (
             infos.pipeline
             | "Finalize" >> beam.Create([None])
             | "MoveShards" >> beam.FlatMap(
-                lambda _, shards, table: _publish_table(self._attempt, table, shards),
-                AsList(infos),
-                self._table,
+                lambda _, shards: _publish_table(self._attempt, table, shards), AsList(infos)
             )
+        )
+
+
+class _StageTables(beam.PTransform):
+    """``{table: rows}`` -> every table's shards, written into the staging area and read back.
+
+    All tables share one graph (one totals combine, one rank search keyed by
+    (table, class), one group by (table, shard)): the runner's cost per
+    transform is paid once, not once per table. Rows are placed by a seeded
+    hash of their input location; a table with no rows still gets one (empty)
+    shard, so readers find its schema.
+    """
+
+    def __init__(
+        self, options: WriteOptions, specs: list[_TableSpec], staging: str, shard_plans: Mapping[str, beam.PCollection]
+    ):
+        super().__init__()
+        self._options, self._specs, self._staging, self._shard_plans = options, specs, staging, dict(shard_plans)
+
+    def _plans(self, totals: dict, **given) -> dict:
+        return {
+            spec.table: _plan(spec, self._options, totals[spec.table], given.get(f"given_{spec.table}"))
+            for spec in self._specs
+        }
+
+    def expand(self, tables: Mapping[str, beam.PCollection]) -> beam.PCollection:
+        seed, specs = self._options.seed, {spec.table: spec for spec in self._specs}
+
+        def order_keyed(row: Mapping, spec: _TableSpec) -> tuple:
+            placement = _placement(row)
+            group = (spec.table, _class_of(row, spec.class_column))
+            return group, (seeded_hash64(placement, seed, "shard"), placement), _text_bytes(row), row
+
+        keyed = [
+            tables[table] | f"OrderKeys_{table}" >> beam.Map(order_keyed, spec) for table, spec in specs.items()
+        ] | "AllTables" >> beam.Flatten()
+        totals = (
+            keyed
+            | "Sizes" >> beam.Map(lambda t: (t[0][0], t[0][1], t[2]))
+            | "Totals" >> beam.CombineGlobally(_Totals(specs))
+        )
+        given = {f"given_{table}": AsSingleton(plan) for table, plan in self._shard_plans.items()}
+        plans = totals | "Plan" >> beam.Map(self._plans, **given)
+        weighted = {table for table, spec in specs.items() if spec.in_bytes}
+        # Weighted by text where the ratio counts bytes: a row goes to the shard whose share holds its last byte.
+        boundaries = (
+            keyed
+            | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], t[2] if t[0][0] in weighted else 1))
+            | RankBoundaries(plans | "RankTargets" >> beam.Map(_rank_targets), weighted=True)
+        )
+        assigned = keyed | "AssignShard" >> beam.Map(
+            lambda t, b: ((t[0][0], bucket_of(t[1], b[t[0]])), t[3]), AsSingleton(boundaries)
+        )
+        placeholders = plans | "Placeholders" >> beam.FlatMap(
+            lambda p: [((table, j), None) for table, plan in p.items() for j in range(len(plan["shards"]))]
+        )
+        return (
+            (assigned, placeholders)
+            | "WithPlaceholders" >> beam.Flatten()
+            | "GroupByShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(_WriteShard(specs, self._options, self._staging), AsSingleton(plans))
         )
 
 
@@ -327,17 +380,17 @@ class WriteCuratedOutput(beam.PTransform):
         self._attempt = attempt or storage.claim_output(options.output, options.overwrite, run_id)
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
-        shards = {}
-        for fate in Fate:
-            if fate.table not in tables:
-                continue
-            is_data = fate is Fate.OUTPUT
-            # Data shards spread each origin evenly (the ratio must hold per shard).
-            shards[fate.table] = tables[fate.table] | f"Write_{fate.table}" >> WriteShards(
-                self._options, fate.table, fate.schema, "origin" if is_data else None,
-                self._data_shard_plan if is_data else None, finalize=False, attempt=self._attempt,
-            )
+        # Data shards spread each origin evenly (the ratio must hold per shard).
+        specs = [
+            _table_spec(self._options, fate.table, fate.schema, "origin" if fate is Fate.OUTPUT else None)
+            for fate in Fate
+            if fate.table in tables
+        ]
+        plans = {} if self._data_shard_plan is None else {Fate.OUTPUT.table: self._data_shard_plan}
+        shards = {spec.table: tables[spec.table] for spec in specs} | "Stage" >> _StageTables(
+            self._options, specs, self._attempt.staging, plans
+        )
         return tables | "Provenance" >> WriteProvenance(
-            self._run_id, self._config, self._options.output, self._attempt, shards,
+            self._run_id, self._config, self._options.output, self._attempt, shards, [spec.table for spec in specs],
             stages=self._stages, counts=self._counts, extra_sections=self._extra,
         )
