@@ -1,16 +1,18 @@
 """Beam steps that find near-duplicate pairs: LSH band entries, candidate pairs verified
-against their sketches, and the connected components of the verified pairs."""
+against their sketches, and the members of each connected component of the verified pairs."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.pvalue import AsSingleton, TaggedOutput
 
 from curation.bundling import BundleBuffer
 from curation.dedup.cluster_transforms import COUNTER_NAMESPACE, only_value
-from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star
+from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star, union_find_roots
 from curation.dedup.minhash import band_keys
 from curation.dedup.sketch import band_shard, signature_array, similarity
 from curation.dedup.survivor import Member
@@ -100,16 +102,52 @@ class BandEntriesByShard(BundleBuffer):
         return iter(by_shard.items())
 
 
-class ConnectedComponents(beam.PTransform):
-    """Edges -> one star per component, centred on its smallest id (see components.py).
+_LINK = "link"
 
-    Unrolled: ``rounds`` x (Large-Star, Small-Star), each a GroupByKey by node.
-    Convergence is checked downstream, where each node must find one root.
+
+class _RootOfEachMember(beam.DoFn):
+    """(node, [("root", centre) ..., ("member", Member)]) -> (smallest root, Member), and a
+    link (smallest root, other root) to _LINK for each further root: a star not yet merged."""
+
+    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
+        node, tagged = element
+        roots, members = set(), []
+        for tag, value in tagged:
+            (roots.add if tag == "root" else members.append)(value)
+        if not roots:  # in no verified pair: a singleton, left alone
+            return
+        root = min(roots)
+        yield root, only_value(members, node, "records")
+        for other in roots - {root}:
+            yield TaggedOutput(_LINK, (root, other))
+
+
+def _merged_roots(element: tuple[None, Iterable[tuple[str, str]]], max_links: int) -> dict[str, str]:
+    """The links left between stars -> {root: the smallest root of its component} for the roots that merge."""
+    links = list(itertools.islice(element[1], max_links + 1))
+    if len(links) > max_links:
+        raise ComponentsNotConvergedError(
+            f"NearDedup: more than {max_links} links between clusters are left after the distributed "
+            "rounds, too many to finish on one worker; raise NearDedupOptions.component_rounds "
+            "(or max_unconverged_links, if the worker has the memory)"
+        )
+    return {node: root for node, root in union_find_roots((), links).items() if node != root}
+
+
+class ComponentMembers(beam.PTransform):
+    """Verified edges -> (root, Member) for each member of a connected component of two or more,
+    the root being the component's smallest id (see components.py).
+
+    ``rounds`` rounds of Large-Star / Small-Star run distributed (each a
+    GroupByKey by node); most components are stars after two. The links still
+    joining stars after them (a graph of the stars' centres, far smaller than the
+    input) are finished by union-find on one worker, at most ``max_links`` of
+    them, or the job fails loudly.
     """
 
-    def __init__(self, rounds: int) -> None:
+    def __init__(self, members: beam.PCollection, rounds: int, max_links: int) -> None:
         super().__init__()
-        self._rounds = rounds
+        self._members, self._rounds, self._max_links = members, rounds, max_links
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
         for round_ in range(self._rounds):
@@ -122,17 +160,21 @@ class ConnectedComponents(beam.PTransform):
                 | f"GroupSmallerNeighbours{round_}" >> beam.GroupByKey()
                 | f"SmallStar{round_}" >> beam.FlatMapTuple(small_star)
             )
-        return edges
-
-
-def member_by_root(element: tuple[str, dict[str, Iterable]], rounds: int) -> Iterator[tuple[str, Member]]:
-    node, grouped = element
-    roots = set(grouped["root"])
-    if not roots:  # in no verified pair: a singleton, left alone
-        return
-    if len(roots) > 1:
-        raise ComponentsNotConvergedError(
-            f"NearDedup: clusters did not converge in {rounds} rounds (node {node!r} still "
-            f"links to {sorted(roots)[:3]}); raise NearDedupOptions.max_component_rounds"
+        # A leaf names its centre, a centre itself: a node of an unfinished component names several.
+        roots = edges | "RootsOfEachNode" >> beam.FlatMap(lambda e: ((e[1], ("root", e[0])), (e[0], ("root", e[0]))))
+        members = self._members | "TagMembers" >> beam.MapTuple(lambda node, member: (node, ("member", member)))
+        first = (
+            (roots, members)
+            | "RootsAndMembers" >> beam.Flatten()
+            | "GroupByNode" >> beam.GroupByKey()
+            | "FirstRoot" >> beam.ParDo(_RootOfEachMember()).with_outputs(_LINK, main="members")
         )
-    yield roots.pop(), only_value(grouped["member"], node, "records")
+        merged = (
+            first[_LINK]
+            | "OneKey" >> beam.Map(lambda link: (None, link))
+            | "GatherLinks" >> beam.GroupByKey()
+            | "FinishInMemory" >> beam.Map(_merged_roots, self._max_links)
+        )
+        return first.members | "FinalRoot" >> beam.Map(
+            lambda kv, merged: (merged.get(kv[0], kv[0]), kv[1]), AsSingleton(merged, default_value={})
+        )

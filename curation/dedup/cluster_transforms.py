@@ -29,6 +29,7 @@ from curation.dedup.survivor import (
     merge_summaries,
     removal_decision,
     survivor_decision,
+    survivor_verified_decisions,
 )
 from curation.hashing import seeded_hash64
 from curation.schema import Fate
@@ -229,41 +230,57 @@ def _survivor(survivor_and_size: tuple) -> Iterator[tuple[str, Decision]]:
         yield survivor_id, decision
 
 
-def _unverified(element: tuple) -> Iterator[tuple[str, None]]:
-    """((root, salt), {members, the summary of their cluster if two or more}) -> (id, None) per member."""
-    _, grouped = element
-    if any(True for _ in grouped["summary"]):
-        yield from ((member.id, None) for member in grouped["item"])
+class _FinishRounds(beam.DoFn):
+    """(root, the members the first round left) -> (id, Decision) of the later rounds, and
+    (id, None) to KEPT_UNVERIFIED_TAG per member still undecided after the last round.
+
+    In memory, per component: a remainder over ``max_members`` is kept unverified whole.
+    """
+
+    def __init__(self, options: NearDedupOptions) -> None:
+        self._options = options
+        self._too_large = Metrics.counter(COUNTER_NAMESPACE, "near_remainder_over_memory_limit")
+
+    def process(self, element: tuple[str, Iterable[Member]]) -> Iterator[Any]:
+        _, members = element
+        options = self._options
+        if sum(1 for _ in members) > options.max_members_in_memory:  # grouped values iterate again
+            self._too_large.inc()
+            decisions, unverified = {}, (member.id for member in members)
+        else:
+            decisions, unverified = survivor_verified_decisions(
+                [members], "near", similarity, options.threshold, options.survivor_rounds - 1
+            )
+        yield from decisions.items()
+        for member_id in unverified:
+            yield TaggedOutput(KEPT_UNVERIFIED_TAG, (member_id, None))
 
 
 class SurvivorVerifiedDecisions(beam.PTransform):
     """(root, Member) of each connected component -> (id, Decision), (id, None) per unverified.
 
-    Each round, a cluster's summary names its survivor, and every member is
-    checked against it (on several workers for a large cluster): a match is
-    removed, the others go on to the next round as a cluster of their own. See
-    ``survivor.survivor_verified_decisions``, the same in memory.
+    The first round runs distributed: a cluster's summary names its survivor, and
+    every member is checked against it (on several workers for a large cluster):
+    a match is removed. The members left (the far ends of chains, few) are
+    grouped per component and go through the later rounds in memory, each round
+    keeping its best-ranked member and removing what matches it. See
+    ``survivor.survivor_verified_decisions``, all the rounds in memory.
     """
 
     def __init__(self, options: NearDedupOptions) -> None:
         super().__init__()
         self._options = options
 
-    def _join_summaries(self, clusters: beam.PCollection, label: str) -> beam.PCollection:
-        summaries = clusters | f"Summaries{label}" >> SummarizeClusters()
-        return clusters | f"JoinMembers{label}" >> JoinClusterSummaries(
-            summaries, self._options.members_per_key, lambda member: member.id
-        )
-
     def expand(self, clusters: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        matches = []
-        for round_ in range(self._options.survivor_rounds):
-            checked = self._join_summaries(clusters, str(round_)) | f"Check{round_}" >> beam.FlatMap(
-                _check_near_members, similarity, self._options.threshold
-            ).with_outputs(_UNMATCHED, main="matches")
-            matches.append(checked.matches)
-            clusters = checked[_UNMATCHED]
-        matches = matches | "AllMatches" >> beam.Flatten()
+        summaries = clusters | "Summaries" >> SummarizeClusters()
+        checked = (
+            clusters
+            | "JoinMembers" >> JoinClusterSummaries(summaries, self._options.members_per_key, lambda member: member.id)
+            | "Check" >> beam.FlatMap(_check_near_members, similarity, self._options.threshold).with_outputs(
+                _UNMATCHED, main="matches"
+            )
+        )
+        matches = checked.matches
         survivors = (
             matches
             | "CountAndWeight" >> beam.MapTuple(lambda survivor_id, match: (survivor_id, (1, match.weight)))
@@ -271,6 +288,10 @@ class SurvivorVerifiedDecisions(beam.PTransform):
             | "SurvivorDecisions" >> beam.FlatMap(_survivor)
         )
         removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
-        # Clusters of two or more left after the last round: their members stay, unverified.
-        unverified = self._join_summaries(clusters, "Left") | "Unverified" >> beam.FlatMap(_unverified)
-        return (survivors, removals) | "Decisions" >> beam.Flatten(), unverified
+        later = (
+            checked[_UNMATCHED]
+            | "GroupLeft" >> beam.GroupByKey()
+            | "LaterRounds" >> beam.ParDo(_FinishRounds(self._options)).with_outputs(KEPT_UNVERIFIED_TAG, main="decisions")
+        )
+        decisions = (survivors, removals, later.decisions) | "Decisions" >> beam.Flatten()
+        return decisions, later[KEPT_UNVERIFIED_TAG]

@@ -1,13 +1,14 @@
 """Connected components of the verified-duplicate graph.
 
 Beam graphs are static, so :class:`~curation.dedup.transforms.NearDedup` runs a
-fixed number of rounds of the alternating Large-Star / Small-Star algorithm
-(Kiveris et al., "Connected Components in MapReduce and Beyond", 2014): each
-step is one group-by-node, no node ever sees more than its own neighbours, and
-the graph converges to one star per component whose centre is the component's
-smallest node (O(log^2 n) rounds proven, ~log n in practice). This module holds
-the two per-node steps the Beam job calls, an in-memory driver of the same steps
-for tests, and a plain union-find as the reference answer.
+few rounds of the alternating Large-Star / Small-Star algorithm (Kiveris et
+al., "Connected Components in MapReduce and Beyond", 2014): each step is one
+group-by-node, no node ever sees more than its own neighbours, and the graph
+converges to one star per component whose centre is the component's smallest
+node (O(log^2 n) rounds proven, ~log n in practice). Each round shrinks what is
+left, so after a few the links still joining stars are few enough for the
+plain union-find here to finish them on one worker. This module holds the two
+per-node steps, an in-memory driver of the same steps for tests, and the union-find.
 
 Edges are ``(small, large)`` pairs of comparable node labels (document ids).
 """

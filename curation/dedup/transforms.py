@@ -30,7 +30,7 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from curation.checks import expect_options
-from curation.dedup.candidate_transforms import BandEntriesByShard, ConnectedComponents, VerifyCandidates, member_by_root
+from curation.dedup.candidate_transforms import BandEntriesByShard, ComponentMembers, VerifyCandidates
 from curation.dedup.cluster_transforms import (
     KEPT_UNVERIFIED_TAG,
     ApplyDecisions,
@@ -150,24 +150,14 @@ class NearDedup(beam.PTransform):
         )
         sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
         # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
-        star_edges = (
+        members_by_root = (
             members
             | "BandEntries" >> beam.ParDo(BandEntriesByShard(bands, rows, options.band_shards))
             | "GroupByShard" >> beam.GroupByKey()
             | "CandidatePairs" >> beam.FlatMap(lambda kv: candidate_pairs(kv[1], options.all_pairs_bucket_limit))
             | "DistinctCandidates" >> beam.Distinct()
             | "Verify" >> VerifyCandidates(sketches, options.threshold)
-            | "Components" >> ConnectedComponents(options.max_component_rounds)
-        )
-        roots = (
-            star_edges
-            | "RootOfEachNode" >> beam.FlatMap(lambda e: ((e[1], e[0]), (e[0], e[0])))
-            | "DistinctRoots" >> beam.Distinct()
-        )
-        members_by_root = (
-            {"member": members, "root": roots}
-            | "JoinRoots" >> beam.CoGroupByKey()
-            | "KeyByRoot" >> beam.FlatMap(member_by_root, options.max_component_rounds)
+            | "Components" >> ComponentMembers(members, options.component_rounds, options.max_unconverged_links)
         )
         decisions, unverified = members_by_root | "SurvivorRounds" >> SurvivorVerifiedDecisions(options)
         decisions = (decisions, one_shingle_decisions) | "AllDecisions" >> beam.Flatten()

@@ -224,10 +224,30 @@ def test_duplicate_ids_fail_loudly(make_pipeline, tmp_path):
         run(make_pipeline, tmp_path, NearDedup(NEAR), other_texts)
 
 
-def test_unconverged_components_fail_loudly(make_pipeline, tmp_path):
-    chain = window_docs("k", 9, [0, 8, 16, 24, 32, 40, 48, 56])  # needs more than one round
-    with pytest.raises(Exception, match="max_component_rounds"):
-        run(make_pipeline, tmp_path, NearDedup(NearDedupOptions(max_component_rounds=1)), chain)
+def test_components_too_unconverged_to_finish_on_one_worker_fail_loudly(make_pipeline, tmp_path):
+    chain = window_docs("k", 9, [0, 8, 16, 24, 32, 40, 48, 56])  # leaves links between stars after one round
+    with pytest.raises(Exception, match="max_unconverged_links"):
+        run(make_pipeline, tmp_path, NearDedup(NearDedupOptions(component_rounds=1, max_unconverged_links=0)), chain)
+
+
+@pytest.mark.parametrize("rounds", [0, 1, 3])
+def test_any_number_of_distributed_component_rounds_gives_the_same_clusters(make_pipeline, tmp_path, rounds):
+    # The in-memory finish takes whatever the distributed rounds leave, down to every edge (0 rounds).
+    records = corpus_for_determinism()
+    options = dataclasses.replace(NEAR, component_rounds=rounds)
+    def canonical(result):
+        return [sorted(map(json.dumps, rows)) for rows in result]
+    assert canonical(run(make_pipeline, tmp_path, NearDedup(options), records)) == canonical(
+        run(make_pipeline, tmp_path, NearDedup(NEAR), records))
+
+
+def test_a_remainder_too_large_for_one_worker_is_kept_unverified(make_pipeline, tmp_path):
+    # large_clusters' second family (101 members) fails the first round: over 50, it is not held in memory.
+    options = dataclasses.replace(NEAR, max_members_in_memory=50)
+    survivors, duplicates, unverified = run(make_pipeline, tmp_path, NearDedup(options), large_clusters())
+    assert "second" in unverified and len(unverified) == 101
+    assert not {d["id"] for d in duplicates} & set(unverified)
+    assert by_id(survivors)["copyreal"]["cluster_size"] == 302
 
 
 @pytest.mark.parametrize("verification", ["signature", "shingles"])
