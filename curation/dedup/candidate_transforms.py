@@ -16,16 +16,21 @@ from curation.dedup.components import ComponentsNotConvergedError, large_star, s
 from curation.dedup.minhash import band_keys
 from curation.dedup.sketch import band_shard, signature_array, similarity
 from curation.dedup.survivor import Member
+from curation.lean_transforms import by_tag, group_tagged
 
 
-def _pairs_by_first_sketch(element: tuple[str, dict[str, Iterable]]) -> Iterator[tuple[str, tuple]]:
-    """(id_a, {pairs (id_a, id_b), id_a's sketch}) -> (id_b, (id_a, sketch_a)) per pair."""
-    id_a, grouped = element
-    sketch_a = None
-    for id_b in grouped["pair"]:
-        if sketch_a is None:
-            sketch_a = only_value(grouped["sketch"], id_a, "sketches")
-        yield id_b, (id_a, sketch_a)
+def _pairs_by_first_sketch(element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator[tuple[str, tuple]]:
+    """(id_a, tagged candidate pairs (id_a, id_b) and id_a's sketch) -> (id_b, (id_a, sketch_a)) per distinct pair.
+
+    A pair found in several LSH bands meets here once per band: it goes on once.
+    """
+    id_a, tagged = element
+    grouped = by_tag(tagged, ("pair", "sketch"))
+    partners = set(grouped["pair"])
+    if partners:
+        sketch_a = only_value(grouped["sketch"], id_a, "sketches")
+        for id_b in partners:
+            yield id_b, (id_a, sketch_a)
 
 
 class _VerifyPairs(beam.DoFn):
@@ -36,8 +41,9 @@ class _VerifyPairs(beam.DoFn):
         self._verified = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_verified")
         self._rejected = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_rejected")
 
-    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[tuple[str, str]]:
-        id_b, grouped = element
+    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator[tuple[str, str]]:
+        id_b, tagged = element
+        grouped = by_tag(tagged, ("first", "sketch"))
         sketch_b = None
         for id_a, sketch_a in grouped["first"]:
             if sketch_b is None:
@@ -50,7 +56,8 @@ class _VerifyPairs(beam.DoFn):
 
 
 class VerifyCandidates(beam.PTransform):
-    """Distinct candidate pairs -> the pairs whose similarity reaches the threshold.
+    """Candidate pairs (id_a < id_b, repeated once per band that found them) -> each
+    distinct pair whose similarity reaches the threshold, once.
 
     Each pair fetches its two sketches by id in two joins, so a sketch is shuffled
     about twice per document instead of once per LSH band.
@@ -62,15 +69,11 @@ class VerifyCandidates(beam.PTransform):
         self._threshold = threshold
 
     def expand(self, pairs: beam.PCollection) -> beam.PCollection:
-        with_first = (
-            {"pair": pairs, "sketch": self._sketches}
-            | "JoinFirstSketch" >> beam.CoGroupByKey()
-            | "ByLargerId" >> beam.FlatMap(_pairs_by_first_sketch)
+        with_first = group_tagged({"pair": pairs, "sketch": self._sketches}, "JoinFirstSketch") | (
+            "ByLargerId" >> beam.FlatMap(_pairs_by_first_sketch)
         )
-        return (
-            {"first": with_first, "sketch": self._sketches}
-            | "JoinSecondSketch" >> beam.CoGroupByKey()
-            | "Compare" >> beam.ParDo(_VerifyPairs(self._threshold))
+        return group_tagged({"first": with_first, "sketch": self._sketches}, "JoinSecondSketch") | (
+            "Compare" >> beam.ParDo(_VerifyPairs(self._threshold))
         )
 
 

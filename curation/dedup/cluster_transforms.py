@@ -32,12 +32,15 @@ from curation.dedup.survivor import (
     survivor_verified_decisions,
 )
 from curation.hashing import seeded_hash64
+from curation.lean_transforms import by_tag, group_tagged
 from curation.schema import Fate
 
 COUNTER_NAMESPACE = "curation.dedup"
 # NearDedup's third output: the id of each record kept because the survivor rounds
 # ended before deciding it (see NearDedupOptions.survivor_rounds).
 KEPT_UNVERIFIED_TAG = "kept_unverified"
+# What JoinClusterSummaries groups: a cluster's items and (for two or more) its summary.
+CLUSTER_TAGS = ("item", "summary")
 
 
 def not_unique(record_id: str, count: int, what: str) -> ValueError:
@@ -80,12 +83,13 @@ class _RouteByDecision(_Route):
         super().__init__()
         self._kept_unverified = Metrics.counter(COUNTER_NAMESPACE, "near_kept_unverified")
 
-    def process(self, element: tuple[str, dict[str, Iterable]]) -> Iterator[Any]:
-        record_id, grouped = element
+    def process(self, element: tuple[str, Iterable[tuple[str, Any]]]) -> Iterator[Any]:
+        record_id, tagged = element
+        grouped = by_tag(tagged, ("record", "decision", "unverified"))
         record = only_value(grouped["record"], record_id, "records")
-        decisions = list(grouped["decision"])
+        decisions = grouped["decision"]
         yield from self._route(record, decisions[0] if decisions else None)
-        if any(True for _ in grouped["unverified"]):
+        if grouped["unverified"]:
             self._kept_unverified.inc()
             yield TaggedOutput(KEPT_UNVERIFIED_TAG, record_id)
 
@@ -93,8 +97,9 @@ class _RouteByDecision(_Route):
 class RouteByExactCluster(_Route):
     """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
 
-    def process(self, element: tuple[tuple, dict[str, Iterable]]) -> Iterator[Any]:
-        _, grouped = element
+    def process(self, element: tuple[tuple, Iterable[tuple[str, Any]]]) -> Iterator[Any]:
+        _, tagged = element
+        grouped = by_tag(tagged, CLUSTER_TAGS)
         summary = next(iter(grouped["summary"]), None)
         # Records of one id and text share a salt, so they meet here: a repeated id
         # would make both copies "the survivor". At most members_per_key ids are held.
@@ -117,12 +122,9 @@ class ApplyDecisions(beam.PTransform):
 
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:
         keyed = records | "KeyById" >> beam.Map(lambda record: (record["id"], record))
-        return (
-            {"record": keyed, "decision": self._decisions, "unverified": self._unverified}
-            | "JoinDecisions" >> beam.CoGroupByKey()
-            | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
-                Fate.DUPLICATE.tag, KEPT_UNVERIFIED_TAG, main=Fate.OUTPUT.tag
-            )
+        joined = group_tagged({"record": keyed, "decision": self._decisions, "unverified": self._unverified}, "JoinDecisions")
+        return joined | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
+            Fate.DUPLICATE.tag, KEPT_UNVERIFIED_TAG, main=Fate.OUTPUT.tag
         )
 
 
@@ -166,7 +168,8 @@ def _salt(item_id: str, salts: int) -> int:
 
 
 class JoinClusterSummaries(beam.PTransform):
-    """(cluster key, item) -> ((cluster key, salt), {"item": items, "summary": [its summary]}).
+    """(cluster key, item) -> ((cluster key, salt), [("item", item) ..., ("summary", its summary)]):
+    split with ``by_tag(values, CLUSTER_TAGS)``.
 
     A cluster of more than ``members_per_key`` members (a boilerplate text copied
     a million times) is spread over several salts, its summary sent to each, so
@@ -190,27 +193,25 @@ class JoinClusterSummaries(beam.PTransform):
         salted_summaries = self._summaries | "SummaryPerSalt" >> beam.FlatMap(
             lambda kv, salts: [((kv[0], salt), kv[1]) for salt in range(salts.get(kv[0], 1))], salts
         )
-        return {"item": salted_items, "summary": salted_summaries} | "JoinSummary" >> beam.CoGroupByKey()
+        return group_tagged({"item": salted_items, "summary": salted_summaries}, "JoinSummary")
 
 
 _UNMATCHED = "unmatched"
 
 
 
-def decide_equal_texts(element: tuple) -> Iterator[tuple[str, Decision]]:
-    """((text key, salt), {members, their summary}) -> a near Decision (similarity 1.0) per member."""
-    _, grouped = element
-    for summary in grouped["summary"]:  # none for a text no other record has
-        for member in grouped["item"]:
-            yield member.id, decision_for(member.id, None, summary, "near", _identical)
+def _check_near_members(element: tuple, threshold: float) -> Iterator[Any]:
+    """((cluster key, salt), its members and summary) -> (survivor id, Match) per member
+    that matches the survivor, the unmatched as (cluster key, Member) to _UNMATCHED.
 
-
-def _check_near_members(element: tuple, similarity, threshold: float) -> Iterator[Any]:
-    """((root, salt), {members, the cluster's summary}) -> (survivor id, Match) per member
-    that matches the survivor, the unmatched as (root, Member) to _UNMATCHED."""
-    (root, _), grouped = element
+    A component's key is its root id (str); a cluster of one-shingle texts, equal
+    once normalised and without sketches, is keyed by that text (bytes): all match.
+    """
+    (root, _), tagged = element
+    grouped = by_tag(tagged, CLUSTER_TAGS)
+    compare = _identical if isinstance(root, bytes) else similarity
     for summary in grouped["summary"]:  # none for a member left alone: it is kept
-        for member, match in check_members(grouped["item"], summary, similarity, threshold):
+        for member, match in check_members(grouped["item"], summary, compare, threshold):
             if match is None:
                 yield TaggedOutput(_UNMATCHED, (root, member))
             else:
@@ -276,7 +277,7 @@ class SurvivorVerifiedDecisions(beam.PTransform):
         checked = (
             clusters
             | "JoinMembers" >> JoinClusterSummaries(summaries, self._options.members_per_key, lambda member: member.id)
-            | "Check" >> beam.FlatMap(_check_near_members, similarity, self._options.threshold).with_outputs(
+            | "Check" >> beam.FlatMap(_check_near_members, self._options.threshold).with_outputs(
                 _UNMATCHED, main="matches"
             )
         )

@@ -38,7 +38,6 @@ from curation.dedup.cluster_transforms import (
     RouteByExactCluster,
     SummarizeClusters,
     SurvivorVerifiedDecisions,
-    decide_equal_texts,
 )
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
@@ -140,14 +139,6 @@ class NearDedup(beam.PTransform):
 
         sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, main="members")
         members, one_shingle = sketched.members, sketched[_ONE_SHINGLE]
-        one_shingle_decisions = (
-            one_shingle
-            | "JoinOneShingle" >> JoinClusterSummaries(
-                one_shingle | "SummarizeOneShingle" >> SummarizeClusters(), options.members_per_key,
-                lambda member: member.id,
-            )
-            | "DecideOneShingle" >> beam.FlatMap(decide_equal_texts)
-        )
         sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
         # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
         members_by_root = (
@@ -155,12 +146,12 @@ class NearDedup(beam.PTransform):
             | "BandEntries" >> beam.ParDo(BandEntriesByShard(bands, rows, options.band_shards))
             | "GroupByShard" >> beam.GroupByKey()
             | "CandidatePairs" >> beam.FlatMap(lambda kv: candidate_pairs(kv[1], options.all_pairs_bucket_limit))
-            | "DistinctCandidates" >> beam.Distinct()
             | "Verify" >> VerifyCandidates(sketches, options.threshold)
             | "Components" >> ComponentMembers(members, options.component_rounds, options.max_unconverged_links)
         )
-        decisions, unverified = members_by_root | "SurvivorRounds" >> SurvivorVerifiedDecisions(options)
-        decisions = (decisions, one_shingle_decisions) | "AllDecisions" >> beam.Flatten()
+        # One-shingle texts are clusters of equal texts, keyed by that text (bytes; a component by its root id, str).
+        clusters = (members_by_root, one_shingle) | "AllClusters" >> beam.Flatten()
+        decisions, unverified = clusters | "SurvivorRounds" >> SurvivorVerifiedDecisions(options)
         routed = records | "Apply" >> ApplyDecisions(decisions, unverified)
         return NearDedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag], routed[KEPT_UNVERIFIED_TAG])
 

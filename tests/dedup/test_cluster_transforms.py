@@ -3,7 +3,8 @@
 import apache_beam as beam
 from apache_beam.testing.util import assert_that
 
-from curation.dedup.cluster_transforms import JoinClusterSummaries, SummarizeClusters
+from curation.dedup.cluster_transforms import CLUSTER_TAGS, JoinClusterSummaries, SummarizeClusters
+from curation.lean_transforms import by_tag
 from curation.dedup.survivor import Member
 
 
@@ -13,8 +14,9 @@ def test_a_hot_cluster_is_checked_on_several_keys_each_with_its_summary(make_pip
     with make_pipeline() as pipeline:
         clusters = pipeline | beam.Create(members)
         joined = clusters | JoinClusterSummaries(clusters | SummarizeClusters(), 7, lambda member: member.id)
-        keys = joined | beam.MapTuple(lambda key, grouped: (
-            key[0], len(list(grouped["item"])), [(s.survivor.id, s.count) for s in grouped["summary"]]))
+        grouped = joined | beam.MapTuple(lambda key, tagged: (key, by_tag(tagged, CLUSTER_TAGS)))
+        keys = grouped | beam.MapTuple(lambda key, grouped: (
+            key[0], len(grouped["item"]), [(s.survivor.id, s.count) for s in grouped["summary"]]))
 
         def check(rows):
             hot = [row for row in rows if row[0] == "root"]
