@@ -1,13 +1,16 @@
-"""Small-graph stand-ins for Beam's joins: the runner pays about 10 ms per transform.
+"""Small-graph stand-ins for Beam's joins and reshuffles: the runner pays about 10 ms per transform.
 
 Beam's ``CoGroupByKey`` of two inputs is seven transforms (a tag per input, a
 flatten, the group, a regrouping map and two composites). ``group_tagged`` is
 the same shuffle in ``len(inputs) + 2``: each input tagged, flattened, grouped;
-its consumer splits the values by tag with :func:`by_tag`.
+its consumer splits the values by tag with :func:`by_tag`. Likewise
+``spread`` for ``Reshuffle``. (A single element to start a step from is
+``beam.Impulse()``, one transform, where ``beam.Create([None])`` is five.)
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, Iterable, Mapping
 
 import apache_beam as beam
@@ -28,3 +31,14 @@ def by_tag(tagged_values: Iterable[tuple[str, Any]], tags: Iterable[str]) -> dic
     for tag, value in tagged_values:
         grouped[tag].append(value)
     return grouped
+
+
+def spread(pcoll: beam.PCollection, label: str) -> beam.PCollection:
+    """The elements, redistributed over workers (a fusion break): Reshuffle's effect in three
+    transforms, not seven. Keys are random, as Reshuffle's: the elements, not their order, matter."""
+    return (
+        pcoll
+        | f"{label}Key" >> beam.Map(lambda element: (random.getrandbits(32), element))
+        | label >> beam.GroupByKey()
+        | f"{label}Values" >> beam.FlatMapTuple(lambda _, elements: elements)
+    )

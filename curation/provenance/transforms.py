@@ -126,7 +126,7 @@ class WriteProvenance(beam.PTransform):
             side["extra"] = AsSingleton(self._extra)
         return (
             tables[Fate.OUTPUT.table].pipeline
-            | "Finalize" >> beam.Create([None])
+            | "Finalize" >> beam.Impulse()
             | "WriteManifest" >> beam.Map(self._finalize, **side)
         )
 

@@ -11,6 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
+from curation.lean_transforms import spread
 from curation.reading import compression, splits
 from curation.reading.files import read_file
 from curation.reading.ids import resolve_duplicate_ids
@@ -152,17 +153,15 @@ class ReadDocuments(beam.PTransform):
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
         file_list = pbegin | "ListFiles" >> beam.Create(files)
         file_splits = (
-            file_list
-            | "SpreadFiles" >> beam.Reshuffle()
+            spread(file_list, "SpreadFiles")
             | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
             | "LocateLines" >> beam.Map(_locate_lines)
             | "KeyByFile" >> beam.Map(lambda split: (split.uri, split))
             | "GroupByFile" >> beam.GroupByKey()
             | "NumberSplits" >> beam.FlatMapTuple(lambda _, file_splits: splits.number_splits(file_splits))
-            # Spread splits over workers before the (long) reads: one large file is read by many.
-            | "SpreadSplits" >> beam.Reshuffle()
         )
-        read = file_splits | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
+        # Spread splits over workers before the (long) reads: one large file is read by many.
+        read = spread(file_splits, "SpreadSplits") | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
             Fate.REJECTED.tag, main=Fate.OUTPUT.tag
         )
         resolved = (

@@ -17,15 +17,16 @@ from __future__ import annotations
 import collections
 import math
 import zlib
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsDict, AsSingleton
+from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
+from curation.lean_transforms import by_tag, group_tagged
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
@@ -136,9 +137,17 @@ class CountWords(BundleBuffer):
         return iter(shards.items())
 
 
-def _tally_shard(element: tuple[int, dict[str, list]]) -> tuple[int, int]:
-    _, sides = element
+def _tally_shard(element: tuple[int, Iterable[tuple[str, dict]]]) -> tuple[int, int]:
+    sides = by_tag(element[1], ("in", "out"))
     return tail_metrics.rare_type_tally(tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]))
+
+
+def _coverage(tallies: Iterable[tuple[int, int]]) -> float:
+    """(rare types in, of them still out) per vocabulary shard -> the share kept (NaN: no rare type)."""
+    rare = kept = 0
+    for shard_rare, shard_kept in tallies:
+        rare, kept = rare + shard_rare, kept + shard_kept
+    return kept / rare if rare else math.nan
 
 
 class RareVocabularyCoverage(beam.PTransform):
@@ -161,12 +170,12 @@ class RareVocabularyCoverage(beam.PTransform):
             | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True))
             | "SumWordsOut" >> beam.CombinePerKey(tail_metrics.merge_counts)
         )
+        # At most VOCABULARY_SHARDS tallies: one step sums them as a side input.
+        tallies = group_tagged({"in": counts_in, "out": seen_out}, "JoinShards") | "TallyShard" >> beam.Map(_tally_shard)
         return (
-            {"in": counts_in, "out": seen_out}
-            | "JoinShards" >> beam.CoGroupByKey()
-            | "TallyShard" >> beam.Map(_tally_shard)
-            | "Tally" >> beam.CombineGlobally(beam.combiners.TupleCombineFn(sum, sum))
-            | "Coverage" >> beam.Map(lambda t: t[1] / t[0] if t[0] else math.nan)
+            records["in"].pipeline
+            | "Once" >> beam.Impulse()
+            | "Coverage" >> beam.Map(lambda _, tallies: _coverage(tallies), AsList(tallies))
         )
 
 
@@ -219,21 +228,22 @@ class SelectSample(beam.PTransform):
             return None
         sample = (
             records
-            | "TopicTexts" >> beam.Map(lambda r: r["text"])
-            # A seeded, order-independent sample, bounded on every worker.
-            | "TopicSample" >> beam.combiners.Top.Of(
+            | "TopicTexts" >> beam.Map(lambda r: (None, r["text"]))
+            # A seeded, order-independent sample, bounded on every worker (a keyed combine:
+            # a third of the transforms of a global one).
+            | "TopicSample" >> beam.CombinePerKey(beam.combiners.TopCombineFn(
                 options.topic_sample, key=lambda t: seeded_hash64(t, options.seed, "topic-sample"), reverse=True
-            )
+            ))
         )
+        # No records, no sample: no model (the side input's default).
         return AsSingleton(
             sample
-            | "FitTopics" >> beam.Map(
-                lambda texts: fit_topic_model(
+            | "FitTopics" >> beam.MapTuple(
+                lambda _, texts: fit_topic_model(
                     texts, options.topics, options.seed, max_documents=options.topic_sample
                 ).to_bytes()
-                if texts
-                else None
-            )
+            ),
+            default_value=None,
         )
 
     def expand(self, records: beam.PCollection) -> SampleResult:
@@ -253,7 +263,7 @@ class SelectSample(beam.PTransform):
         )
         plan = (
             records.pipeline
-            | "PlanOnce" >> beam.Create([None])
+            | "PlanOnce" >> beam.Impulse()
             | "Plan" >> beam.Map(lambda _, groups: plan_selection(groups, options), AsDict(counts))
         )
         targets = plan | "RankTargets" >> beam.Map(selection_targets)

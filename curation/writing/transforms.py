@@ -18,7 +18,7 @@ import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsList, AsSingleton
+from apache_beam.pvalue import AsDict, AsList, AsSingleton
 
 from curation import storage
 from curation.checks import expect_options
@@ -75,36 +75,29 @@ def _table_spec(options: WriteOptions, table: str, schema: pa.Schema, class_colu
 
 
 class _Totals(beam.CombineFn):
-    """(table, class, text bytes) per row -> {table: rows and text bytes per class}, every table listed."""
-
-    def __init__(self, tables: Iterable[str]):
-        self._tables = tuple(tables)
+    """(class, text bytes) per row of one table -> its rows and text bytes per class."""
 
     def create_accumulator(self):
-        return {table: ({}, {}) for table in self._tables}
+        return {}, {}
 
     def add_input(self, acc, sized):
-        table, cls, size = sized
-        classes, sizes = acc[table]
+        cls, size = sized
+        classes, sizes = acc
         classes[cls] = classes.get(cls, 0) + 1
         sizes[cls] = sizes.get(cls, 0) + size
         return acc
 
     def merge_accumulators(self, accs):
-        merged = self.create_accumulator()
-        for acc in accs:
-            for table, (classes, sizes) in acc.items():
-                merged_classes, merged_sizes = merged[table]
-                for cls, n in classes.items():
-                    merged_classes[cls] = merged_classes.get(cls, 0) + n
-                    merged_sizes[cls] = merged_sizes.get(cls, 0) + sizes[cls]
-        return merged
+        merged_classes, merged_sizes = self.create_accumulator()
+        for classes, sizes in accs:
+            for cls, n in classes.items():
+                merged_classes[cls] = merged_classes.get(cls, 0) + n
+                merged_sizes[cls] = merged_sizes.get(cls, 0) + sizes[cls]
+        return merged_classes, merged_sizes
 
     def extract_output(self, acc):
-        return {
-            table: {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
-            for table, (classes, sizes) in acc.items()
-        }
+        classes, sizes = acc
+        return {"classes": classes, "class_text_bytes": sizes, "text_bytes": sum(sizes.values())}
 
 
 def _plan(spec: _TableSpec, options: WriteOptions, totals: dict, given: list | None) -> dict:
@@ -259,7 +252,7 @@ class WriteShards(beam.PTransform):
             return infos
         return (
             infos.pipeline
-            | "Finalize" >> beam.Create([None])
+            | "Finalize" >> beam.Impulse()
             | "MoveShards" >> beam.FlatMap(
                 lambda _, shards: _publish_table(self._attempt, table, shards), AsList(infos)
             )
@@ -282,9 +275,11 @@ class _StageTables(beam.PTransform):
         super().__init__()
         self._options, self._specs, self._staging, self._shard_plans = options, specs, staging, dict(shard_plans)
 
-    def _plans(self, totals: dict, **given) -> dict:
+    def _plans(self, _, totals: dict, **given) -> dict:
+        # A table with no rows has no totals: it is planned as empty.
+        empty = _Totals().extract_output(_Totals().create_accumulator())
         return {
-            spec.table: _plan(spec, self._options, totals[spec.table], given.get(f"given_{spec.table}"))
+            spec.table: _plan(spec, self._options, totals.get(spec.table, empty), given.get(f"given_{spec.table}"))
             for spec in self._specs
         }
 
@@ -301,11 +296,15 @@ class _StageTables(beam.PTransform):
         ] | "AllTables" >> beam.Flatten()
         totals = (
             keyed
-            | "Sizes" >> beam.Map(lambda t: (t[0][0], t[0][1], t[2]))
-            | "Totals" >> beam.CombineGlobally(_Totals(specs))
+            | "Sizes" >> beam.Map(lambda t: (t[0][0], (t[0][1], t[2])))
+            | "Totals" >> beam.CombinePerKey(_Totals())
         )
         given = {f"given_{table}": AsSingleton(plan) for table, plan in self._shard_plans.items()}
-        plans = totals | "Plan" >> beam.Map(self._plans, **given)
+        plans = (
+            keyed.pipeline
+            | "PlanOnce" >> beam.Impulse()
+            | "Plan" >> beam.Map(self._plans, AsDict(totals), **given)
+        )
         weighted = {table for table, spec in specs.items() if spec.in_bytes}
         # Weighted by text where the ratio counts bytes: a row goes to the shard whose share holds its last byte.
         boundaries = (
