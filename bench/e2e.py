@@ -249,7 +249,7 @@ def library_work(corpus: str, detector_dir: str) -> dict:
     timed("stratum keys", lambda: [stratum_keys(b, sampling.strata_fields, sampling.length_buckets, model[0])
                                    for b in batches(STRATIFY_BATCH)])
     def count_words(types_per_text: bool) -> None:
-        counter = CountWords(types_per_text)
+        counter = CountWords(types_per_text, side="in")
         counter.start_bundle()
         for record in records:
             collections.deque(counter.process(record, window=GlobalWindow()), maxlen=0)

@@ -26,7 +26,6 @@ from apache_beam.pvalue import AsDict, AsList, AsSingleton
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
-from curation.lean_transforms import by_tag, group_tagged
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
@@ -108,17 +107,17 @@ def vocabulary_shard(word: str) -> int:
 
 
 class CountWords(BundleBuffer):
-    """Records -> (shard, {word: count}) per vocabulary shard of their texts, summed over a bundle.
+    """Records -> (shard, (side, {word: count})) per vocabulary shard of their texts, summed over a bundle.
 
     Counting runs in C (``Counter.update``), and per bundle at most
     VOCABULARY_SHARDS elements cross to the combine, not one per word type.
     The Counter is flushed at ``max_types`` so memory stays bounded.
     ``types_per_text``: count each type once per text (is it present at all).
+    ``side``: names the counts ("in", "out"), so both sides meet in one combine.
     """
 
-    def __init__(self, types_per_text: bool, max_types: int = 100_000) -> None:
-        self._types_per_text = types_per_text
-        self._max_types = max_types
+    def __init__(self, types_per_text: bool, side: str, max_types: int = 100_000) -> None:
+        self._types_per_text, self._side, self._max_types = types_per_text, side, max_types
         self.empty()
 
     def empty(self) -> None:
@@ -129,17 +128,34 @@ class CountWords(BundleBuffer):
         self._counts.update(set(words) if self._types_per_text else words)
         return len(self._counts) >= self._max_types
 
-    def drain(self) -> Iterator[tuple[int, dict[str, int]]]:
+    def drain(self) -> Iterator[tuple[int, tuple[str, dict[str, int]]]]:
         shards: dict[int, dict[str, int]] = {}
         for word, count in self._counts.items():
             shards.setdefault(vocabulary_shard(word), {})[word] = count
         self.empty()
-        return iter(shards.items())
+        return ((shard, (self._side, counts)) for shard, counts in shards.items())
 
 
-def _tally_shard(element: tuple[int, Iterable[tuple[str, dict]]]) -> tuple[int, int]:
-    sides = by_tag(element[1], ("in", "out"))
-    return tail_metrics.rare_type_tally(tail_metrics.merge_counts(sides["in"]), tail_metrics.merge_counts(sides["out"]))
+class _RareTypeTally(beam.CombineFn):
+    """(side, word counts) of one vocabulary shard -> (rare types in, of them still out)."""
+
+    def create_accumulator(self) -> dict[str, collections.Counter]:
+        return {"in": collections.Counter(), "out": collections.Counter()}
+
+    def add_input(self, acc, side_counts):
+        side, counts = side_counts
+        acc[side].update(counts)
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged = self.create_accumulator()
+        for acc in accs:
+            for side, counts in acc.items():
+                merged[side].update(counts)
+        return merged
+
+    def extract_output(self, acc) -> tuple[int, int]:
+        return tail_metrics.rare_type_tally(acc["in"], acc["out"])
 
 
 def _coverage(tallies: Iterable[tuple[int, int]]) -> float:
@@ -160,18 +176,16 @@ class RareVocabularyCoverage(beam.PTransform):
     """
 
     def expand(self, records: dict[str, beam.PCollection]) -> beam.PCollection:
-        counts_in = (
-            records["in"]
-            | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False))
-            | "SumWordsIn" >> beam.CombinePerKey(tail_metrics.merge_counts)
-        )
-        seen_out = (
-            records["out"]
-            | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True))
-            | "SumWordsOut" >> beam.CombinePerKey(tail_metrics.merge_counts)
+        tallies = (
+            (
+                records["in"] | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in")),
+                records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out")),
+            )
+            | "BothSides" >> beam.Flatten()
+            | "TallyShards" >> beam.CombinePerKey(_RareTypeTally())
+            | "Tallies" >> beam.Values()
         )
         # At most VOCABULARY_SHARDS tallies: one step sums them as a side input.
-        tallies = group_tagged({"in": counts_in, "out": seen_out}, "JoinShards") | "TallyShard" >> beam.Map(_tally_shard)
         return (
             records["in"].pipeline
             | "Once" >> beam.Impulse()

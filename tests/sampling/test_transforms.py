@@ -57,15 +57,15 @@ def test_a_vocabulary_over_many_shards_and_flushes_matches_the_reference(make_pi
 
 
 def test_counting_flushes_bounded_shard_dicts():
-    count = CountWords(types_per_text=False, max_types=50)
+    count = CountWords(types_per_text=False, side="in", max_types=50)
     count.start_bundle()
     texts = [" ".join(f"t{i}_{j}" for j in range(20)) for i in range(10)]
     emitted = [pair for text in texts for pair in count.process({"text": text}, window=GlobalWindow())]
     emitted += [wv.value for wv in count.finish_bundle()]
-    assert all(0 <= shard < VOCABULARY_SHARDS and words for shard, words in emitted)
-    merged = tail_metrics.merge_counts(words for _, words in emitted)
+    assert all(0 <= shard < VOCABULARY_SHARDS and side == "in" and words for shard, (side, words) in emitted)
+    merged = tail_metrics.merge_counts(words for _, (_, words) in emitted)
     assert merged == tail_metrics.merge_counts(tail_metrics.word_counts(t) for t in texts)
-    assert all(vocabulary_shard(w) == shard for shard, words in emitted for w in words)
+    assert all(vocabulary_shard(w) == shard for shard, (_, words) in emitted for w in words)
 
 
 def test_a_word_with_a_lone_surrogate_has_a_shard():
