@@ -83,13 +83,29 @@ def lsh_bands(
 ) -> tuple[int, int]:
     """(bands, rows) minimising datasketch's weighted false positive + negative areas.
 
-    Delegates to datasketch's own optimiser so an index built with
-    ``MinHashLSH(threshold, num_perm, weights=(fp, fn))`` bands identically.
-    Takes ~0.3 s for num_perm=256: called once at pipeline construction.
+    The same search as datasketch's ``MinHashLSH(threshold, num_perm, weights=(fp, fn))``
+    (every b * r <= num_perm, in its order, the first strict minimum), so an index
+    built with it bands identically (a test compares the two over a grid). The
+    areas are integrals of polynomials of degree b * r <= num_perm, which
+    Gauss-Legendre with num_perm / 2 + 1 nodes or more integrates exactly; it
+    spares the job the 0.35 s scipy import datasketch's ``quad`` needs.
     """
-    from datasketch.lsh import _optimal_param  # scipy import: keep it off the hot path
+    nodes, weights = np.polynomial.legendre.leggauss(num_perm // 2 + 2)
 
-    return _optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight)
+    def area(lo: float, hi: float, b: int, r: int, collides: bool) -> float:
+        s = (hi - lo) / 2 * nodes + (hi + lo) / 2
+        missed = (1 - s ** float(r)) ** float(b)  # P(no band collides) at similarity s
+        return (hi - lo) / 2 * float(np.dot(weights, 1 - missed if collides else missed))
+
+    best, optimum = float("inf"), (0, 0)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            false_positive = area(0.0, threshold, b, r, collides=True)
+            false_negative = area(threshold, 1.0, b, r, collides=False)
+            error = false_positive * false_positive_weight + false_negative * false_negative_weight
+            if error < best:
+                best, optimum = error, (b, r)
+    return optimum
 
 
 def band_keys(signature_: np.ndarray, bands: int, rows: int) -> list[bytes]:

@@ -56,8 +56,14 @@ def test_band_keys_match_datasketch_lsh_buckets():
     assert outcomes == {True, False}  # both cases were exercised
 
 
-def test_lsh_bands_uses_datasketch_optimum():
+def test_lsh_bands_is_datasketchs_optimum_over_a_grid():
+    from datasketch.lsh import _optimal_param
+
     assert lsh_bands(0.8, 128, 0.5, 0.5) == (9, 13)
+    for threshold in (0.1, 0.3, 0.5, 0.65, 0.8, 0.9, 0.95):
+        for num_perm in (16, 64, 128, 256):
+            for weights in ((0.5, 0.5), (0.1, 0.9), (0.9, 0.1)):
+                assert lsh_bands(threshold, num_perm, *weights) == _optimal_param(threshold, num_perm, *weights)
 
 
 def test_exact_jaccard():
