@@ -10,8 +10,7 @@ its consumer splits the values by tag with :func:`by_tag`. Likewise
 
 from __future__ import annotations
 
-import random
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import apache_beam as beam
 
@@ -33,12 +32,23 @@ def by_tag(tagged_values: Iterable[tuple[str, Any]], tags: Iterable[str]) -> dic
     return grouped
 
 
+class _RoundRobinKey(beam.DoFn):
+    """Keys a bundle's elements 0, 1, 2, ...: neighbours go to different workers, with no randomness."""
+
+    def start_bundle(self) -> None:
+        self._next = 0
+
+    def process(self, element: Any) -> Iterator[tuple[int, Any]]:
+        yield self._next, element
+        self._next += 1
+
+
 def spread(pcoll: beam.PCollection, label: str) -> beam.PCollection:
     """The elements, redistributed over workers (a fusion break): Reshuffle's effect in three
-    transforms, not seven. Keys are random, as Reshuffle's: the elements, not their order, matter."""
+    transforms, not seven. Meant for a few heavy elements (files, splits): one key each."""
     return (
         pcoll
-        | f"{label}Key" >> beam.Map(lambda element: (random.getrandbits(32), element))
+        | f"{label}Key" >> beam.ParDo(_RoundRobinKey())
         | label >> beam.GroupByKey()
         | f"{label}Values" >> beam.FlatMapTuple(lambda _, elements: elements)
     )

@@ -151,7 +151,7 @@ class ReadDocuments(beam.PTransform):
         if len(set(uris)) != len(uris):
             repeated = sorted({u for u in uris if uris.count(u) > 1})
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
-        file_list = pbegin | "ListFiles" >> beam.Create(files)
+        file_list = pbegin | "Once" >> beam.Impulse() | "ListFiles" >> beam.FlatMap(lambda _: files)
         file_splits = (
             spread(file_list, "SpreadFiles")
             | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
