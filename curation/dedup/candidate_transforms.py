@@ -19,62 +19,75 @@ from curation.dedup.survivor import Member
 from curation.lean_transforms import by_tag, group_tagged
 
 
-def _pairs_by_first_sketch(element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator[tuple[str, tuple]]:
-    """(id_a, tagged candidate pairs (id_a, id_b) and id_a's sketch) -> (id_b, (id_a, sketch_a)) per distinct pair.
+# VerifyCandidates' second output: (id, Member) of the documents in candidate pairs, the only
+# members the components need (a document in no pair is a singleton, left alone).
+PAIRED_MEMBER_TAG = "paired_member"
+
+
+def _pairs_by_first_member(element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
+    """(id_a, tagged candidate pairs (id_a, id_b) and id_a's Member) -> (id_b, member_a) per
+    distinct pair, and (id_a, member_a) once to PAIRED_MEMBER_TAG.
 
     A pair found in several LSH bands meets here once per band: it goes on once.
     """
     id_a, tagged = element
-    grouped = by_tag(tagged, ("pair", "sketch"))
+    grouped = by_tag(tagged, ("pair", "member"))
     partners = set(grouped["pair"])
     if partners:
-        sketch_a = only_value(grouped["sketch"], id_a, "sketches")
+        member_a = only_value(grouped["member"], id_a, "records")
+        yield TaggedOutput(PAIRED_MEMBER_TAG, (id_a, member_a))
         for id_b in partners:
-            yield id_b, (id_a, sketch_a)
+            yield id_b, member_a
 
 
 class _VerifyPairs(beam.DoFn):
-    """(id_b, {(id_a, sketch_a) per candidate pair, id_b's sketch}) -> verified edges (id_a, id_b)."""
+    """(id_b, member_a per candidate pair and id_b's Member) -> verified edges (id_a, id_b),
+    and (id_b, member_b) to PAIRED_MEMBER_TAG if any pair of it verified."""
 
     def __init__(self, threshold: float) -> None:
         self._threshold = threshold
         self._verified = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_verified")
         self._rejected = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_rejected")
 
-    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator[tuple[str, str]]:
+    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
         id_b, tagged = element
-        grouped = by_tag(tagged, ("first", "sketch"))
-        sketch_b = None
-        for id_a, sketch_a in grouped["first"]:
-            if sketch_b is None:
-                sketch_b = only_value(grouped["sketch"], id_b, "sketches")
-            if similarity(sketch_a, sketch_b) >= self._threshold:
+        grouped = by_tag(tagged, ("first", "member"))
+        member_b = None
+        for member_a in grouped["first"]:
+            if member_b is None:
+                member_b = only_value(grouped["member"], id_b, "records")
+            if similarity(member_a.sketch, member_b.sketch) >= self._threshold:
                 self._verified.inc()
-                yield id_a, id_b
+                yield member_a.id, id_b
             else:  # a banding false positive: counted, never merged
                 self._rejected.inc()
+        if member_b is not None:
+            yield TaggedOutput(PAIRED_MEMBER_TAG, (id_b, member_b))
 
 
 class VerifyCandidates(beam.PTransform):
-    """Candidate pairs (id_a < id_b, repeated once per band that found them) -> each
-    distinct pair whose similarity reaches the threshold, once.
+    """Candidate pairs (id_a < id_b, repeated once per band that found them) -> each distinct
+    pair whose similarity reaches the threshold, once, and the Members of the paired documents.
 
-    Each pair fetches its two sketches by id in two joins, so a sketch is shuffled
-    about twice per document instead of once per LSH band.
+    Each pair fetches its two members (rank and sketch) by id in two joins, so a sketch
+    is shuffled about twice per document instead of once per LSH band. Returns
+    ``(verified edges, (id, Member) of each document in a candidate pair, once or twice)``.
     """
 
-    def __init__(self, sketches: beam.PCollection, threshold: float) -> None:
+    def __init__(self, members: beam.PCollection, threshold: float) -> None:
         super().__init__()
-        self._sketches = sketches
+        self._members = members
         self._threshold = threshold
 
-    def expand(self, pairs: beam.PCollection) -> beam.PCollection:
-        with_first = group_tagged({"pair": pairs, "sketch": self._sketches}, "JoinFirstSketch") | (
-            "ByLargerId" >> beam.FlatMap(_pairs_by_first_sketch)
+    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        first = group_tagged({"pair": pairs, "member": self._members}, "JoinFirstMember") | (
+            "ByLargerId" >> beam.FlatMap(_pairs_by_first_member).with_outputs(PAIRED_MEMBER_TAG, main="pairs")
         )
-        return group_tagged({"first": with_first, "sketch": self._sketches}, "JoinSecondSketch") | (
-            "Compare" >> beam.ParDo(_VerifyPairs(self._threshold))
+        verified = group_tagged({"first": first.pairs, "member": self._members}, "JoinSecondMember") | (
+            "Compare" >> beam.ParDo(_VerifyPairs(self._threshold)).with_outputs(PAIRED_MEMBER_TAG, main="edges")
         )
+        paired = (first[PAIRED_MEMBER_TAG], verified[PAIRED_MEMBER_TAG]) | "PairedMembers" >> beam.Flatten()
+        return verified.edges, paired
 
 
 class BandEntriesByShard(BundleBuffer):
@@ -109,18 +122,23 @@ _LINK = "link"
 
 
 class _RootOfEachMember(beam.DoFn):
-    """(node, [("root", centre) ..., ("member", Member)]) -> (smallest root, Member), and a
-    link (smallest root, other root) to _LINK for each further root: a star not yet merged."""
+    """(node, [("root", centre) ..., ("member", Member) once or twice]) -> (smallest root, Member),
+    and a link (smallest root, other root) to _LINK for each further root: a star not yet merged.
+
+    A node's copies of its Member are equal (VerifyCandidates checked its id unique)."""
 
     def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
-        node, tagged = element
-        roots, members = set(), []
+        _, tagged = element
+        roots, member = set(), None
         for tag, value in tagged:
-            (roots.add if tag == "root" else members.append)(value)
+            if tag == "root":
+                roots.add(value)
+            else:
+                member = value
         if not roots:  # in no verified pair: a singleton, left alone
             return
         root = min(roots)
-        yield root, only_value(members, node, "records")
+        yield root, member
         for other in roots - {root}:
             yield TaggedOutput(_LINK, (root, other))
 
@@ -139,7 +157,8 @@ def _merged_roots(element: tuple[None, Iterable[tuple[str, str]]], max_links: in
 
 class ComponentMembers(beam.PTransform):
     """Verified edges -> (root, Member) for each member of a connected component of two or more,
-    the root being the component's smallest id (see components.py).
+    the root being the component's smallest id (see components.py). ``members``: at least
+    the members of every node of an edge (VerifyCandidates' paired members), each once or twice.
 
     ``rounds`` rounds of Large-Star / Small-Star run distributed (each a
     GroupByKey by node); most components are stars after two. The links still

@@ -139,15 +139,24 @@ class NearDedup(beam.PTransform):
 
         sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, main="members")
         members, one_shingle = sketched.members, sketched[_ONE_SHINGLE]
-        sketches = members | "SketchById" >> beam.MapTuple(lambda record_id, member: (record_id, member.sketch))
-        # Buckets hold ids only: the sketches join the (far fewer) candidate pairs later.
-        members_by_root = (
+        if options.verification == "shingles":
+            # Exact verification compares shingle sets: once the band keys are made, the
+            # 1 KiB signature is dead weight in every join and group that follows.
+            slim = members | "DropSignature" >> beam.MapTuple(
+                lambda record_id, member: (record_id, member._replace(sketch=member.sketch._replace(signature=b"")))
+            )
+        else:
+            slim = members
+        # Buckets hold ids only: the members (rank, sketch) join the (far fewer) candidate pairs later.
+        edges, paired = (
             members
             | "BandEntries" >> beam.ParDo(BandEntriesByShard(bands, rows, options.band_shards))
             | "GroupByShard" >> beam.GroupByKey()
             | "CandidatePairs" >> beam.FlatMap(lambda kv: candidate_pairs(kv[1], options.all_pairs_bucket_limit))
-            | "Verify" >> VerifyCandidates(sketches, options.threshold)
-            | "Components" >> ComponentMembers(members, options.component_rounds, options.max_unconverged_links)
+            | "Verify" >> VerifyCandidates(slim, options.threshold)
+        )
+        members_by_root = edges | "Components" >> ComponentMembers(
+            paired, options.component_rounds, options.max_unconverged_links
         )
         # One-shingle texts are clusters of equal texts, keyed by that text (bytes; a component by its root id, str).
         clusters = (members_by_root, one_shingle) | "AllClusters" >> beam.Flatten()
