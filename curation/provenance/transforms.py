@@ -55,8 +55,9 @@ class WriteProvenance(beam.PTransform):
     """Writes a run's ``manifest.json``, dataset card, Croissant and report, and publishes the run.
 
     Input: the run's tables, a dict of PCollections keyed by table name
-    (``data``, ``rejected``, ...: each removal table's rows are counted by
-    reason) and ``files`` (the input files' descriptions).
+    (``data``, ``rejected``, ...) and ``files`` (the input files' descriptions,
+    the one read here: each removal table's rows are counted by reason where
+    they are written, in its shard descriptions' ``reasons``).
 
     Args:
       run_id: the run's id, as stamped on the rows.
@@ -66,7 +67,8 @@ class WriteProvenance(beam.PTransform):
       shards: a PCollection of the verified shard descriptions of every table
         (from :class:`~curation.writing.transforms.WriteShards` with
         ``finalize=False``), each naming its ``table``; a shard whose read-back
-        check found a problem fails the run unpublished.
+        check found a problem fails the run unpublished; a removal table's
+        shards carry ``reasons`` (``{reason: rows}``).
       shard_tables: the tables those shards make up (listed by name in the documents).
       stages: ``{stage name: PCollection}``, counted into the manifest's funnel
         in the given order.
@@ -98,19 +100,15 @@ class WriteProvenance(beam.PTransform):
         self._extra = extra_sections
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
-        # The funnel's stages and each table's reasons, counted in one keyed combine;
-        # each bundle sends it a few subtotals, not one element per record.
+        # The funnel's stages and the named counts, counted in one keyed combine; each
+        # bundle sends it a few subtotals, not one element per record. (The removal
+        # tables' reasons come with their shards: each shard counts its rows by reason.)
         tallies = [
             pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
             for name, pcoll in self._stages.items()
         ] + [
             pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
             for name, pcoll in self._counts.items()
-        ] + [
-            tables[fate.table]
-            | f"CountReasons_{fate.table}" >> beam.ParDo(_Tally(lambda r, n=fate.table, k=fate.reason_column: (n, r[k])))
-            for fate in Fate.removals()
-            if fate.table in tables
         ]
         counts = (
             tallies
@@ -134,10 +132,12 @@ class WriteProvenance(beam.PTransform):
         tables = {table: [] for table in sorted(self._shard_tables)}
         for shard in shards:
             tables[shard["table"]].append(shard)
-        reasons = {fate.table: {} for fate in Fate.removals() if fate.table in tables}
-        for (what, key), count in counts.items():
-            if what not in (_STAGE, _COUNT):
-                reasons[what][key] = count
+        reasons = {fate.table: collections.Counter() for fate in Fate.removals() if fate.table in tables}
+        for table, table_shards in tables.items():
+            if table in reasons:
+                for shard in table_shards:
+                    reasons[table].update(shard["reasons"])
+        reasons = {table: dict(counter) for table, counter in reasons.items()}
         if self._counts:
             named = {"counts": {n: counts.get((_COUNT, n), 0) for n in sorted(self._counts)}}
             extra = {**(extra or {}), **named}

@@ -64,6 +64,7 @@ class _TableSpec(NamedTuple):
     schema: pa.Schema
     class_column: str | None
     in_bytes: bool  # the data table's plan counts text bytes per class (options.ratio_unit "bytes")
+    reason_column: str | None  # a removal table's reason column: each shard counts its rows by reason
 
 
 def _table_spec(options: WriteOptions, table: str, schema: pa.Schema, class_column: str | None) -> _TableSpec:
@@ -71,7 +72,8 @@ def _table_spec(options: WriteOptions, table: str, schema: pa.Schema, class_colu
         raise ValueError(f"class_column {class_column!r} is not a column of the schema")
     # The ratio's unit applies where the ratio does: the data table's classes.
     in_bytes = table == Fate.OUTPUT.table and class_column is not None and options.ratio_unit == RatioUnit.BYTES.value
-    return _TableSpec(table, schema, class_column, in_bytes)
+    reason_column = next((fate.reason_column for fate in Fate if fate.table == table), None)
+    return _TableSpec(table, schema, class_column, in_bytes, reason_column)
 
 
 class _Totals(beam.CombineFn):
@@ -167,6 +169,8 @@ class _WriteShard(beam.DoFn):
             "class_text_bytes": _class_text_bytes(rows, column) if column else {},
             "ratio_unit": RatioUnit.BYTES.value if spec.in_bytes else RatioUnit.ROWS.value,
         }
+        if spec.reason_column is not None:  # the manifest's reasons, counted where the rows are written
+            info["reasons"] = dict(collections.Counter(r[spec.reason_column] for r in rows))
         # The floor is the data table's: other tables have no class to hold a share of.
         min_real_fraction = self._options.min_real_fraction if table == Fate.OUTPUT.table else None
         yield _verify_shard(info, min_real_fraction)
