@@ -73,7 +73,7 @@ from curation.reading.files import read_file
 from curation.reading.options import ReadOptions
 from curation.reading.specs import InputSpec
 from curation.sampling.options import SampleOptions
-from curation.sampling.strata import stratum_keys
+from curation.sampling.strata import keys_and_word_counts
 from curation.sampling.topics import fit_topic_model
 from curation.sampling.transforms import STRATIFY_BATCH, CountWords
 from curation.schema import RECORD_SCHEMA, Fate
@@ -246,16 +246,20 @@ def library_work(corpus: str, detector_dir: str) -> dict:
     model = []
     timed(FIXED_STEP, lambda: model.append(
         fit_topic_model(texts, sampling.topics, sampling.seed, max_documents=sampling.topic_sample)))
-    timed("stratum keys", lambda: [stratum_keys(b, sampling.strata_fields, sampling.length_buckets, model[0])
-                                   for b in batches(STRATIFY_BATCH)])
-    def count_words(types_per_text: bool) -> None:
-        counter = CountWords(types_per_text, side="in")
+    # The job tokenises each text once for its stratum key and the input's word counts.
+    timed("stratum keys + input word counts", lambda: [
+        keys_and_word_counts(b, sampling.strata_fields, sampling.length_buckets, model[0])
+        for b in batches(STRATIFY_BATCH)
+    ])
+
+    def count_output_words() -> None:
+        counter = CountWords(types_per_text=True, side="out")
         counter.start_bundle()
         for record in records:
             collections.deque(counter.process(record, window=GlobalWindow()), maxlen=0)
         collections.deque(counter.finish_bundle(), maxlen=0)
 
-    timed("rare-vocabulary counts", lambda: (count_words(False), count_words(True)))
+    timed("output word types", count_output_words)
     timed("Parquet encoding", lambda: encode_parquet(records, RECORD_SCHEMA, WriteOptions(output="unused")))
     # The fit runs once per job on a bounded sample: a fixed cost, not a per-MB one.
     per_document = sum(t for step, t in seconds.items() if step != FIXED_STEP)

@@ -22,8 +22,10 @@ protects, before it refines by length and topic.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any, Mapping, Sequence
 
+from curation.sampling.tail_metrics import by_vocabulary_shard
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel
 
@@ -98,13 +100,17 @@ def stratum_keys(
     fields: Sequence[str],
     length_bucket: bool = True,
     topic_model: TopicModel | None = None,
+    tokens: Sequence[list[str]] | None = None,
 ) -> list[str]:
     """The stratum key of each record dict (see the module docstring for the format).
 
     A batch at a time: each text is tokenised once for its length and topic, and
-    the topic model labels the whole batch in one vectorised call.
+    the topic model labels the whole batch in one vectorised call. ``tokens``:
+    each record's ``word_tokens``, when the caller has them (SelectSample
+    shares them with the rare-vocabulary counts).
     """
-    tokens = [word_tokens(r["text"]) for r in records] if length_bucket or topic_model is not None else []
+    if tokens is None and (length_bucket or topic_model is not None):
+        tokens = [word_tokens(r["text"]) for r in records]
     topics = topic_model.assign_tokens(tokens) if topic_model is not None else []
     keys = []
     for i, record in enumerate(records):
@@ -129,3 +135,18 @@ def user_stratum(key: str, num_fields: int) -> str:
     """The user-named part of a stratum key (its first ``num_fields`` parts), or
     :data:`ALL_RECORDS` when no field is named."""
     return "|".join(key.split("|")[:num_fields]) if num_fields else ALL_RECORDS
+
+
+def keys_and_word_counts(
+    records: Sequence[Mapping[str, Any]],
+    fields: Sequence[str],
+    length_bucket: bool = True,
+    topic_model: TopicModel | None = None,
+) -> tuple[list[str], dict[int, dict[str, int]]]:
+    """The records' stratum keys and their words' counts per vocabulary shard (the
+    input side of the rare-vocabulary metric), from one tokenisation of each text."""
+    tokens = [word_tokens(r["text"]) for r in records]
+    counts: Counter[str] = Counter()
+    for words in tokens:
+        counts.update(words)
+    return stratum_keys(records, fields, length_bucket, topic_model, tokens), by_vocabulary_shard(counts)

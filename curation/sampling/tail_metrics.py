@@ -9,6 +9,7 @@ vocabulary with a ``CombinePerKey``) without holding documents.
 from __future__ import annotations
 
 import math
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable, Mapping
@@ -17,6 +18,21 @@ from curation.sampling.tokens import word_tokens
 
 RARE_WORD_MAX_FREQUENCY = 5  # a word type is "rare" if it occurs at most this often in the input
 RAREST_STRATA_FRACTION = 0.1  # "rarest strata": the bottom decile by input size
+VOCABULARY_SHARDS = 256  # word types meet per shard: a shard holds about 1/256 of the vocabulary
+
+
+def vocabulary_shard(word: str) -> int:
+    """The word's shard: a stable hash (crc32), the same in every worker process.
+    (``surrogatepass``: a text the reader did not check may hold lone surrogates.)"""
+    return zlib.crc32(word.encode("utf-8", "surrogatepass")) % VOCABULARY_SHARDS
+
+
+def by_vocabulary_shard(counts: Mapping[str, int]) -> dict[int, dict[str, int]]:
+    """Word counts split by the words' vocabulary shards."""
+    shards: dict[int, dict[str, int]] = {}
+    for word, count in counts.items():
+        shards.setdefault(vocabulary_shard(word), {})[word] = count
+    return shards
 
 
 def word_counts(text: str) -> Counter[str]:

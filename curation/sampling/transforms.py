@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import math
-import zlib
 from typing import Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
@@ -42,7 +41,8 @@ from curation.sampling.selection import (
     selection_targets,
     size_of_text,
 )
-from curation.sampling.strata import stratum_keys
+from curation.sampling.strata import keys_and_word_counts
+from curation.sampling.tail_metrics import by_vocabulary_shard
 from curation.sampling.tokens import word_tokens
 from curation.sampling.topics import TopicModel, fit_topic_model
 from curation.results import output_by_name
@@ -52,6 +52,7 @@ SELECTED = Fate.OUTPUT.tag
 NOT_SELECTED = Fate.NOT_SELECTED.tag
 OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
 STRATIFY_BATCH = 512  # records keyed per vectorised call
+WORDS_IN = "words_in"  # _Stratify's second output: the input's word counts, per vocabulary shard
 
 
 def _order_key(record: dict, seed: int) -> tuple[int, str]:
@@ -80,30 +81,29 @@ class _Split(beam.DoFn):
 
 
 class _Stratify(beam.DoFn):
-    """Batches of records -> records with ``stratum`` set; the topic model is decoded
-    once per worker, not per record."""
+    """Batches of records -> records with ``stratum`` set, and to WORDS_IN the batch's
+    word counts per vocabulary shard (as ``CountWords(side="in")`` emits them).
+
+    Each text is tokenised once, for its length, its topic and the rare-vocabulary
+    metric; the topic model is decoded once per worker, not per record.
+    """
 
     def __init__(self, options: SampleOptions):
         self._options = options
         self._model = None
 
-    def process(self, batch: list[dict], model_bytes=None) -> Iterator[dict]:
+    def process(self, batch: list[dict], model_bytes=None) -> Iterator:
         if model_bytes is not None and self._model is None:
             self._model = TopicModel.from_bytes(model_bytes)
         for record in batch:
             require_decided(record)
-        keys = stratum_keys(batch, self._options.strata_fields, self._options.length_buckets, self._model)
+        keys, word_counts = keys_and_word_counts(
+            batch, self._options.strata_fields, self._options.length_buckets, self._model
+        )
         for record, key in zip(batch, keys):
             yield {**record, "stratum": key}
-
-
-VOCABULARY_SHARDS = 256  # word types meet per shard: a shard holds about 1/256 of the vocabulary
-
-
-def vocabulary_shard(word: str) -> int:
-    """The word's shard: a stable hash (crc32), the same in every worker process.
-    (``surrogatepass``: a text the reader did not check may hold lone surrogates.)"""
-    return zlib.crc32(word.encode("utf-8", "surrogatepass")) % VOCABULARY_SHARDS
+        for shard, shard_counts in word_counts.items():
+            yield beam.pvalue.TaggedOutput(WORDS_IN, (shard, ("in", shard_counts)))
 
 
 class CountWords(BundleBuffer):
@@ -129,9 +129,7 @@ class CountWords(BundleBuffer):
         return len(self._counts) >= self._max_types
 
     def drain(self) -> Iterator[tuple[int, tuple[str, dict[str, int]]]]:
-        shards: dict[int, dict[str, int]] = {}
-        for word, count in self._counts.items():
-            shards.setdefault(vocabulary_shard(word), {})[word] = count
+        shards = by_vocabulary_shard(self._counts)
         self.empty()
         return ((shard, (self._side, counts)) for shard, counts in shards.items())
 
@@ -172,13 +170,21 @@ class RareVocabularyCoverage(beam.PTransform):
     Word counts meet per vocabulary shard (a keyed combine of count dicts), never
     as one vocabulary-sized dict on one worker: vocabularies grow with the corpus
     (names, numbers, URLs). Input: ``{"in": records, "out": records}``; output: one
-    float (NaN: no rare type).
+    float (NaN: no rare type). ``in_counted``: "in" holds the input's word counts
+    already, as ``CountWords(types_per_text=False, side="in")`` emits them.
     """
 
+    def __init__(self, in_counted: bool = False):
+        super().__init__()
+        self._in_counted = in_counted
+
     def expand(self, records: dict[str, beam.PCollection]) -> beam.PCollection:
+        counts_in = records["in"]
+        if not self._in_counted:
+            counts_in = counts_in | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in"))
         tallies = (
             (
-                records["in"] | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in")),
+                counts_in,
                 records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out")),
             )
             | "BothSides" >> beam.Flatten()
@@ -268,8 +274,9 @@ class SelectSample(beam.PTransform):
         stratified = (
             records
             | "Batch" >> beam.BatchElements(min_batch_size=STRATIFY_BATCH, max_batch_size=STRATIFY_BATCH)
-            | "Stratify" >> beam.ParDo(_Stratify(options), **side)
+            | "Stratify" >> beam.ParDo(_Stratify(options), **side).with_outputs(WORDS_IN, main="records")
         )
+        words_in, stratified = stratified[WORDS_IN], stratified.records
         counts = (
             stratified
             | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), size_of_text(r["text"])))
@@ -314,7 +321,7 @@ class SelectSample(beam.PTransform):
             )
         else:
             shard_plan = plan | "ShardPlan" >> beam.Map(lambda p: p["shards"])
-        coverage = {"in": records, "out": split[SELECTED]} | "RareVocabulary" >> RareVocabularyCoverage()
+        coverage = {"in": words_in, "out": split[SELECTED]} | "RareVocabulary" >> RareVocabularyCoverage(in_counted=True)
         report = plan | "Report" >> beam.Map(
             lambda p, selected, rare: {"sampling": _json_safe(sampling_report(p, selected, rare, options))},
             selected_sizes,

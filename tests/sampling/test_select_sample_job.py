@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.hashing import seeded_hash64
+from curation.sampling import tail_metrics
 from curation.sampling.allocation import unimax_cap
 from curation.sampling.options import SampleOptions
 from curation.shards import ShardTargets
@@ -183,3 +184,16 @@ def test_undecided_origin_is_an_error_unless_assumed(tmp_path):
     assert done.returncode == 2 and "--assume-origin" in done.stderr
     manifest = curate.run([*args, "--output", str(tmp_path / "o2"), "--assume-origin", "real"])
     assert manifest["accounting"]["output"] == 20
+
+
+def test_rare_vocabulary_coverage_is_the_one_the_texts_give(skewed):
+    # The job counts the input's words while stratifying (one tokenisation per text): the same figure.
+    tmp, manifest = skewed
+    texts_in = [json.loads(line)["text"] for line in open(tmp / "corpus.jsonl")]
+    texts_out = [row["text"] for shard in _shards(tmp / "a", manifest) for row in shard]
+    expected = tail_metrics.rare_vocabulary_coverage(
+        tail_metrics.merge_counts(map(tail_metrics.word_counts, texts_in)),
+        tail_metrics.merge_counts(map(tail_metrics.word_counts, texts_out)),
+    )
+    assert 0 < expected < 1
+    assert manifest["sampling"]["tail"]["rare_vocabulary_coverage"] == pytest.approx(expected)

@@ -7,7 +7,8 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow
 
 from curation.sampling import tail_metrics
-from curation.sampling.transforms import VOCABULARY_SHARDS, CountWords, RareVocabularyCoverage, vocabulary_shard
+from curation.sampling.tail_metrics import VOCABULARY_SHARDS, vocabulary_shard
+from curation.sampling.transforms import CountWords, RareVocabularyCoverage
 
 TEXTS_IN = ["Alpha beta beta", "gamma " * 6, "delta, alpha", "epsilon zeta"]
 TEXTS_OUT = ["ALPHA gamma", "zeta"]
