@@ -157,16 +157,16 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
     """
     read = pipeline | "Read" >> ReadDocuments(job.read)
     documents = read.documents | "ProgressRead" >> LogProgress("read")
-    stages = {"valid": documents}
+    funnel = {"valid": None}  # each stage's records, derived from the removal tables' reasons
     duplicates, counts = [], {}
     if job.exact_dedup:
         documents, exact = documents | "ExactDedup" >> ExactDedup(job.exact_dedup)
-        stages["after_exact_dedup"] = documents
+        funnel["after_exact_dedup"] = (Fate.DUPLICATE.table, "exact")
         duplicates.append(exact)
     if job.near_dedup:
         documents, near, counts["dedup.near.kept_unverified"] = documents | "NearDedup" >> NearDedup(job.near_dedup)
         documents = documents | "ProgressDedup" >> LogProgress("near dedup")
-        stages["after_near_dedup"] = documents
+        funnel["after_near_dedup"] = (Fate.DUPLICATE.table, "near")
         duplicates.append(near)
     tables = {
         Fate.REJECTED.table: read.rejected,
@@ -186,14 +186,14 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
         sample = documents | "Sample" >> SelectSample(job.sampling)
         documents, tables[Fate.NOT_SELECTED.table] = sample.documents, sample.not_selected
         shard_plan, sections = sample.shard_plan, sample.report
-        stages["selected"] = documents
-    stages["output"] = documents
+        funnel["selected"] = (Fate.NOT_SELECTED.table, None)
+    funnel["output"] = None
     tables[Fate.OUTPUT.table] = documents
     if job.detector:
         found = sections if sections is not None else pipeline | "NoSampling" >> beam.Create([{}])
         sections = found | "AddDetector" >> beam.Map(lambda s, d: {**s, "detector": d}, job.detector)
     _ = tables | "Write" >> WriteCuratedOutput(
-        job.write, job.run_id, job.config, stages=stages, extra_sections=sections, data_shard_plan=shard_plan,
+        job.write, job.run_id, job.config, funnel=funnel, extra_sections=sections, data_shard_plan=shard_plan,
         attempt=attempt,
         counts=counts,
     )

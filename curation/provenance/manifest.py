@@ -45,6 +45,31 @@ def accounting(files: Iterable[Mapping], tables: Mapping[str, Iterable[Mapping]]
     return {"records_read": read, **fates, "balanced": read == sum(fates.values())}
 
 
+def funnel_counts(
+    funnel: Mapping[str, tuple[str, str | None] | None],
+    files: Iterable[Mapping],
+    reasons: Mapping[str, Mapping[str, int]],
+) -> dict[str, int]:
+    """Records left after each stage of ``funnel`` (``{stage: removal before it}``, in order).
+
+    The first stage holds the valid records: those read less the rejected. Each
+    later stage holds the one before less its removal: None (nothing), ``(table,
+    None)`` (every row of a removal table) or ``(table, reason)``; ``reasons``
+    counts each removal table's rows by reason.
+    """
+    left = sum(f["records"] for f in files) - sum(reasons.get(Fate.REJECTED.table, {}).values())
+    counts = {}
+    for i, (stage, removal) in enumerate(funnel.items()):
+        if removal is not None:
+            if i == 0:
+                raise ValueError(f"the funnel's first stage {stage!r} holds every valid record: it removes nothing")
+            table, reason = removal
+            removed = reasons.get(table, {})
+            left -= sum(removed.values()) if reason is None else removed.get(reason, 0)
+        counts[stage] = left
+    return counts
+
+
 def build_manifest(
     *,
     run_id: str,

@@ -3,52 +3,47 @@ report of a run, and its publication) and ``LogProgress`` (progress lines).
 
 :class:`WriteProvenance` is the last step of a run: the tables are staged and
 their shards verified (by :class:`~curation.writing.transforms.WriteShards`);
-it counts the funnel and every removal's reasons, builds the manifest from those
-counts and the shards' descriptions, writes the documents beside it, and only
-then publishes the whole output, the manifest last.
+it derives the funnel from every removal's reasons (counted where each shard
+is written), builds the manifest from those counts and the shards'
+descriptions, writes the documents beside it, and only then publishes the
+whole output, the manifest last.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-from typing import Callable, Hashable, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import apache_beam as beam
-from apache_beam.pvalue import AsDict, AsList, AsSingleton
+from apache_beam.pvalue import AsList, AsSingleton
 
 from curation import storage
 from curation.bundling import BundleBuffer
 from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
-from curation.provenance.manifest import build_manifest
+from curation.provenance.manifest import build_manifest, funnel_counts
 from curation.provenance.progress import DEFAULT_INTERVAL_SECONDS, ProgressMeter
 from curation.provenance.report import write_report
 from curation.schema import Fate
 
 _LOG = logging.getLogger("curation.progress")
-_STAGE = "(stage)"  # tally key of a funnel stage's count; the other keys are table names
-_COUNT = "(count)"  # tally key of a named count (manifest "counts")
 
 
-class _Tally(BundleBuffer):
-    """Rows -> (key, rows with that key in the bundle) for each key seen."""
-
-    def __init__(self, key_of: Callable[[Mapping], Hashable]) -> None:
-        self._key_of = key_of
-        self.empty()
+class _CountPerBundle(BundleBuffer):
+    """Elements -> the number of them in each (non-empty) bundle."""
 
     def empty(self) -> None:
-        self._counts: collections.Counter = collections.Counter()
+        self._count = 0
 
-    def add(self, row: Mapping) -> bool:
-        self._counts[self._key_of(row)] += 1
-        return len(self._counts) >= 10_000  # reason columns are small vocabularies; a bound all the same
+    def add(self, _) -> bool:
+        self._count += 1
+        return False  # one integer per bundle, however large
 
-    def drain(self) -> Iterator[tuple[Hashable, int]]:
-        counts = self._counts
-        self.empty()
-        return iter(counts.items())
+    def drain(self) -> Iterator[int]:
+        count, self._count = self._count, 0
+        if count:
+            yield count
 
 
 class WriteProvenance(beam.PTransform):
@@ -70,8 +65,12 @@ class WriteProvenance(beam.PTransform):
         check found a problem fails the run unpublished; a removal table's
         shards carry ``reasons`` (``{reason: rows}``).
       shard_tables: the tables those shards make up (listed by name in the documents).
-      stages: ``{stage name: PCollection}``, counted into the manifest's funnel
-        in the given order.
+      funnel: ``{stage name: the removal before it}``, the manifest's funnel in
+        the given order, each stage's records derived from the removal tables'
+        reasons (a removed row is counted once, where it is written): the first
+        stage holds every valid record (read, not rejected); a removal is None
+        (nothing removed since the stage before), ``(table, None)`` (all of a
+        table's rows) or ``(table, reason)``.
       counts: ``{name: PCollection}``, each PCollection's elements counted into the
         manifest's ``counts`` (e.g. ``dedup.near.kept_unverified``; 0 when empty).
       extra_sections: a single-element PCollection of a dict merged into the
@@ -88,37 +87,26 @@ class WriteProvenance(beam.PTransform):
         attempt: storage.OutputAttempt,
         shards: beam.PCollection,
         shard_tables: list[str],
-        stages: Mapping[str, beam.PCollection] | None = None,
+        funnel: Mapping[str, tuple[str, str | None] | None] | None = None,
         counts: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
     ):
         super().__init__()
         self._run_id, self._config, self._output, self._attempt = run_id, dict(config), output, attempt
         self._shards, self._shard_tables = shards, list(shard_tables)
-        self._stages = dict(stages or {})
+        self._funnel = dict(funnel or {})
         self._counts = dict(counts or {})
         self._extra = extra_sections
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
-        # The funnel's stages and the named counts, counted in one keyed combine; each
-        # bundle sends it a few subtotals, not one element per record. (The removal
-        # tables' reasons come with their shards: each shard counts its rows by reason.)
-        tallies = [
-            pcoll | f"CountStage_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_STAGE, n)))
-            for name, pcoll in self._stages.items()
-        ] + [
-            pcoll | f"Count_{name}" >> beam.ParDo(_Tally(lambda _, n=name: (_COUNT, n)))
-            for name, pcoll in self._counts.items()
-        ]
-        counts = (
-            tallies
-            | "AllCounts" >> beam.Flatten(pipeline=tables[Fate.OUTPUT.table].pipeline)
-            | "Count" >> beam.CombinePerKey(sum)
-        )
+        # Each named count arrives as one subtotal per bundle, summed where the manifest is
+        # built: a side input of a few numbers, no shuffle.
         side = {
             "input_files": AsList(tables["files"]),
-            "counts": AsDict(counts),
             "shards": AsList(self._shards),
+        } | {
+            f"count:{name}": AsList(pcoll | f"Count_{name}" >> beam.ParDo(_CountPerBundle()))
+            for name, pcoll in self._counts.items()
         }
         if self._extra is not None:
             side["extra"] = AsSingleton(self._extra)
@@ -128,7 +116,7 @@ class WriteProvenance(beam.PTransform):
             | "WriteManifest" >> beam.Map(self._finalize, **side)
         )
 
-    def _finalize(self, _, input_files, counts, shards, extra=None) -> dict:
+    def _finalize(self, _, input_files, shards, extra=None, **subtotals) -> dict:
         tables = {table: [] for table in sorted(self._shard_tables)}
         for shard in shards:
             tables[shard["table"]].append(shard)
@@ -139,15 +127,15 @@ class WriteProvenance(beam.PTransform):
                     reasons[table].update(shard["reasons"])
         reasons = {table: dict(counter) for table, counter in reasons.items()}
         if self._counts:
-            named = {"counts": {n: counts.get((_COUNT, n), 0) for n in sorted(self._counts)}}
-            extra = {**(extra or {}), **named}
+            named = {n: sum(subtotals[f"count:{n}"]) for n in sorted(self._counts)}
+            extra = {**(extra or {}), "counts": named}
         attempt, output = self._attempt, self._output
         try:
             manifest = build_manifest(
                 run_id=self._run_id,
                 config=self._config,
                 files=input_files,
-                stage_counts={n: counts.get((_STAGE, n), 0) for n in self._stages},
+                stage_counts=funnel_counts(self._funnel, input_files, reasons),
                 reasons=reasons,
                 tables=tables,
                 extra=extra,
