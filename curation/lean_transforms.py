@@ -4,15 +4,19 @@ Beam's ``CoGroupByKey`` of two inputs is seven transforms (a tag per input, a
 flatten, the group, a regrouping map and two composites). ``group_tagged`` is
 the same shuffle in ``len(inputs) + 2``: each input tagged, flattened, grouped;
 its consumer splits the values by tag with :func:`by_tag`. Likewise
-``spread`` for ``Reshuffle``. (A single element to start a step from is
-``beam.Impulse()``, one transform, where ``beam.Create([None])`` is five.)
+``spread`` for ``Reshuffle``, and ``combine_per_key`` for ``CombinePerKey``
+(four transforms, five with the Map that keys its input; three here, keying
+included). (A single element to start a step from is ``beam.Impulse()``, one
+transform, where ``beam.Create([None])`` is five.)
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import apache_beam as beam
+
+from curation.bundling import BundleBuffer
 
 
 def group_tagged(inputs: Mapping[str, beam.PCollection], label: str) -> beam.PCollection:
@@ -51,4 +55,63 @@ def spread(pcoll: beam.PCollection, label: str) -> beam.PCollection:
         | f"{label}Key" >> beam.ParDo(_RoundRobinKey())
         | label >> beam.GroupByKey()
         | f"{label}Values" >> beam.FlatMapTuple(lambda _, elements: elements)
+    )
+
+
+class _CombineInBundle(BundleBuffer):
+    """Elements -> (key, accumulator) per key of the bundle: the combiner lifting a
+    runner does before a CombinePerKey's shuffle, done here."""
+
+    def __init__(self, combine_fn: beam.CombineFn, key_and_input: Callable[[Any], tuple[Any, Any]] | None,
+                 max_keys: int):
+        self._fn, self._key_and_input, self._max_keys = combine_fn, key_and_input, max_keys
+
+    def setup(self) -> None:
+        self._fn.setup()
+
+    def empty(self) -> None:
+        self._accumulators: dict = {}
+
+    def add(self, element: Any) -> bool:
+        key, value = self._key_and_input(element) if self._key_and_input else element
+        accumulator = self._accumulators.get(key)
+        if accumulator is None:
+            accumulator = self._fn.create_accumulator()
+        self._accumulators[key] = self._fn.add_input(accumulator, value)
+        return len(self._accumulators) >= self._max_keys
+
+    def drain(self) -> Iterator[tuple[Any, Any]]:
+        accumulators = self._accumulators
+        self.empty()
+        return ((key, self._fn.compact(acc)) for key, acc in accumulators.items())
+
+
+class _MergeAccumulators(beam.DoFn):
+    def __init__(self, combine_fn: beam.CombineFn):
+        self._fn = combine_fn
+
+    def setup(self) -> None:
+        self._fn.setup()
+
+    def process(self, keyed: tuple[Any, Iterable[Any]]) -> Iterator[tuple[Any, Any]]:
+        key, accumulators = keyed
+        yield key, self._fn.extract_output(self._fn.merge_accumulators(accumulators))
+
+
+def combine_per_key(
+    pcoll: beam.PCollection,
+    label: str,
+    combine_fn: beam.CombineFn,
+    key_and_input: Callable[[Any], tuple[Any, Any]] | None = None,
+    max_keys_per_bundle: int = 10_000,
+) -> beam.PCollection:
+    """``(key, input)`` elements (or any element, keyed by ``key_and_input``) -> ``(key, output)``
+    per key: ``CombinePerKey(combine_fn)``'s result in three transforms. Each bundle folds its
+    elements into one accumulator per key (at most ``max_keys_per_bundle`` held at once), so
+    the shuffle carries a few accumulators per bundle, not one element per input."""
+    return (
+        pcoll
+        | f"{label}InBundle" >> beam.ParDo(_CombineInBundle(combine_fn, key_and_input, max_keys_per_bundle))
+        | label >> beam.GroupByKey()
+        | f"{label}Merge" >> beam.ParDo(_MergeAccumulators(combine_fn))
     )

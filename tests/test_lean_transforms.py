@@ -1,9 +1,9 @@
-"""The small-graph join and reshuffle (curation.lean_transforms)."""
+"""The small-graph join, reshuffle and combine (curation.lean_transforms)."""
 
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.lean_transforms import by_tag, group_tagged, spread
+from curation.lean_transforms import by_tag, combine_per_key, group_tagged, spread
 
 
 def test_by_tag_lists_every_tag_even_an_empty_one():
@@ -28,3 +28,24 @@ def test_spread_keeps_every_element_once(make_pipeline):
     elements = [("file", i) for i in range(50)] + [("file", 0)]  # a repeated element stays repeated
     with make_pipeline() as pipeline:
         assert_that(spread(pipeline | beam.Create(elements), "Spread"), equal_to(elements))
+
+
+def test_combine_per_key_gives_what_combine_per_key_gives(make_pipeline):
+    # Two keys per bundle at most: accumulators are flushed mid-bundle and merged after the shuffle.
+    words = [f"w{i % 7}" for i in range(200)] + ["rare"]
+    with make_pipeline() as pipeline:
+        texts = pipeline | beam.Create(words)
+        ours = combine_per_key(texts, "Ours", beam.combiners.CountCombineFn(), lambda w: (w[:2], w),
+                               max_keys_per_bundle=2)
+        beams = texts | beam.Map(lambda w: (w[:2], w)) | beam.CombinePerKey(beam.combiners.CountCombineFn())
+        assert_that(ours, equal_to([("w0", 29), ("w1", 29), ("w2", 29), ("w3", 29), ("w4", 28), ("w5", 28),
+                                    ("w6", 28), ("ra", 1)]), label="CheckOurs")
+        assert_that(beams, equal_to([("w0", 29), ("w1", 29), ("w2", 29), ("w3", 29), ("w4", 28), ("w5", 28),
+                                     ("w6", 28), ("ra", 1)]), label="CheckBeams")
+
+
+def test_combine_per_key_takes_keyed_pairs_and_any_combine_fn(make_pipeline):
+    pairs = [("a", 3), ("b", 1), ("a", 5), ("a", 4), ("b", 2)]
+    with make_pipeline() as pipeline:
+        top = combine_per_key(pipeline | beam.Create(pairs), "Top", beam.combiners.TopCombineFn(2))
+        assert_that(top, equal_to([("a", [5, 4]), ("b", [2, 1])]))

@@ -32,7 +32,7 @@ from curation.dedup.survivor import (
     survivor_verified_decisions,
 )
 from curation.hashing import seeded_hash64
-from curation.lean_transforms import by_tag, group_tagged
+from curation.lean_transforms import by_tag, combine_per_key, group_tagged
 from curation.schema import Fate
 
 COUNTER_NAMESPACE = "curation.dedup"
@@ -156,11 +156,8 @@ class SummarizeClusters(beam.PTransform):
     """
 
     def expand(self, members: beam.PCollection) -> beam.PCollection:
-        return (
-            members
-            | "Summarize" >> beam.CombinePerKey(_SummarizeCluster())
-            | "TwoOrMore" >> beam.Filter(lambda kv: kv[1].count >= 2)
-        )
+        summaries = combine_per_key(members, "Summarize", _SummarizeCluster())
+        return summaries | "TwoOrMore" >> beam.Filter(lambda kv: kv[1].count >= 2)
 
 
 def _salt(item_id: str, salts: int) -> int:
@@ -282,12 +279,10 @@ class SurvivorVerifiedDecisions(beam.PTransform):
             )
         )
         matches = checked.matches
-        survivors = (
-            matches
-            | "CountAndWeight" >> beam.MapTuple(lambda survivor_id, match: (survivor_id, (1, match.weight)))
-            | "ClusterSizes" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-            | "SurvivorDecisions" >> beam.FlatMap(_survivor)
-        )
+        survivors = combine_per_key(
+            matches, "ClusterSizes", beam.combiners.TupleCombineFn(sum, sum),
+            lambda survivor_match: (survivor_match[0], (1, survivor_match[1].weight)),
+        ) | "SurvivorDecisions" >> beam.FlatMap(_survivor)
         removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
         later = (
             checked[_UNMATCHED]

@@ -7,6 +7,7 @@ from typing import Hashable
 import apache_beam as beam
 from apache_beam.pvalue import AsDict, AsSingleton
 
+from curation.lean_transforms import combine_per_key
 from curation.ranking import core
 
 # The targets side input: {group: (group_size, [rank, ...])}, ranks ascending
@@ -91,8 +92,8 @@ class RankBoundaries(beam.PTransform):
             | "BinKeys" >> beam.Map(
                 lambda gkw, t: ((gkw[0], core.key_bin(gkw[1], _bits_for(gkw[0], t))), (1, gkw[2])), targets
             )
-            | "CountPerBin" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
         )
+        histogram = combine_per_key(histogram, "CountPerBin", beam.combiners.TupleCombineFn(sum, sum))
         located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, t), AsDict(histogram))
         found = (
             keyed

@@ -11,7 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.lean_transforms import spread
+from curation.lean_transforms import combine_per_key, spread
 from curation.reading import compression, splits
 from curation.reading.files import read_file
 from curation.reading.ids import resolve_duplicate_ids
@@ -174,11 +174,9 @@ class ReadDocuments(beam.PTransform):
         rejected = (read[Fate.REJECTED.tag], resolved[Fate.REJECTED.tag]) | "AllRejected" >> beam.Flatten()
         # Records as the reader saw them, before anything is set aside: the
         # "records read" side of the accounting invariant.
-        records_per_file = (
-            (read[Fate.OUTPUT.tag], read[Fate.REJECTED.tag])
-            | "AllRead" >> beam.Flatten()
-            | "UriOfRecord" >> beam.Map(lambda r: (r["source_uri"], 1))
-            | "RecordsPerFile" >> beam.CombinePerKey(sum)
+        records_per_file = combine_per_key(
+            (read[Fate.OUTPUT.tag], read[Fate.REJECTED.tag]) | "AllRead" >> beam.Flatten(),
+            "RecordsPerFile", beam.combiners.CountCombineFn(), lambda r: (r["source_uri"], r),
         )
         file_summaries = file_list | "DescribeFiles" >> beam.Map(
             lambda f, specs, counts: {

@@ -25,6 +25,7 @@ from apache_beam.pvalue import AsDict, AsList, AsSingleton
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
+from curation.lean_transforms import combine_per_key
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
@@ -182,20 +183,13 @@ class RareVocabularyCoverage(beam.PTransform):
         counts_in = records["in"]
         if not self._in_counted:
             counts_in = counts_in | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in"))
-        tallies = (
-            (
-                counts_in,
-                records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out")),
-            )
-            | "BothSides" >> beam.Flatten()
-            | "TallyShards" >> beam.CombinePerKey(_RareTypeTally())
-            | "Tallies" >> beam.Values()
-        )
+        counts_out = records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out"))
+        tallies = combine_per_key((counts_in, counts_out) | "BothSides" >> beam.Flatten(), "TallyShards", _RareTypeTally())
         # At most VOCABULARY_SHARDS tallies: one step sums them as a side input.
         return (
             records["in"].pipeline
             | "Once" >> beam.Impulse()
-            | "Coverage" >> beam.Map(lambda _, tallies: _coverage(tallies), AsList(tallies))
+            | "Coverage" >> beam.Map(lambda _, tallies: _coverage(t for _, t in tallies), AsList(tallies))
         )
 
 
@@ -246,15 +240,11 @@ class SelectSample(beam.PTransform):
         options = self._options
         if not options.topics:
             return None
-        sample = (
-            records
-            | "TopicTexts" >> beam.Map(lambda r: (None, r["text"]))
-            # A seeded, order-independent sample, bounded on every worker (a keyed combine:
-            # a third of the transforms of a global one).
-            | "TopicSample" >> beam.CombinePerKey(beam.combiners.TopCombineFn(
-                options.topic_sample, key=lambda t: seeded_hash64(t, options.seed, "topic-sample"), reverse=True
-            ))
-        )
+        # A seeded, order-independent sample, bounded on every worker (a keyed combine:
+        # a fraction of the transforms of a global one).
+        sample = combine_per_key(records, "TopicSample", beam.combiners.TopCombineFn(
+            options.topic_sample, key=lambda t: seeded_hash64(t, options.seed, "topic-sample"), reverse=True
+        ), lambda r: (None, r["text"]))
         # No records, no sample: no model (the side input's default).
         return AsSingleton(
             sample
@@ -277,10 +267,9 @@ class SelectSample(beam.PTransform):
             | "Stratify" >> beam.ParDo(_Stratify(options), **side).with_outputs(WORDS_IN, main="records")
         )
         words_in, stratified = stratified[WORDS_IN], stratified.records
-        counts = (
-            stratified
-            | "GroupOfRecord" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), size_of_text(r["text"])))
-            | "SizeGroups" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum, max))
+        counts = combine_per_key(
+            stratified, "SizeGroups", beam.combiners.TupleCombineFn(sum, sum, max),
+            lambda r: ((r["stratum"], r["origin"]), size_of_text(r["text"])),
         )
         plan = (
             records.pipeline
@@ -305,11 +294,10 @@ class SelectSample(beam.PTransform):
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED
         )
-        selected_sizes = AsDict(
-            split[SELECTED]
-            | "SelectedGroup" >> beam.Map(lambda r: ((r["stratum"], r["origin"]), (1, text_bytes(r["text"]))))
-            | "SizeSelected" >> beam.CombinePerKey(beam.combiners.TupleCombineFn(sum, sum))
-        )
+        selected_sizes = AsDict(combine_per_key(
+            split[SELECTED], "SizeSelected", beam.combiners.TupleCombineFn(sum, sum),
+            lambda r: ((r["stratum"], r["origin"]), (1, text_bytes(r["text"]))),
+        ))
         if in_bytes:
             # Shards are planned on the bytes actually selected (quotas are met to within a document).
             shard_plan = plan | "ShardPlan" >> beam.Map(

@@ -23,6 +23,7 @@ from apache_beam.pvalue import AsDict, AsList, AsSingleton
 from curation import storage
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64, sha256_hex
+from curation.lean_transforms import combine_per_key
 from curation.provenance.transforms import WriteProvenance
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
@@ -298,11 +299,7 @@ class _StageTables(beam.PTransform):
         keyed = [
             tables[table] | f"OrderKeys_{table}" >> beam.Map(order_keyed, spec) for table, spec in specs.items()
         ] | "AllTables" >> beam.Flatten()
-        totals = (
-            keyed
-            | "Sizes" >> beam.Map(lambda t: (t[0][0], (t[0][1], t[2])))
-            | "Totals" >> beam.CombinePerKey(_Totals())
-        )
+        totals = combine_per_key(keyed, "Totals", _Totals(), lambda t: (t[0][0], (t[0][1], t[2])))
         given = {f"given_{table}": AsSingleton(plan) for table, plan in self._shard_plans.items()}
         plans = (
             keyed.pipeline
