@@ -33,7 +33,7 @@ setup(
         # apache-beam 2.77 caps pyarrow below 26 and numpy below 2.5.
         "pyarrow>=14,<26",
         "numpy>=1.24,<2.5",
-        # The run report (report.html) embeds matplotlib plots.
+        # The collapse simulation's plots (pipelines.simulate_collapse); the run report draws its own SVG.
         "matplotlib>=3.7",
     ],
     extras_require={

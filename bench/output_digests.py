@@ -22,10 +22,6 @@ import sys
 
 from pipelines import curate, demo
 
-# Files whose content names the machine or the moment, not the data.
-_VOLATILE = {"report.html"}
-
-
 def _mixed_corpus(path: pathlib.Path) -> None:
     """Good records with one line of every bad kind, and a few exact and near duplicates."""
     lines = []
@@ -70,7 +66,7 @@ def _run_cases(root: pathlib.Path) -> dict[str, pathlib.Path]:
 def digests(outputs: dict[str, pathlib.Path]) -> dict[str, dict[str, str]]:
     table = {}
     for case, out in outputs.items():
-        files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in _VOLATILE)
+        files = sorted(p for p in out.rglob("*") if p.is_file())  # report.html too: its SVG plots are text
         table[case] = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     return table
 

@@ -4,9 +4,9 @@ Beam's ``CoGroupByKey`` of two inputs is seven transforms (a tag per input, a
 flatten, the group, a regrouping map and two composites). ``group_tagged`` is
 the same shuffle in ``len(inputs) + 2``: each input tagged, flattened, grouped;
 its consumer splits the values by tag with :func:`by_tag`. Likewise
-``spread`` for ``Reshuffle``, and ``combine_per_key`` for ``CombinePerKey``
+``spread`` for ``Reshuffle``, ``combine_per_key`` for ``CombinePerKey``
 (four transforms, five with the Map that keys its input; three here, keying
-included). (A single element to start a step from is ``beam.Impulse()``, one
+included) and ``batched`` for ``BatchElements`` (two; one here). (A single element to start a step from is ``beam.Impulse()``, one
 transform, where ``beam.Create([None])`` is five.)
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import apache_beam as beam
+from apache_beam.utils.windowed_value import WindowedValue
 
 from curation.bundling import BundleBuffer
 
@@ -96,6 +97,36 @@ class _MergeAccumulators(beam.DoFn):
     def process(self, keyed: tuple[Any, Iterable[Any]]) -> Iterator[tuple[Any, Any]]:
         key, accumulators = keyed
         yield key, self._fn.extract_output(self._fn.merge_accumulators(accumulators))
+
+
+class _Batch(beam.DoFn):
+    """Elements -> lists of ``size`` of them (the last of a bundle shorter), per window."""
+
+    def __init__(self, size: int):
+        if size < 1:
+            raise ValueError(f"a batch holds at least one element, got size {size}")
+        self._size = size
+
+    def start_bundle(self) -> None:
+        self._batches: dict = {}
+
+    def process(self, element: Any, window=beam.DoFn.WindowParam) -> Iterator[list]:
+        batch = self._batches.setdefault(window, [])
+        batch.append(element)
+        if len(batch) == self._size:
+            del self._batches[window]
+            yield batch
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for window, batch in self._batches.items():
+            yield WindowedValue(batch, window.max_timestamp(), (window,))
+        self._batches = {}
+
+
+def batched(pcoll: beam.PCollection, label: str, size: int) -> beam.PCollection:
+    """Lists of ``size`` elements, as ``BatchElements(min_batch_size=size, max_batch_size=size)``
+    gives them (never across windows; a bundle's last batch may be shorter), in one transform."""
+    return pcoll | label >> beam.ParDo(_Batch(size))
 
 
 def combine_per_key(

@@ -11,6 +11,7 @@ from curation.checks import expect_options
 from curation.detection.detector import Detector, InvalidModelError
 from curation.detection.model_dir import load_detector
 from curation.detection.options import ScoreSyntheticOptions
+from curation.lean_transforms import batched
 
 _COUNTERS = "curation.detection"
 
@@ -59,8 +60,6 @@ class ScoreSynthetic(beam.PTransform):
         self._options = options
 
     def expand(self, records: beam.PCollection[dict[str, Any]]) -> beam.PCollection[dict[str, Any]]:
-        return (
-            records
-            | "Batch" >> beam.BatchElements(min_batch_size=self._options.batch_size, max_batch_size=self._options.batch_size)
-            | "Score" >> beam.ParDo(_ScoreBatches(self._options.model_dir, self._options.metadata["model_sha256"]))
+        return batched(records, "Batch", self._options.batch_size) | "Score" >> beam.ParDo(
+            _ScoreBatches(self._options.model_dir, self._options.metadata["model_sha256"])
         )

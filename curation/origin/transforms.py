@@ -9,20 +9,25 @@ from curation.origin.core import decided_record
 from curation.origin.options import OriginOptions
 
 
-class DecideOrigin(beam.PTransform):
+class _Decide(beam.DoFn):
+    def __init__(self, options: OriginOptions):
+        self._options = options
+
+    def process(self, record: dict):
+        yield decided_record(record, self._options)
+
+
+class DecideOrigin(beam.ParDo):
     """Sets ``origin`` and ``origin_basis`` on every record by the origin rule.
 
     Apply it once, after scoring (if a detector runs) and before anything that
     counts origins (:class:`~curation.sampling.transforms.SelectSample`, the
     writer's per-shard floor). A record the rule cannot decide raises
     :class:`~curation.origin.core.UndecidedOriginError` and fails the run before
-    anything is written.
+    anything is written. (A ParDo itself, not a composite around one: one
+    transform in the graph.)
     """
 
     def __init__(self, options: OriginOptions):
-        super().__init__()
         expect_options(self, options, OriginOptions)
-        self._options = options
-
-    def expand(self, records: beam.PCollection) -> beam.PCollection:
-        return records | beam.Map(decided_record, self._options)
+        super().__init__(_Decide(options))

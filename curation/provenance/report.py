@@ -4,7 +4,7 @@ Four plots: records through each stage, the synthetic-score histogram against
 the detector's threshold, per-stratum counts in vs out (per user stratum when
 the sampler had named fields, with a table of each user stratum's origins), and
 each shard's real share (of rows, or of text with ``--ratio-unit bytes``) against
-the requested floor. PNGs are embedded as base64 data URIs
+the requested floor. The plots are inline SVG (drawn by :mod:`curation.plots`)
 and the CSS is inline, so the file opens anywhere (a bucket browser, an email
 attachment) without fetching anything.
 
@@ -15,22 +15,14 @@ the data shards.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
 import pyarrow as pa
 
-# Figure + FigureCanvasAgg instead of pyplot: the Agg backend without touching
-# matplotlib's global state (a host process may have chosen another backend).
-from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-
 from curation.audit.certify import floor_verdict, headline as certified_headline
+from curation.plots import Figure, log_ticks, nice_ticks, text_width
 from curation.provenance.card import NOT_RUN, format_value, min_real_fraction, percent, ratio_unit
 from curation.provenance.manifest import class_totals, data_shards, real_fraction
 from curation.schema import UNKNOWN_CLASS, Fate, Origin, RatioUnit
@@ -39,14 +31,14 @@ from curation.storage import REPORT_FILE
 
 CLASS_COLORS = {Origin.REAL.value: "#1b7f79", Origin.SYNTHETIC.value: "#e07b39", UNKNOWN_CLASS: "#a0a0a0"}
 IN_COLOR, OUT_COLOR, REMOVED_COLOR, FLOOR_COLOR = "#9bb7d4", "#1f4e79", "#c0392b", "#c0392b"
+OTHER_COLOR = "#6c5b7b"
 MAX_LABELLED_STRATA = 30  # beyond this, strata are plotted by rank without names
 MAX_LABELLED_SHARDS = 24  # beyond this, shard numbers are ticked sparsely
-FIGURE_WIDTH, FIGURE_HEIGHT, MESSAGE_HEIGHT = 10, 4.2, 1.2  # inches
-DPI = 110
-# Source names, strata and metadata values are the user's text, never markup: "$" must
-# not start mathtext, nor a host's text.usetex send them to LaTeX. Set while the
-# plots are built and drawn, so every text artist (ticks made at draw time too) has it.
-PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+MAX_NAME_CHARS = 40  # longer stratum names are cut on the axis (in full in the bar's tooltip)
+SCORE_BINS = 50
+# px: the plots' size and the room around each plot area (axis labels, title, legend).
+WIDTH, HEIGHT, MESSAGE_HEIGHT = 1000, 400, 80
+LEFT, TOP, BOTTOM, LEGEND = 80, 40, 60, 170
 
 STYLE = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0; background: #f4f5f7; color: #222; }
@@ -61,7 +53,7 @@ h2 { font-size: 17px; margin: 0 0 8px; }
 .figure span { color: #666; font-size: 12px; }
 section { background: #fff; border: 1px solid #dde1e6; border-radius: 6px; padding: 16px; margin-bottom: 16px; }
 section p { color: #555; font-size: 13px; margin: 0 0 8px; }
-img { max-width: 100%; height: auto; display: block; }
+svg { width: 100%; height: auto; display: block; }
 table { border-collapse: collapse; font-size: 13px; margin-top: 10px; }
 td, th { border-bottom: 1px solid #dde1e6; padding: 3px 10px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -105,148 +97,158 @@ def strata_in_out(manifest: Mapping[str, Any], output_dir: str) -> tuple[str, di
     return "source", {s: (sources_in[s], sources_out[s]) for s in sorted(set(sources_in) | set(sources_out))}
 
 
-def _png_data_uri(figure: Figure) -> str:
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _integer_ticks(high: float) -> list[tuple[float, str]]:
+    return [(t, f"{t:,.0f}") for t in nice_ticks(0, high) if t == int(t)]
 
 
-def _new_figure(ncols: int = 1, height: float = FIGURE_HEIGHT, **grid) -> tuple[Figure, list]:
-    figure = Figure(figsize=(FIGURE_WIDTH, height), layout="constrained")
-    axes = figure.subplots(1, ncols, **grid)
-    axes = list(axes) if ncols > 1 else [axes]
-    for ax in axes:
-        ax.spines[["top", "right"]].set_visible(False)
-    return figure, axes
-
-
-def _message_png(message: str) -> str:
+def _message(message: str) -> str:
     """A short panel standing in for a plot that has nothing to show."""
-    figure, (ax,) = _new_figure(height=MESSAGE_HEIGHT)
-    ax.set_axis_off()
-    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=14, color="#777",
-            bbox={"boxstyle": "round,pad=1", "fc": "#f4f5f7", "ec": "#ccc"}, transform=ax.transAxes)
-    return _png_data_uri(figure)
+    figure = Figure(WIDTH, MESSAGE_HEIGHT)
+    figure.message(message)
+    return figure.svg(message)
 
 
-def _label_bars(ax, bars, values: Sequence[int | None]) -> None:
-    ax.bar_label(bars, labels=[NOT_RUN if v is None else f"{v:,}" for v in values], padding=3, fontsize=9)
-
-
-def _horizontal_bars(ax, title: str, bars: Sequence[tuple[str, int | None]], color: str) -> None:
+def _horizontal_bars(figure: Figure, left: float, width: float, title: str, bars: Sequence[tuple[str, int | None]],
+                     color: str) -> None:
     """Labelled bars, first on top; a None value (stage not run) is an empty bar labelled so."""
+    names_width = max(text_width(name) for name, _ in bars) + 12
     values = [n or 0 for _, n in bars]
-    drawn = ax.barh([name for name, _ in bars], values, color=color)
-    _label_bars(ax, drawn, [n for _, n in bars])
-    ax.invert_yaxis()
-    ax.set_xlim(0, max(values) * 1.2 or 1)  # room for the labels
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("records")
-    ax.set_title(title, loc="left")
+    top = TOP
+    ax = figure.axes(left + names_width, top, width - names_width - 70, figure.height - top - BOTTOM,
+                     x=(0, max(values) * 1.2 or 1), y=(0, len(bars)))
+    centers = [len(bars) - i - 0.5 for i in range(len(bars))]
+    ax.y_ticks([(c, name) for c, (name, _) in zip(centers, bars)], grid=False)
+    ax.x_ticks(_integer_ticks(max(values) * 1.2 or 1))
+    for center, (name, n) in zip(centers, bars):
+        ax.rect(0, n or 0, center - 0.35, center + 0.35, color, tooltip=f"{name}: {NOT_RUN if n is None else n}")
+        ax.label(n or 0, center, NOT_RUN if n is None else f"{n:,}", dx=4, dy=4)
+    ax.frame(title, x_label="records")
 
 
 def funnel_plot(manifest: Mapping[str, Any]) -> str:
-    figure, (ax_funnel, ax_removed) = _new_figure(2, width_ratios=[3, 2])
-    _horizontal_bars(ax_funnel, "Funnel", funnel(manifest), OUT_COLOR)
-    _horizontal_bars(ax_removed, "Removed, by fate", removed_by_fate(manifest), REMOVED_COLOR)
-    return _png_data_uri(figure)
+    steps = funnel(manifest)
+    figure = Figure(WIDTH, TOP + BOTTOM + 34 * len(steps))
+    _horizontal_bars(figure, 0, WIDTH * 0.6, "Funnel", steps, OUT_COLOR)
+    _horizontal_bars(figure, WIDTH * 0.6, WIDTH * 0.4, "Removed, by fate", removed_by_fate(manifest), REMOVED_COLOR)
+    return figure.svg("Records through each stage")
 
 
 def score_histogram_plot(manifest: Mapping[str, Any], output_dir: str) -> str:
     rows = read_data_columns(manifest, output_dir, ["synthetic_score", "origin"]).to_pylist()
     scored = [r for r in rows if r["synthetic_score"] is not None]
     if not scored:
-        return _message_png(f"Synthetic-text detector {NOT_RUN}: no output row has a synthetic_score")
-    figure, (ax,) = _new_figure()
+        return _message(f"Synthetic-text detector {NOT_RUN}: no output row has a synthetic_score")
     # Stacked by the origin finally assigned, so records the threshold relabelled stand out.
-    by_origin: dict[str, list[float]] = {}
+    counts: dict[str, list[int]] = {}
     for r in scored:
-        by_origin.setdefault(r["origin"] or UNKNOWN_CLASS, []).append(r["synthetic_score"])
-    origins = sorted(by_origin)
-    ax.hist([by_origin[o] for o in origins], bins=50, range=(0.0, 1.0), stacked=True, label=origins,
-            color=[CLASS_COLORS.get(o, "#6c5b7b") for o in origins])
+        bins = counts.setdefault(r["origin"] or UNKNOWN_CLASS, [0] * SCORE_BINS)
+        bins[min(int(r["synthetic_score"] * SCORE_BINS), SCORE_BINS - 1)] += 1  # 1.0 in the last bin
+    origins = sorted(counts)
+    tallest = max(sum(counts[o][b] for o in origins) for b in range(SCORE_BINS))
+    figure = Figure(WIDTH, HEIGHT)
+    ax = figure.axes(LEFT, TOP, WIDTH - LEFT - LEGEND, HEIGHT - TOP - BOTTOM, x=(0, 1), y=(0, tallest * 1.1))
+    ax.y_ticks(_integer_ticks(tallest * 1.1))
+    ax.x_ticks([(t, f"{t:.1f}") for t in nice_ticks(0, 1)])
+    for b in range(SCORE_BINS):
+        base = 0
+        for origin in origins:
+            n = counts[origin][b]
+            if n:
+                ax.rect(b / SCORE_BINS, (b + 1) / SCORE_BINS, base, base + n, CLASS_COLORS.get(origin, OTHER_COLOR),
+                        tooltip=f"{origin}, score {b / SCORE_BINS:.2f}-{(b + 1) / SCORE_BINS:.2f}: {n:,}")
+                base += n
+    legend = [(o, CLASS_COLORS.get(o, OTHER_COLOR), "box") for o in origins]
     threshold = manifest.get("detector", {}).get("real_below")
     if threshold is not None:
-        ax.axvline(threshold, color=FLOOR_COLOR, linestyle="--", linewidth=2, label=f"real_below = {threshold:.3g}")
-    ax.set_xlim(0, 1)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("synthetic_score (detector's P(synthetic))")
-    ax.set_ylabel("records")
-    ax.legend(frameon=False, title="origin", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        ax.vline(threshold, FLOOR_COLOR, dashed=True, width=2)
+        legend.append((f"real_below = {threshold:.3g}", FLOOR_COLOR, "dash"))
+    ax.legend(legend, title="origin")
     unscored = len(rows) - len(scored)
-    ax.set_title(f"Synthetic-score histogram: {len(scored):,} scored, {unscored:,} not scored", loc="left")
-    return _png_data_uri(figure)
+    ax.frame(f"Synthetic-score histogram: {len(scored):,} scored, {unscored:,} not scored",
+             x_label="synthetic_score (detector's P(synthetic))", y_label="records")
+    return figure.svg("Synthetic-text scores")
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[: MAX_NAME_CHARS - 1] + "\u2026"
 
 
 def strata_plot(manifest: Mapping[str, Any], output_dir: str) -> str:
     kind, groups = strata_in_out(manifest, output_dir)
     if not groups:
-        return _message_png("no records")
-    figure, (ax,) = _new_figure()
+        return _message("no records")
     ordered = sorted(groups.items(), key=lambda kv: (-kv[1][0], kv[0]))
     ins = [max(i, 0) for _, (i, _) in ordered]
     outs = [o for _, (_, o) in ordered]
-    positions = range(len(ordered))
-    if len(ordered) <= MAX_LABELLED_STRATA:
-        width = 0.4
-        _label_bars(ax, ax.bar([p - width / 2 for p in positions], ins, width, label="in", color=IN_COLOR), ins)
-        _label_bars(ax, ax.bar([p + width / 2 for p in positions], outs, width, label="out", color=OUT_COLOR), outs)
-        crowded = len(ordered) > 6  # slant long names so they do not overlap
-        ax.set_xticks(list(positions), [name for name, _ in ordered], rotation=30 if crowded else 0,
-                      ha="right" if crowded else "center")
+    labelled = len(ordered) <= MAX_LABELLED_STRATA
+    crowded = labelled and len(ordered) > 6  # slant long names so they do not overlap
+    names = [_short(name) for name, _ in ordered]
+    bottom = BOTTOM + (max(text_width(n) for n in names) * 0.5 if crowded else 0)
+    figure = Figure(WIDTH, HEIGHT + bottom - BOTTOM)
+    # Bars on a log axis start at its bottom: pinned below 1 so heights compare, not an autoscaled gap.
+    low, high = 0.5, max(ins + outs + [1]) * 3
+    ax = figure.axes(LEFT, TOP, WIDTH - LEFT - LEGEND, HEIGHT - TOP - BOTTOM, x=(-0.6, len(ordered) - 0.4),
+                     y=(low, high), log_y=True)
+    ax.y_ticks([(t, f"{t:,.0f}") for t in log_ticks(1, high)])
+    series = (("in", ins, IN_COLOR, -0.2), ("out", outs, OUT_COLOR, 0.2))
+    if labelled:
+        for side, values, color, shift in series:
+            for i, (name, value) in enumerate(zip(names, values)):
+                ax.rect(i + shift - 0.2, i + shift + 0.2, low, max(value, low), color, tooltip=f"{name} {side}: {value:,}")
+                ax.label(i + shift, max(value, low), f"{value:,}", anchor="middle", dy=-4)
+        ax.x_ticks(list(enumerate(names)), slant=crowded)
+        x_label = ""
     else:
-        ax.plot(positions, ins, "o-", ms=3, label="in", color=IN_COLOR)
-        ax.plot(positions, outs, "o-", ms=3, label="out", color=OUT_COLOR)
-        ax.set_xlabel(f"{kind}, by input size (rank)")
-    ax.set_yscale("log")
-    # Bars on a log axis start at its bottom: pin it below 1 so heights compare, not the autoscaled gap.
-    ax.set_ylim(bottom=0.5, top=max(ins + outs) * 3)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    ax.set_ylabel("records (log scale)")
-    ax.legend(frameon=False)
+        for side, values, color, _ in series:
+            ax.polyline([(i, max(v, low)) for i, v in enumerate(values)], color)
+        ax.x_ticks([(t, f"{t:,.0f}") for t in nice_ticks(0, len(ordered) - 1) if t == int(t)])
+        x_label = f"{kind}, by input size (rank)"
+    ax.legend([("in", IN_COLOR, "box"), ("out", OUT_COLOR, "box")])
     titles = {"stratum": "Per-stratum records in vs out", "user stratum": "Per-user-stratum records in vs out"}
-    title = titles.get(kind, f"Per-source records in vs out (sampling {NOT_RUN})")
-    ax.set_title(title, loc="left")
-    return _png_data_uri(figure)
+    ax.frame(titles.get(kind, f"Per-source records in vs out (sampling {NOT_RUN})"), x_label=x_label,
+             y_label="records (log scale)")
+    return figure.svg("Strata in vs out")
 
 
 def shard_real_fraction_plot(manifest: Mapping[str, Any]) -> str:
     shards = data_shards(manifest)
     if not shards:
-        return _message_png("no data shards")
-    figure, (ax,) = _new_figure()
-    positions = list(range(len(shards)))
-    bottom = [0.0] * len(shards)
+        return _message("no data shards")
     known = list(CLASS_COLORS)  # real at the bottom, where the floor line is read against it
     present = {c for s in shards for c in s.get("classes", {})}
     classes = sorted(present, key=lambda c: (known.index(c) if c in known else len(known), c))
     # The floor's unit: rows, or text bytes (then the rows' share is in the title).
     in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
     measure = "class_text_bytes" if in_bytes else "classes"
-    for cls in classes:
-        shares = [s.get(measure, {}).get(cls, 0) / sum(s.get(measure, {}).values()) if sum(s.get(measure, {}).values())
-                  else 0.0 for s in shards]
-        ax.bar(positions, shares, bottom=bottom, label=cls, color=CLASS_COLORS.get(cls, "#6c5b7b"), width=0.8)
-        bottom = [b + v for b, v in zip(bottom, shares)]
+    figure = Figure(WIDTH, HEIGHT)
+    ax = figure.axes(LEFT, TOP, WIDTH - LEFT - LEGEND, HEIGHT - TOP - BOTTOM, x=(-0.6, len(shards) - 0.4), y=(0, 1))
+    ax.y_ticks([(t, f"{t:.0%}") for t in nice_ticks(0, 1)])
+    for i, shard in enumerate(shards):
+        sizes = shard.get(measure, {})
+        total, base = sum(sizes.values()), 0.0
+        for cls in classes:
+            share = sizes.get(cls, 0) / total if total else 0.0
+            if share:
+                ax.rect(i - 0.4, i + 0.4, base, base + share, CLASS_COLORS.get(cls, OTHER_COLOR),
+                        tooltip=f"shard {i}, {cls}: {share:.2%}")
+                base += share
+    ticks = range(len(shards)) if len(shards) <= MAX_LABELLED_SHARDS else [
+        t for t in nice_ticks(0, len(shards) - 1) if t == int(t)
+    ]
+    ax.x_ticks([(t, f"{t:.0f}") for t in ticks])
+    legend = [(cls, CLASS_COLORS.get(cls, OTHER_COLOR), "box") for cls in classes]
     floor = min_real_fraction(manifest)
     if floor is not None:
-        ax.axhline(floor, color=FLOOR_COLOR, linestyle="--", linewidth=2, label=f"real floor {percent(floor)}")
-    ax.set_ylim(0, 1.0)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    if len(shards) <= MAX_LABELLED_SHARDS:
-        ax.set_xticks(positions)
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("data shard")
-    ax.set_ylabel("share of text (UTF-8 bytes)" if in_bytes else "share of rows")
+        ax.hline(floor, FLOOR_COLOR, dashed=True, width=2)
+        legend.append((f"real floor {percent(floor)}", FLOOR_COLOR, "dash"))
+    ax.legend(legend)
     rows_share = percent(real_fraction(class_totals(manifest)))
     text_share = percent(real_fraction(class_totals(manifest, "class_text_bytes")))
     floor_note = "" if floor is not None else " (no floor requested)"
     what = "Real share of text" if in_bytes else "Real fraction"
-    ax.set_title(f"{what} per shard: overall {rows_share} of rows, {text_share} of text{floor_note}", loc="left")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png_data_uri(figure)
+    ax.frame(f"{what} per shard: overall {rows_share} of rows, {text_share} of text{floor_note}",
+             x_label="data shard", y_label="share of text (UTF-8 bytes)" if in_bytes else "share of rows")
+    return figure.svg("Real share per shard")
 
 
 def _headline(manifest: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -306,7 +308,7 @@ def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _plot_sections(manifest: Mapping[str, Any], shards_dir: str) -> list[tuple[str, str, str, str]]:
-    """``(title, note, PNG data URI, HTML table or "")`` of the four plots, from the shards in ``shards_dir``."""
+    """``(title, note, inline SVG, HTML table or "")`` of the four plots, from the shards in ``shards_dir``."""
     in_bytes = ratio_unit(manifest) == RatioUnit.BYTES.value
     user_strata = user_strata_rows(manifest)
     strata_table = ""
@@ -335,15 +337,14 @@ def report_html(manifest: Mapping[str, Any], output_dir: str, shards_dir: str | 
 
     ``shards_dir``: where the shards are now, if not yet in ``output_dir`` (the page names ``output_dir``).
     """
-    with rc_context(PLAIN_TEXT):
-        sections = _plot_sections(manifest, shards_dir or output_dir)
+    sections = _plot_sections(manifest, shards_dir or output_dir)
     escape = html.escape
     headline = "".join(
         f'<div class="figure"><b>{escape(value)}</b><span>{escape(name)}</span></div>' for name, value in _headline(manifest)
     )
     body = "".join(
-        f'<section><h2>{escape(title)}</h2><p>{escape(note)}</p><img alt="{escape(title)}" src="{uri}">{table}</section>'
-        for title, note, uri, table in sections
+        f"<section><h2>{escape(title)}</h2><p>{escape(note)}</p>{svg}{table}</section>"
+        for title, note, svg, table in sections
     )
     package = manifest.get("package", {})
     return (

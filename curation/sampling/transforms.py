@@ -25,7 +25,7 @@ from apache_beam.pvalue import AsDict, AsList, AsSingleton
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
 from curation.hashing import seeded_hash64
-from curation.lean_transforms import combine_per_key
+from curation.lean_transforms import batched, combine_per_key
 from curation.ranking.core import bucket_of
 from curation.ranking.transforms import RankBoundaries
 from curation.sampling import tail_metrics
@@ -262,8 +262,7 @@ class SelectSample(beam.PTransform):
 
         side = {"model_bytes": model_bytes} if model_bytes is not None else {}
         stratified = (
-            records
-            | "Batch" >> beam.BatchElements(min_batch_size=STRATIFY_BATCH, max_batch_size=STRATIFY_BATCH)
+            batched(records, "Batch", STRATIFY_BATCH)
             | "Stratify" >> beam.ParDo(_Stratify(options), **side).with_outputs(WORDS_IN, main="records")
         )
         words_in, stratified = stratified[WORDS_IN], stratified.records
