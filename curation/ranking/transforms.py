@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Hashable
+from typing import Any, Callable, Hashable
 
 import apache_beam as beam
 from apache_beam.pvalue import AsDict, AsSingleton
@@ -70,34 +70,43 @@ class RankBoundaries(beam.PTransform):
     Output: a single-element PCollection ``{group: [key_or_None per rank]}``; with
     ``extents`` (weighted), ``(key, position where its record starts, its weight)``
     in place of each key, so a caller knows how much of the group lies below it.
+    ``keyed_by``: a function giving each input element's pair (or triple), so the
+    input can be whole records (no step of its own to slim them first).
 
     Only a histogram of leading hash bits and the keys of the bins that hold a
     target rank ever meet on one worker; never a whole group.
     """
 
-    def __init__(self, targets: beam.PCollection, weighted: bool = False, extents: bool = False):
+    def __init__(self, targets: beam.PCollection, weighted: bool = False, extents: bool = False,
+                 keyed_by: Callable[[Any], tuple] | None = None):
         super().__init__()
         self._targets = targets
         self._weighted = weighted
         self._extents = extents
+        self._keyed_by = keyed_by
 
-    def expand(self, keyed: beam.PCollection) -> beam.PCollection:
+    def expand(self, elements: beam.PCollection) -> beam.PCollection:
         targets = AsSingleton(self._targets)
-        if not self._weighted:
-            keyed = keyed | "WeightOne" >> beam.Map(lambda gk: (gk[0], gk[1], 1))
+        keyed_by, weighted = self._keyed_by, self._weighted  # locals: the steps' functions must not carry self
+
+        def triple(element) -> tuple:
+            keyed = keyed_by(element) if keyed_by else element
+            return keyed if weighted else (keyed[0], keyed[1], 1)
+
+        def binned(element, t):
+            group, key, weight = triple(element)
+            return (group, core.key_bin(key, _bits_for(group, t))), (1, weight)
+
         # Per-key results reach the single-element steps as dict side inputs
         # (AsDict), not through a global ToDict combine: far fewer transforms.
-        histogram = (
-            keyed
-            | "BinKeys" >> beam.Map(
-                lambda gkw, t: ((gkw[0], core.key_bin(gkw[1], _bits_for(gkw[0], t))), (1, gkw[2])), targets
-            )
+        histogram = combine_per_key(
+            elements | "BinKeys" >> beam.Map(binned, targets), "CountPerBin", beam.combiners.TupleCombineFn(sum, sum)
         )
-        histogram = combine_per_key(histogram, "CountPerBin", beam.combiners.TupleCombineFn(sum, sum))
         located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, t), AsDict(histogram))
         found = (
-            keyed
-            | "KeepTargetBins" >> beam.FlatMap(_in_target_bin, AsSingleton(located), targets)
+            elements
+            | "KeepTargetBins" >> beam.FlatMap(lambda e, *side: _in_target_bin(triple(e), *side), AsSingleton(located),
+                                               targets)
             | "GroupTargetBins" >> beam.GroupByKey()
             | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located), self._extents)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 from typing import Iterable, NamedTuple
 
@@ -11,7 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.lean_transforms import combine_per_key, spread
+from curation.lean_transforms import spread
 from curation.reading import compression, splits
 from curation.reading.files import read_file
 from curation.reading.ids import resolve_duplicate_ids
@@ -88,8 +89,11 @@ def _locate_lines(split: FileSplit) -> FileSplit:
         return splits.locate_lines(stream, split)
 
 
+_ROWS_READ = "rows_read"  # _ReadSplit's count of the rows one split gave, (uri, rows)
+
+
 class _ReadSplit(beam.DoFn):
-    """Streams one file split into documents and rejected rows."""
+    """Streams one file split into documents and rejected rows, then says how many rows it read."""
 
     def __init__(self, options: ReadOptions):
         self._options = options
@@ -101,14 +105,24 @@ class _ReadSplit(beam.DoFn):
         spec = self._options.inputs[split.spec_index]
         if split.start == 0:
             self._bytes.inc(split.size)
+        rows = 0
         with open_input(split.uri) as stream:
             for tag, row in splits.read_split(stream, split, spec, self._options):
+                rows += 1
                 if tag == Fate.OUTPUT.tag:
                     self._documents.inc()
                     yield row
                 else:
                     self._rejected[RejectReason(row["reason"])].inc()
                     yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
+        yield beam.pvalue.TaggedOutput(_ROWS_READ, (split.uri, rows))
+
+
+def _describe_files(_, files: list[tuple[int, str, int]], specs, split_rows: Iterable[tuple[str, int]]) -> list[dict]:
+    rows = collections.Counter()
+    for uri, n in split_rows:
+        rows[uri] += n
+    return [{"uri": uri, "source": specs[i].source_name(), "bytes": size, "records": rows[uri]} for i, uri, size in files]
 
 
 class _ResolveDuplicateIds(beam.DoFn):
@@ -151,7 +165,8 @@ class ReadDocuments(beam.PTransform):
         if len(set(uris)) != len(uris):
             repeated = sorted({u for u in uris if uris.count(u) > 1})
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
-        file_list = pbegin | "Once" >> beam.Impulse() | "ListFiles" >> beam.FlatMap(lambda _: files)
+        once = pbegin | "Once" >> beam.Impulse()
+        file_list = once | "ListFiles" >> beam.FlatMap(lambda _: files)
         file_splits = (
             spread(file_list, "SpreadFiles")
             | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
@@ -162,7 +177,7 @@ class ReadDocuments(beam.PTransform):
         )
         # Spread splits over workers before the (long) reads: one large file is read by many.
         read = spread(file_splits, "SpreadSplits") | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
-            Fate.REJECTED.tag, main=Fate.OUTPUT.tag
+            Fate.REJECTED.tag, _ROWS_READ, main=Fate.OUTPUT.tag
         )
         resolved = (
             read[Fate.OUTPUT.tag]
@@ -172,17 +187,9 @@ class ReadDocuments(beam.PTransform):
             >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(Fate.REJECTED.tag, main=Fate.OUTPUT.tag)
         )
         rejected = (read[Fate.REJECTED.tag], resolved[Fate.REJECTED.tag]) | "AllRejected" >> beam.Flatten()
-        # Records as the reader saw them, before anything is set aside: the
-        # "records read" side of the accounting invariant.
-        records_per_file = combine_per_key(
-            (read[Fate.OUTPUT.tag], read[Fate.REJECTED.tag]) | "AllRead" >> beam.Flatten(),
-            "RecordsPerFile", beam.combiners.CountCombineFn(), lambda r: (r["source_uri"], r),
-        )
-        file_summaries = file_list | "DescribeFiles" >> beam.Map(
-            lambda f, specs, counts: {
-                "uri": f[1], "source": specs[f[0]].source_name(), "bytes": f[2], "records": counts.get(f[1], 0)
-            },
-            specs=self._options.inputs,
-            counts=beam.pvalue.AsDict(records_per_file),
+        # Records as the reader saw them, before anything is set aside: the "records read"
+        # side of the accounting invariant (one count per split: a side input of a few numbers).
+        file_summaries = once | "DescribeFiles" >> beam.FlatMap(
+            _describe_files, files, self._options.inputs, beam.pvalue.AsList(read[_ROWS_READ])
         )
         return ReadResult(documents=resolved[Fate.OUTPUT.tag], rejected=rejected, files=file_summaries)

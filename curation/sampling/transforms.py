@@ -280,14 +280,12 @@ class SelectSample(beam.PTransform):
         with_keys = stratified | "OrderKeys" >> beam.Map(
             lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
         )
-        if in_bytes:
-            # Each cell cut at its floor; the crossing records decided per origin (curation.sampling.selection).
-            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], text_bytes(t[2]["text"])))
-        else:
-            keys = with_keys | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1]))
+        # In bytes, each cell is cut at its floor; the crossing records decided per origin
+        # (curation.sampling.selection).
+        keyed_by = (lambda t: (t[0], t[1], text_bytes(t[2]["text"]))) if in_bytes else (lambda t: (t[0], t[1]))
         cutoffs = (
-            keys
-            | RankBoundaries(targets, weighted=in_bytes, extents=in_bytes)
+            with_keys
+            | RankBoundaries(targets, weighted=in_bytes, extents=in_bytes, keyed_by=keyed_by)
             | "Cutoffs" >> beam.Map(lambda found, p: selection_cutoffs(p, found, options.seed), AsSingleton(plan))
         )
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(

@@ -308,10 +308,9 @@ class _StageTables(beam.PTransform):
         )
         weighted = {table for table, spec in specs.items() if spec.in_bytes}
         # Weighted by text where the ratio counts bytes: a row goes to the shard whose share holds its last byte.
-        boundaries = (
-            keyed
-            | "KeysOnly" >> beam.Map(lambda t: (t[0], t[1], t[2] if t[0][0] in weighted else 1))
-            | RankBoundaries(plans | "RankTargets" >> beam.Map(_rank_targets), weighted=True)
+        boundaries = keyed | RankBoundaries(
+            plans | "RankTargets" >> beam.Map(_rank_targets), weighted=True,
+            keyed_by=lambda t: (t[0], t[1], t[2] if t[0][0] in weighted else 1),
         )
         assigned = keyed | "AssignShard" >> beam.Map(
             lambda t, b: ((t[0][0], bucket_of(t[1], b[t[0]])), t[3]), AsSingleton(boundaries)
