@@ -1,13 +1,14 @@
 """Small-graph stand-ins for Beam's joins and reshuffles: the runner pays about 10 ms per transform.
 
 Beam's ``CoGroupByKey`` of two inputs is seven transforms (a tag per input, a
-flatten, the group, a regrouping map and two composites). ``group_tagged`` is
-the same shuffle in ``len(inputs) + 2``: each input tagged, flattened, grouped;
-its consumer splits the values by tag with :func:`by_tag`. Likewise
-``spread`` for ``Reshuffle``, ``combine_per_key`` for ``CombinePerKey``
-(four transforms, five with the Map that keys its input; three here, keying
-included) and ``batched`` for ``BatchElements`` (two; one here). (A single element to start a step from is ``beam.Impulse()``, one
-transform, where ``beam.Create([None])`` is five.)
+flatten, the group, a regrouping map and two composites). ``group_together``
+is the same shuffle in two, a flatten and the group, for inputs whose values
+tell themselves apart by type (a record dict, a Decision, an id...): its
+consumer sorts a key's values with :func:`by_type`. Likewise ``spread`` for
+``Reshuffle``, ``combine_per_key`` for ``CombinePerKey`` (four transforms,
+five with the Map that keys its input; three here, keying included) and
+``batched`` for ``BatchElements`` (two; one here). (A single element to start
+a step from is ``beam.Impulse()``, one transform, where ``beam.Create([None])`` is five.)
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from apache_beam.utils.windowed_value import WindowedValue
 from curation.bundling import BundleBuffer
 
 
-def group_tagged(inputs: Mapping[str, beam.PCollection], label: str) -> beam.PCollection:
-    """``{tag: PCollection of (key, value)}`` -> ``(key, [(tag, value), ...])`` per key, one GroupByKey."""
-    tagged = [
-        pcoll | f"{label}Tag_{tag}" >> beam.MapTuple(lambda key, value, tag=tag: (key, (tag, value)))
-        for tag, pcoll in inputs.items()
-    ]
-    return tagged | f"{label}Flatten" >> beam.Flatten() | label >> beam.GroupByKey()
+def group_together(inputs: Iterable[beam.PCollection], label: str) -> beam.PCollection:
+    """PCollections of ``(key, value)`` -> ``(key, [every input's values])`` per key: one Flatten
+    and one GroupByKey. Each input's values must be of a type no other input's are (see by_type)."""
+    return inputs | f"{label}Flatten" >> beam.Flatten() | label >> beam.GroupByKey()
 
 
-def by_tag(tagged_values: Iterable[tuple[str, Any]], tags: Iterable[str]) -> dict[str, list]:
-    """A group's ``(tag, value)`` pairs -> ``{tag: [values]}``, every tag listed (CoGroupByKey's shape)."""
-    grouped: dict[str, list] = {tag: [] for tag in tags}
-    for tag, value in tagged_values:
-        grouped[tag].append(value)
+def by_type(values: Iterable[Any], kinds: Mapping[str, type | tuple[type, ...]]) -> dict[str, list]:
+    """A key's values from :func:`group_together` -> ``{kind: [its values]}``, every kind listed
+    (CoGroupByKey's shape). ``kinds``: each kind's type(s), disjoint; any other value is a wiring bug."""
+    grouped: dict[str, list] = {kind: [] for kind in kinds}
+    for value in values:
+        for kind, types in kinds.items():
+            if isinstance(value, types):
+                grouped[kind].append(value)
+                break
+        else:
+            raise TypeError(f"a grouped value of type {type(value).__name__} is none of {sorted(kinds)}")
     return grouped
 
 

@@ -1,21 +1,29 @@
 """The small-graph join, reshuffle and combine (curation.lean_transforms)."""
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.lean_transforms import by_tag, combine_per_key, group_tagged, spread
+from curation.lean_transforms import by_type, combine_per_key, group_together, spread
 
 
-def test_by_tag_lists_every_tag_even_an_empty_one():
-    assert by_tag([("a", 1), ("b", 2), ("a", 3)], ("a", "b", "c")) == {"a": [1, 3], "b": [2], "c": []}
+def test_by_type_lists_every_kind_even_an_empty_one():
+    assert by_type(["a", 1, "b", None], {"name": str, "count": int, "mark": type(None), "other": bytes}) == {
+        "name": ["a", "b"], "count": [1], "mark": [None], "other": [],
+    }
 
 
-def test_group_tagged_joins_like_cogroupbykey(make_pipeline):
+def test_by_type_refuses_a_value_of_no_kind():
+    with pytest.raises(TypeError, match="float is none of"):
+        by_type([1.5], {"name": str})
+
+
+def test_group_together_joins_like_cogroupbykey(make_pipeline):
     with make_pipeline() as pipeline:
         left = pipeline | "Left" >> beam.Create([("k1", 1), ("k1", 2), ("k2", 3)])
         right = pipeline | "Right" >> beam.Create([("k2", "x"), ("k3", "y")])
-        joined = group_tagged({"left": left, "right": right}, "Join") | beam.MapTuple(
-            lambda key, tagged: (key, {tag: sorted(values) for tag, values in by_tag(tagged, ("left", "right")).items()})
+        joined = group_together([left, right], "Join") | beam.MapTuple(
+            lambda key, values: (key, {kind: sorted(v) for kind, v in by_type(values, {"left": int, "right": str}).items()})
         )
         assert_that(joined, equal_to([
             ("k1", {"left": [1, 2], "right": []}),

@@ -4,7 +4,7 @@ against their sketches, and the members of each connected component of the verif
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -16,7 +16,7 @@ from curation.dedup.components import ComponentsNotConvergedError, large_star, s
 from curation.dedup.minhash import band_keys
 from curation.dedup.sketch import band_shard, signature_array, similarity
 from curation.dedup.survivor import Member
-from curation.lean_transforms import by_tag, group_tagged
+from curation.lean_transforms import by_type, group_together
 
 
 # VerifyCandidates' second output: (id, Member) of the documents in candidate pairs, the only
@@ -24,36 +24,44 @@ from curation.lean_transforms import by_tag, group_tagged
 PAIRED_MEMBER_TAG = "paired_member"
 
 
-def _pairs_by_first_member(element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
-    """(id_a, tagged candidate pairs (id_a, id_b) and id_a's Member) -> (id_b, member_a) per
-    distinct pair, and (id_a, member_a) once to PAIRED_MEMBER_TAG.
+class _Partner(NamedTuple):
+    """A candidate pair's first member, on its way to the second (set apart from that one's own Member)."""
+
+    member: Member
+
+
+def _pairs_by_first_member(element: tuple[str, Iterable[object]]) -> Iterator:
+    """(id_a, the ids id_b of its candidate pairs and id_a's Member) -> (id_b, _Partner(member_a))
+    per distinct pair, and (id_a, member_a) once to PAIRED_MEMBER_TAG.
 
     A pair found in several LSH bands meets here once per band: it goes on once.
     """
-    id_a, tagged = element
-    grouped = by_tag(tagged, ("pair", "member"))
+    id_a, values = element
+    grouped = by_type(values, {"pair": str, "member": Member})
     partners = set(grouped["pair"])
     if partners:
         member_a = only_value(grouped["member"], id_a, "records")
         yield TaggedOutput(PAIRED_MEMBER_TAG, (id_a, member_a))
+        partner = _Partner(member_a)
         for id_b in partners:
-            yield id_b, member_a
+            yield id_b, partner
 
 
 class _VerifyPairs(beam.DoFn):
-    """(id_b, member_a per candidate pair and id_b's Member) -> verified edges (id_a, id_b),
-    and (id_b, member_b) to PAIRED_MEMBER_TAG if any pair of it verified."""
+    """(id_b, a _Partner per candidate pair and id_b's Member) -> verified edges (id_a, id_b),
+    and (id_b, member_b) to PAIRED_MEMBER_TAG if it was in any pair."""
 
     def __init__(self, threshold: float) -> None:
         self._threshold = threshold
         self._verified = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_verified")
         self._rejected = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_rejected")
 
-    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
-        id_b, tagged = element
-        grouped = by_tag(tagged, ("first", "member"))
+    def process(self, element: tuple[str, Iterable[object]]) -> Iterator:
+        id_b, values = element
+        grouped = by_type(values, {"first": _Partner, "member": Member})
         member_b = None
-        for member_a in grouped["first"]:
+        for partner in grouped["first"]:
+            member_a = partner.member
             if member_b is None:
                 member_b = only_value(grouped["member"], id_b, "records")
             if similarity(member_a.sketch, member_b.sketch) >= self._threshold:
@@ -71,7 +79,8 @@ class VerifyCandidates(beam.PTransform):
 
     Each pair fetches its two members (rank and sketch) by id in two joins, so a sketch
     is shuffled about twice per document instead of once per LSH band. Returns
-    ``(verified edges, (id, Member) of each document in a candidate pair, once or twice)``.
+    ``(verified edges, PCollections of (id, Member) of the documents in candidate pairs)``,
+    each document in them once or twice (left unflattened: the components' group flattens them).
     """
 
     def __init__(self, members: beam.PCollection, threshold: float) -> None:
@@ -79,15 +88,14 @@ class VerifyCandidates(beam.PTransform):
         self._members = members
         self._threshold = threshold
 
-    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        first = group_tagged({"pair": pairs, "member": self._members}, "JoinFirstMember") | (
+    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, tuple[beam.PCollection, ...]]:
+        first = group_together([pairs, self._members], "JoinFirstMember") | (
             "ByLargerId" >> beam.FlatMap(_pairs_by_first_member).with_outputs(PAIRED_MEMBER_TAG, main="pairs")
         )
-        verified = group_tagged({"first": first.pairs, "member": self._members}, "JoinSecondMember") | (
+        verified = group_together([first.pairs, self._members], "JoinSecondMember") | (
             "Compare" >> beam.ParDo(_VerifyPairs(self._threshold)).with_outputs(PAIRED_MEMBER_TAG, main="edges")
         )
-        paired = (first[PAIRED_MEMBER_TAG], verified[PAIRED_MEMBER_TAG]) | "PairedMembers" >> beam.Flatten()
-        return verified.edges, paired
+        return verified.edges, (first[PAIRED_MEMBER_TAG], verified[PAIRED_MEMBER_TAG])
 
 
 class BandEntriesByShard(BundleBuffer):
@@ -122,25 +130,21 @@ _LINK = "link"
 
 
 class _RootOfEachMember(beam.DoFn):
-    """(node, [("root", centre) ..., ("member", Member) once or twice]) -> (smallest root, Member),
-    and a link (smallest root, other root) to _LINK for each further root: a star not yet merged.
+    """(node, [centre id ..., its Member once or twice]) -> (smallest root, Member), and a link
+    (None, (smallest root, other root)) to _LINK for each further root: a star not yet merged.
 
     A node's copies of its Member are equal (VerifyCandidates checked its id unique)."""
 
-    def process(self, element: tuple[str, Iterable[tuple[str, object]]]) -> Iterator:
-        _, tagged = element
-        roots, member = set(), None
-        for tag, value in tagged:
-            if tag == "root":
-                roots.add(value)
-            else:
-                member = value
+    def process(self, element: tuple[str, Iterable[object]]) -> Iterator:
+        _, values = element
+        grouped = by_type(values, {"root": str, "member": Member})
+        roots = set(grouped["root"])
         if not roots:  # in no verified pair: a singleton, left alone
             return
         root = min(roots)
-        yield root, member
+        yield root, grouped["member"][0]
         for other in roots - {root}:
-            yield TaggedOutput(_LINK, (root, other))
+            yield TaggedOutput(_LINK, (None, (root, other)))  # all links meet on one key
 
 
 def _merged_roots(element: tuple[None, Iterable[tuple[str, str]]], max_links: int) -> dict[str, str]:
@@ -155,10 +159,21 @@ def _merged_roots(element: tuple[None, Iterable[tuple[str, str]]], max_links: in
     return {node: root for node, root in union_find_roots((), links).items() if node != root}
 
 
+def _both_directions(edge: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    return edge, (edge[1], edge[0])
+
+
+def _roots(edge: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
+    """A leaf names its centre, a centre itself: a node of an unfinished component names several."""
+    centre, leaf = edge
+    return (leaf, centre), (centre, centre)
+
+
 class ComponentMembers(beam.PTransform):
     """Verified edges -> (root, Member) for each member of a connected component of two or more,
-    the root being the component's smallest id (see components.py). ``members``: at least
-    the members of every node of an edge (VerifyCandidates' paired members), each once or twice.
+    the root being the component's smallest id (see components.py). ``members``: PCollections
+    holding at least the members of every node of an edge (VerifyCandidates' paired members),
+    each once or twice.
 
     ``rounds`` rounds of Large-Star / Small-Star run distributed (each a
     GroupByKey by node); most components are stars after two. The links still
@@ -167,33 +182,31 @@ class ComponentMembers(beam.PTransform):
     them, or the job fails loudly.
     """
 
-    def __init__(self, members: beam.PCollection, rounds: int, max_links: int) -> None:
+    def __init__(self, members: Sequence[beam.PCollection], rounds: int, max_links: int) -> None:
         super().__init__()
         self._members, self._rounds, self._max_links = members, rounds, max_links
 
     def expand(self, edges: beam.PCollection) -> beam.PCollection:
+        # Each round's last step emits what the next group needs (both directions of each
+        # edge, then the roots), so no step only reshapes.
+        keyed = edges | ("BothDirections" >> beam.FlatMap(_both_directions) if self._rounds else
+                         "Roots" >> beam.FlatMap(_roots))
         for round_ in range(self._rounds):
-            edges = (
-                edges
-                | f"BothDirections{round_}" >> beam.FlatMap(lambda e: (e, (e[1], e[0])))
+            last = round_ == self._rounds - 1
+            keyed = (
+                keyed
                 | f"GroupNeighbours{round_}" >> beam.GroupByKey()
-                | f"LargeStar{round_}" >> beam.FlatMapTuple(large_star)
-                | f"ByLargerNode{round_}" >> beam.Map(lambda e: (e[1], e[0]))
+                | f"LargeStar{round_}" >> beam.FlatMapTuple(lambda node, ns: (  # keyed by the larger node
+                    (neighbour, smallest) for smallest, neighbour in large_star(node, ns)))
                 | f"GroupSmallerNeighbours{round_}" >> beam.GroupByKey()
-                | f"SmallStar{round_}" >> beam.FlatMapTuple(small_star)
+                | f"SmallStar{round_}" >> beam.FlatMapTuple(lambda node, ns, last=last: (
+                    keyed for edge in small_star(node, ns) for keyed in (_roots if last else _both_directions)(edge)))
             )
-        # A leaf names its centre, a centre itself: a node of an unfinished component names several.
-        roots = edges | "RootsOfEachNode" >> beam.FlatMap(lambda e: ((e[1], ("root", e[0])), (e[0], ("root", e[0]))))
-        members = self._members | "TagMembers" >> beam.MapTuple(lambda node, member: (node, ("member", member)))
-        first = (
-            (roots, members)
-            | "RootsAndMembers" >> beam.Flatten()
-            | "GroupByNode" >> beam.GroupByKey()
-            | "FirstRoot" >> beam.ParDo(_RootOfEachMember()).with_outputs(_LINK, main="members")
+        first = group_together([keyed, *self._members], "GroupByNode") | (
+            "FirstRoot" >> beam.ParDo(_RootOfEachMember()).with_outputs(_LINK, main="members")
         )
         merged = (
             first[_LINK]
-            | "OneKey" >> beam.Map(lambda link: (None, link))
             | "GatherLinks" >> beam.GroupByKey()
             | "FinishInMemory" >> beam.Map(_merged_roots, self._max_links)
         )

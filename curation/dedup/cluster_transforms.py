@@ -32,15 +32,16 @@ from curation.dedup.survivor import (
     survivor_verified_decisions,
 )
 from curation.hashing import seeded_hash64
-from curation.lean_transforms import by_tag, combine_per_key, group_tagged
+from curation.lean_transforms import by_type, combine_per_key, group_together
 from curation.schema import Fate
 
 COUNTER_NAMESPACE = "curation.dedup"
 # NearDedup's third output: the id of each record kept because the survivor rounds
 # ended before deciding it (see NearDedupOptions.survivor_rounds).
 KEPT_UNVERIFIED_TAG = "kept_unverified"
-# What JoinClusterSummaries groups: a cluster's items and (for two or more) its summary.
-CLUSTER_TAGS = ("item", "summary")
+# What JoinClusterSummaries groups: a cluster's items (Members, or records in exact dedup)
+# and, for two or more, its summary.
+CLUSTER_KINDS = {"item": (Member, dict), "summary": ClusterSummary}
 
 
 def not_unique(record_id: str, count: int, what: str) -> ValueError:
@@ -83,9 +84,9 @@ class _RouteByDecision(_Route):
         super().__init__()
         self._kept_unverified = Metrics.counter(COUNTER_NAMESPACE, "near_kept_unverified")
 
-    def process(self, element: tuple[str, Iterable[tuple[str, Any]]]) -> Iterator[Any]:
-        record_id, tagged = element
-        grouped = by_tag(tagged, ("record", "decision", "unverified"))
+    def process(self, element: tuple[str, Iterable[Any]]) -> Iterator[Any]:
+        record_id, values = element
+        grouped = by_type(values, {"record": dict, "decision": Decision, "unverified": type(None)})
         record = only_value(grouped["record"], record_id, "records")
         decisions = grouped["decision"]
         yield from self._route(record, decisions[0] if decisions else None)
@@ -97,9 +98,9 @@ class _RouteByDecision(_Route):
 class RouteByExactCluster(_Route):
     """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
 
-    def process(self, element: tuple[tuple, Iterable[tuple[str, Any]]]) -> Iterator[Any]:
-        _, tagged = element
-        grouped = by_tag(tagged, CLUSTER_TAGS)
+    def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterator[Any]:
+        _, values = element
+        grouped = by_type(values, CLUSTER_KINDS)
         summary = next(iter(grouped["summary"]), None)
         # Records of one id and text share a salt, so they meet here: a repeated id
         # would make both copies "the survivor". At most members_per_key ids are held.
@@ -122,7 +123,7 @@ class ApplyDecisions(beam.PTransform):
 
     def expand(self, records: beam.PCollection) -> DoOutputsTuple:
         keyed = records | "KeyById" >> beam.Map(lambda record: (record["id"], record))
-        joined = group_tagged({"record": keyed, "decision": self._decisions, "unverified": self._unverified}, "JoinDecisions")
+        joined = group_together([keyed, self._decisions, self._unverified], "JoinDecisions")
         return joined | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
             Fate.DUPLICATE.tag, KEPT_UNVERIFIED_TAG, main=Fate.OUTPUT.tag
         )
@@ -165,8 +166,8 @@ def _salt(item_id: str, salts: int) -> int:
 
 
 class JoinClusterSummaries(beam.PTransform):
-    """(cluster key, item) -> ((cluster key, salt), [("item", item) ..., ("summary", its summary)]):
-    split with ``by_tag(values, CLUSTER_TAGS)``.
+    """(cluster key, item) -> ((cluster key, salt), [item ..., its summary]): split with
+    ``by_type(values, CLUSTER_KINDS)``.
 
     A cluster of more than ``members_per_key`` members (a boilerplate text copied
     a million times) is spread over several salts, its summary sent to each, so
@@ -190,7 +191,7 @@ class JoinClusterSummaries(beam.PTransform):
         salted_summaries = self._summaries | "SummaryPerSalt" >> beam.FlatMap(
             lambda kv, salts: [((kv[0], salt), kv[1]) for salt in range(salts.get(kv[0], 1))], salts
         )
-        return group_tagged({"item": salted_items, "summary": salted_summaries}, "JoinSummary")
+        return group_together([salted_items, salted_summaries], "JoinSummary")
 
 
 _UNMATCHED = "unmatched"
@@ -204,8 +205,8 @@ def _check_near_members(element: tuple, threshold: float) -> Iterator[Any]:
     A component's key is its root id (str); a cluster of one-shingle texts, equal
     once normalised and without sketches, is keyed by that text (bytes): all match.
     """
-    (root, _), tagged = element
-    grouped = by_tag(tagged, CLUSTER_TAGS)
+    (root, _), values = element
+    grouped = by_type(values, CLUSTER_KINDS)
     compare = _identical if isinstance(root, bytes) else similarity
     for summary in grouped["summary"]:  # none for a member left alone: it is kept
         for member, match in check_members(grouped["item"], summary, compare, threshold):

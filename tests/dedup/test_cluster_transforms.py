@@ -3,8 +3,8 @@
 import apache_beam as beam
 from apache_beam.testing.util import assert_that
 
-from curation.dedup.cluster_transforms import CLUSTER_TAGS, JoinClusterSummaries, SummarizeClusters
-from curation.lean_transforms import by_tag
+from curation.dedup.cluster_transforms import CLUSTER_KINDS, JoinClusterSummaries, SummarizeClusters
+from curation.lean_transforms import by_type
 from curation.dedup.survivor import Member
 
 
@@ -14,7 +14,7 @@ def test_a_hot_cluster_is_checked_on_several_keys_each_with_its_summary(make_pip
     with make_pipeline() as pipeline:
         clusters = pipeline | beam.Create(members)
         joined = clusters | JoinClusterSummaries(clusters | SummarizeClusters(), 7, lambda member: member.id)
-        grouped = joined | beam.MapTuple(lambda key, tagged: (key, by_tag(tagged, CLUSTER_TAGS)))
+        grouped = joined | beam.MapTuple(lambda key, tagged: (key, by_type(tagged, CLUSTER_KINDS)))
         keys = grouped | beam.MapTuple(lambda key, grouped: (
             key[0], len(grouped["item"]), [(s.survivor.id, s.count) for s in grouped["summary"]]))
 
