@@ -92,15 +92,19 @@ class _CombineInBundle(BundleBuffer):
 
 
 class _MergeAccumulators(beam.DoFn):
-    def __init__(self, combine_fn: beam.CombineFn):
-        self._fn = combine_fn
+    def __init__(self, combine_fn: beam.CombineFn, then: Callable[[Any, Any], Iterable[Any]] | None):
+        self._fn, self._then = combine_fn, then
 
     def setup(self) -> None:
         self._fn.setup()
 
-    def process(self, keyed: tuple[Any, Iterable[Any]]) -> Iterator[tuple[Any, Any]]:
+    def process(self, keyed: tuple[Any, Iterable[Any]]) -> Iterator[Any]:
         key, accumulators = keyed
-        yield key, self._fn.extract_output(self._fn.merge_accumulators(accumulators))
+        output = self._fn.extract_output(self._fn.merge_accumulators(accumulators))
+        if self._then is None:
+            yield key, output
+        else:
+            yield from self._then(key, output)
 
 
 class _Batch(beam.DoFn):
@@ -138,15 +142,20 @@ def combine_per_key(
     label: str,
     combine_fn: beam.CombineFn,
     key_and_input: Callable[[Any], tuple[Any, Any]] | None = None,
+    then: Callable[[Any, Any], Iterable[Any]] | None = None,
     max_keys_per_bundle: int = 10_000,
 ) -> beam.PCollection:
     """``(key, input)`` elements (or any element, keyed by ``key_and_input``) -> ``(key, output)``
     per key: ``CombinePerKey(combine_fn)``'s result in three transforms. Each bundle folds its
     elements into one accumulator per key (at most ``max_keys_per_bundle`` held at once), so
-    the shuffle carries a few accumulators per bundle, not one element per input."""
+    the shuffle carries a few accumulators per bundle, not one element per input.
+
+    ``then``: a function of ``(key, output)`` returning the elements to emit instead (a
+    filter, or the next step's work), run in the merge step rather than a step of its own.
+    """
     return (
         pcoll
         | f"{label}InBundle" >> beam.ParDo(_CombineInBundle(combine_fn, key_and_input, max_keys_per_bundle))
         | label >> beam.GroupByKey()
-        | f"{label}Merge" >> beam.ParDo(_MergeAccumulators(combine_fn))
+        | f"{label}Merge" >> beam.ParDo(_MergeAccumulators(combine_fn, then))
     )

@@ -57,3 +57,12 @@ def test_combine_per_key_takes_keyed_pairs_and_any_combine_fn(make_pipeline):
     with make_pipeline() as pipeline:
         top = combine_per_key(pipeline | beam.Create(pairs), "Top", beam.combiners.TopCombineFn(2))
         assert_that(top, equal_to([("a", [5, 4]), ("b", [2, 1])]))
+
+
+def test_combine_per_key_then_replaces_each_result_in_the_merge_step(make_pipeline):
+    pairs = [("a", 1), ("a", 2), ("b", 5), ("c", 1)]
+    with make_pipeline() as pipeline:
+        big = combine_per_key(pipeline | beam.Create(pairs), "Sum", beam.CombineFn.from_callable(sum),
+                              then=lambda key, total: [f"{key}={total}"] if total >= 3 else [])
+        assert_that(big, equal_to(["a=3", "b=5"]))
+

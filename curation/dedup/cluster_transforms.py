@@ -8,7 +8,7 @@ the pure functions of :mod:`curation.dedup.survivor`.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -149,16 +149,24 @@ class _SummarizeCluster(beam.CombineFn):
         return summary
 
 
+def _two_or_more(key: Any, summary: ClusterSummary) -> list[tuple[Any, ClusterSummary]]:
+    return [(key, summary)] if summary.count >= 2 else []
+
+
 class SummarizeClusters(beam.PTransform):
     """(cluster key, Member) -> (cluster key, ClusterSummary) of every cluster of two or more.
 
     A combine, so most of the work runs before the shuffle and no cluster is
-    gathered on one worker.
+    gathered on one worker. ``keyed_member``: a function giving each input
+    element's (cluster key, Member), so the input can be the records themselves.
     """
 
+    def __init__(self, keyed_member: Callable[[Any], tuple[Any, Member]] | None = None) -> None:
+        super().__init__()
+        self._keyed_member = keyed_member
+
     def expand(self, members: beam.PCollection) -> beam.PCollection:
-        summaries = combine_per_key(members, "Summarize", _SummarizeCluster())
-        return summaries | "TwoOrMore" >> beam.Filter(lambda kv: kv[1].count >= 2)
+        return combine_per_key(members, "Summarize", _SummarizeCluster(), self._keyed_member, then=_two_or_more)
 
 
 def _salt(item_id: str, salts: int) -> int:
@@ -195,12 +203,14 @@ class JoinClusterSummaries(beam.PTransform):
 
 
 _UNMATCHED = "unmatched"
+_REMOVED = "removed"
 
 
 
 def _check_near_members(element: tuple, threshold: float) -> Iterator[Any]:
     """((cluster key, salt), its members and summary) -> (survivor id, Match) per member
-    that matches the survivor, the unmatched as (cluster key, Member) to _UNMATCHED.
+    that matches the survivor, with (member id, Decision) to _REMOVED for each of them but
+    the survivor, and the unmatched as (cluster key, Member) to _UNMATCHED.
 
     A component's key is its root id (str); a cluster of one-shingle texts, equal
     once normalised and without sketches, is keyed by that text (bytes): all match.
@@ -212,18 +222,15 @@ def _check_near_members(element: tuple, threshold: float) -> Iterator[Any]:
         for member, match in check_members(grouped["item"], summary, compare, threshold):
             if match is None:
                 yield TaggedOutput(_UNMATCHED, (root, member))
-            else:
-                yield summary.survivor.id, match
+                continue
+            survivor_id = summary.survivor.id
+            yield survivor_id, match
+            if match.member_id != survivor_id:
+                yield TaggedOutput(_REMOVED, (match.member_id, removal_decision(survivor_id, match, "near")))
 
 
-def _removal(survivor_and_match: tuple) -> Iterator[tuple[str, Decision]]:
-    survivor_id, match = survivor_and_match
-    if match.member_id != survivor_id:
-        yield match.member_id, removal_decision(survivor_id, match, "near")
-
-
-def _survivor(survivor_and_size: tuple) -> Iterator[tuple[str, Decision]]:
-    survivor_id, (matched, weight) = survivor_and_size
+def _survivor(survivor_id: str, matched_and_weight: tuple[int, int]) -> Iterator[tuple[str, Decision]]:
+    matched, weight = matched_and_weight
     decision = survivor_decision(survivor_id, matched, weight, "near")
     if decision is not None:
         yield survivor_id, decision
@@ -276,19 +283,18 @@ class SurvivorVerifiedDecisions(beam.PTransform):
             clusters
             | "JoinMembers" >> JoinClusterSummaries(summaries, self._options.members_per_key, lambda member: member.id)
             | "Check" >> beam.FlatMap(_check_near_members, self._options.threshold).with_outputs(
-                _UNMATCHED, main="matches"
+                _UNMATCHED, _REMOVED, main="matches"
             )
         )
         matches = checked.matches
         survivors = combine_per_key(
             matches, "ClusterSizes", beam.combiners.TupleCombineFn(sum, sum),
-            lambda survivor_match: (survivor_match[0], (1, survivor_match[1].weight)),
-        ) | "SurvivorDecisions" >> beam.FlatMap(_survivor)
-        removals = matches | "RemovalDecisions" >> beam.FlatMap(_removal)
+            lambda survivor_match: (survivor_match[0], (1, survivor_match[1].weight)), then=_survivor,
+        )
         later = (
             checked[_UNMATCHED]
             | "GroupLeft" >> beam.GroupByKey()
             | "LaterRounds" >> beam.ParDo(_FinishRounds(self._options)).with_outputs(KEPT_UNVERIFIED_TAG, main="decisions")
         )
-        decisions = (survivors, removals, later.decisions) | "Decisions" >> beam.Flatten()
+        decisions = (survivors, checked[_REMOVED], later.decisions) | "Decisions" >> beam.Flatten()
         return decisions, later[KEPT_UNVERIFIED_TAG]

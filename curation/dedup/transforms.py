@@ -48,6 +48,7 @@ from curation.results import output_by_name
 from curation.schema import Fate
 
 _ONE_SHINGLE = "one_shingle"
+_SLIM = "slim"  # a member without its signature (exact verification needs only the shingles)
 
 
 class DedupResult(NamedTuple):
@@ -91,7 +92,7 @@ class ExactDedup(beam.PTransform):
         keyed = records | "KeyByText" >> beam.Map(
             lambda record: (content_hash(normalize_text(record["text"], options.normalization)), record)
         )
-        summaries = keyed | "Members" >> beam.MapTuple(lambda key, record: (key, member(record))) | SummarizeClusters()
+        summaries = keyed | SummarizeClusters(keyed_member=lambda key_record: (key_record[0], member(key_record[1])))
         # Records meet their text's summary directly: one shuffle of records, keyed by text.
         routed = (
             keyed
@@ -127,26 +128,26 @@ class NearDedup(beam.PTransform):
         options = self._options
         bands, rows = options.bands_and_rows
 
+        # Exact verification compares shingle sets: once the band keys are made, the 1 KiB
+        # signature is dead weight in every join and group that follows.
+        drop_signature = options.verification == "shingles"
+
         def sketch_member(record: dict) -> Iterator[Any]:
             member = Member(record["id"], survivor_rank(record, options.survivor_policy), record_weight(record), None)
             normalized = normalize_text(record["text"], options.normalization)
             text_key = matched_by_text_only(normalized, options)
             if text_key is None:
-                yield record["id"], member._replace(sketch=sketch_normalized(normalized, options))
+                sketch = sketch_normalized(normalized, options)
+                yield record["id"], member._replace(sketch=sketch)
+                if drop_signature:
+                    yield TaggedOutput(_SLIM, (record["id"], member._replace(sketch=sketch._replace(signature=b""))))
             else:  # a one-shingle text: no signature, no band entries (a corpus of single words
                 # would otherwise pay ~2 KB of sketch and band keys per record)
                 yield TaggedOutput(_ONE_SHINGLE, (text_key, member))
 
-        sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, main="members")
+        sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, _SLIM, main="members")
         members, one_shingle = sketched.members, sketched[_ONE_SHINGLE]
-        if options.verification == "shingles":
-            # Exact verification compares shingle sets: once the band keys are made, the
-            # 1 KiB signature is dead weight in every join and group that follows.
-            slim = members | "DropSignature" >> beam.MapTuple(
-                lambda record_id, member: (record_id, member._replace(sketch=member.sketch._replace(signature=b"")))
-            )
-        else:
-            slim = members
+        slim = sketched[_SLIM] if drop_signature else members
         # Buckets hold ids only: the members (rank, sketch) join the (far fewer) candidate pairs later.
         edges, paired = (
             members

@@ -241,20 +241,14 @@ class SelectSample(beam.PTransform):
         if not options.topics:
             return None
         # A seeded, order-independent sample, bounded on every worker (a keyed combine:
-        # a fraction of the transforms of a global one).
-        sample = combine_per_key(records, "TopicSample", beam.combiners.TopCombineFn(
+        # a fraction of the transforms of a global one), fitted where the sample meets.
+        model = combine_per_key(records, "FitTopics", beam.combiners.TopCombineFn(
             options.topic_sample, key=lambda t: seeded_hash64(t, options.seed, "topic-sample"), reverse=True
-        ), lambda r: (None, r["text"]))
+        ), lambda r: (None, r["text"]), then=lambda _, texts: [
+            fit_topic_model(texts, options.topics, options.seed, max_documents=options.topic_sample).to_bytes()
+        ])
         # No records, no sample: no model (the side input's default).
-        return AsSingleton(
-            sample
-            | "FitTopics" >> beam.MapTuple(
-                lambda _, texts: fit_topic_model(
-                    texts, options.topics, options.seed, max_documents=options.topic_sample
-                ).to_bytes()
-            ),
-            default_value=None,
-        )
+        return AsSingleton(model, default_value=None)
 
     def expand(self, records: beam.PCollection) -> SampleResult:
         options = self._options
