@@ -189,11 +189,9 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
         funnel["selected"] = (Fate.NOT_SELECTED.table, None)
     funnel["output"] = None
     tables[Fate.OUTPUT.table] = documents
-    if job.detector:
-        found = sections if sections is not None else pipeline | "NoSampling" >> beam.Create([{}])
-        sections = found | "AddDetector" >> beam.Map(lambda s, d: {**s, "detector": d}, job.detector)
     _ = tables | "Write" >> WriteCuratedOutput(
-        job.write, job.run_id, job.config, funnel=funnel, extra_sections=sections, data_shard_plan=shard_plan,
+        job.write, job.run_id, job.config, funnel=funnel, extra_sections=sections,
+        fixed_sections={"detector": job.detector} if job.detector else None, data_shard_plan=shard_plan,
         attempt=attempt,
         counts=counts,
     )

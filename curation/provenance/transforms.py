@@ -74,7 +74,9 @@ class WriteProvenance(beam.PTransform):
       counts: ``{name: PCollection}``, each PCollection's elements counted into the
         manifest's ``counts`` (e.g. ``dedup.near.kept_unverified``; 0 when empty).
       extra_sections: a single-element PCollection of a dict merged into the
-        manifest (detector, sampling figures...), or None.
+        manifest (sampling figures...), or None.
+      fixed_sections: a dict merged into the manifest, known when the pipeline is
+        built (the detector's section), or None.
 
     Returns a single-element PCollection: the manifest dict.
     """
@@ -90,6 +92,7 @@ class WriteProvenance(beam.PTransform):
         funnel: Mapping[str, tuple[str, str | None] | None] | None = None,
         counts: Mapping[str, beam.PCollection] | None = None,
         extra_sections: beam.PCollection | None = None,
+        fixed_sections: Mapping | None = None,
     ):
         super().__init__()
         self._run_id, self._config, self._output, self._attempt = run_id, dict(config), output, attempt
@@ -97,6 +100,7 @@ class WriteProvenance(beam.PTransform):
         self._funnel = dict(funnel or {})
         self._counts = dict(counts or {})
         self._extra = extra_sections
+        self._fixed = dict(fixed_sections or {})
 
     def expand(self, tables: dict[str, beam.PCollection]) -> beam.PCollection:
         # Each named count arrives as one subtotal per bundle, summed where the manifest is
@@ -117,6 +121,7 @@ class WriteProvenance(beam.PTransform):
         )
 
     def _finalize(self, _, input_files, shards, extra=None, **subtotals) -> dict:
+        extra = {**self._fixed, **(extra or {})}
         tables = {table: [] for table in sorted(self._shard_tables)}
         for shard in shards:
             tables[shard["table"]].append(shard)
@@ -128,7 +133,7 @@ class WriteProvenance(beam.PTransform):
         reasons = {table: dict(counter) for table, counter in reasons.items()}
         if self._counts:
             named = {n: sum(subtotals[f"count:{n}"]) for n in sorted(self._counts)}
-            extra = {**(extra or {}), "counts": named}
+            extra["counts"] = named
         attempt, output = self._attempt, self._output
         try:
             manifest = build_manifest(

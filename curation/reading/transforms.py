@@ -118,6 +118,13 @@ class _ReadSplit(beam.DoFn):
         yield beam.pvalue.TaggedOutput(_ROWS_READ, (split.uri, rows))
 
 
+def _number_splits(_, located: Iterable[FileSplit]) -> list[FileSplit]:
+    by_file: dict[str, list[FileSplit]] = collections.defaultdict(list)
+    for split in located:
+        by_file[split.uri].append(split)
+    return [split for file_splits in by_file.values() for split in splits.number_splits(file_splits)]
+
+
 def _describe_files(_, files: list[tuple[int, str, int]], specs, split_rows: Iterable[tuple[str, int]]) -> list[dict]:
     rows = collections.Counter()
     for uri, n in split_rows:
@@ -167,14 +174,13 @@ class ReadDocuments(beam.PTransform):
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
         once = pbegin | "Once" >> beam.Impulse()
         file_list = once | "ListFiles" >> beam.FlatMap(lambda _: files)
-        file_splits = (
+        located = (
             spread(file_list, "SpreadFiles")
             | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
             | "LocateLines" >> beam.Map(_locate_lines)
-            | "KeyByFile" >> beam.Map(lambda split: (split.uri, split))
-            | "GroupByFile" >> beam.GroupByKey()
-            | "NumberSplits" >> beam.FlatMapTuple(lambda _, file_splits: splits.number_splits(file_splits))
         )
+        # Split descriptions are small (one per ~split_bytes of input): numbered in one step.
+        file_splits = once | "NumberSplits" >> beam.FlatMap(_number_splits, beam.pvalue.AsList(located))
         # Spread splits over workers before the (long) reads: one large file is read by many.
         read = spread(file_splits, "SpreadSplits") | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
             Fate.REJECTED.tag, _ROWS_READ, main=Fate.OUTPUT.tag

@@ -157,10 +157,17 @@ class _RareTypeTally(beam.CombineFn):
         return tail_metrics.rare_type_tally(acc["in"], acc["out"])
 
 
-def _coverage(tallies: Iterable[tuple[int, int]]) -> float:
-    """(rare types in, of them still out) per vocabulary shard -> the share kept (NaN: no rare type)."""
+def _rare_type_tallies(counts_in: beam.PCollection, records_out: beam.PCollection) -> beam.PCollection:
+    """The input's word counts (from CountWords(side="in")) and the output records ->
+    (vocabulary shard, (rare types in, of them still out)) per shard."""
+    counts_out = records_out | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out"))
+    return combine_per_key((counts_in, counts_out) | "BothSides" >> beam.Flatten(), "TallyShards", _RareTypeTally())
+
+
+def _coverage(tallies: Iterable[tuple[int, tuple[int, int]]]) -> float:
+    """(shard, (rare types in, of them still out)) per vocabulary shard -> the share kept (NaN: no rare type)."""
     rare = kept = 0
-    for shard_rare, shard_kept in tallies:
+    for _, (shard_rare, shard_kept) in tallies:
         rare, kept = rare + shard_rare, kept + shard_kept
     return kept / rare if rare else math.nan
 
@@ -183,13 +190,12 @@ class RareVocabularyCoverage(beam.PTransform):
         counts_in = records["in"]
         if not self._in_counted:
             counts_in = counts_in | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in"))
-        counts_out = records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out"))
-        tallies = combine_per_key((counts_in, counts_out) | "BothSides" >> beam.Flatten(), "TallyShards", _RareTypeTally())
+        tallies = _rare_type_tallies(counts_in, records["out"])
         # At most VOCABULARY_SHARDS tallies: one step sums them as a side input.
         return (
             records["in"].pipeline
             | "Once" >> beam.Impulse()
-            | "Coverage" >> beam.Map(lambda _, tallies: _coverage(t for _, t in tallies), AsList(tallies))
+            | "Coverage" >> beam.Map(lambda _, tallies: _coverage(tallies), AsList(tallies))
         )
 
 
@@ -300,11 +306,14 @@ class SelectSample(beam.PTransform):
             )
         else:
             shard_plan = plan | "ShardPlan" >> beam.Map(lambda p: p["shards"])
-        coverage = {"in": words_in, "out": split[SELECTED]} | "RareVocabulary" >> RareVocabularyCoverage(in_counted=True)
+        # The rare-vocabulary figure, summed where the report is made (at most VOCABULARY_SHARDS tallies).
+        rare_tallies = _rare_type_tallies(words_in, split[SELECTED])
         report = plan | "Report" >> beam.Map(
-            lambda p, selected, rare: {"sampling": _json_safe(sampling_report(p, selected, rare, options))},
+            lambda p, selected, tallies: {
+                "sampling": _json_safe(sampling_report(p, selected, _coverage(tallies), options))
+            },
             selected_sizes,
-            AsSingleton(coverage),
+            AsList(rare_tallies),
         )
         return SampleResult(documents=split[SELECTED], not_selected=split[NOT_SELECTED], shard_plan=shard_plan,
                             report=report)

@@ -349,7 +349,7 @@ class WriteCuratedOutput(beam.PTransform):
 
     Args:
       options: the :class:`WriteOptions`.
-      run_id, config, funnel, counts, extra_sections: as
+      run_id, config, funnel, counts, extra_sections, fixed_sections: as
         :class:`~curation.provenance.transforms.WriteProvenance` takes them.
       data_shard_plan: the data table's shard plan (see :class:`WriteShards`), or None.
       attempt: the claim on the output (from
@@ -367,6 +367,7 @@ class WriteCuratedOutput(beam.PTransform):
         config: Mapping,
         funnel: Mapping[str, tuple[str, str | None] | None] | None = None,
         extra_sections: beam.PCollection | None = None,
+        fixed_sections: Mapping | None = None,
         data_shard_plan: beam.PCollection | None = None,
         attempt: storage.OutputAttempt | None = None,
         counts: Mapping[str, beam.PCollection] | None = None,
@@ -374,7 +375,7 @@ class WriteCuratedOutput(beam.PTransform):
         super().__init__()
         expect_options(self, options, WriteOptions)
         self._options, self._run_id, self._config = options, run_id, dict(config)
-        self._funnel, self._counts, self._extra = funnel, counts, extra_sections
+        self._funnel, self._counts, self._extra, self._fixed = funnel, counts, extra_sections, fixed_sections
         self._data_shard_plan = data_shard_plan
         self._attempt = attempt or storage.claim_output(options.output, options.overwrite, run_id)
 
@@ -391,5 +392,5 @@ class WriteCuratedOutput(beam.PTransform):
         )
         return tables | "Provenance" >> WriteProvenance(
             self._run_id, self._config, self._options.output, self._attempt, shards, [spec.table for spec in specs],
-            funnel=self._funnel, counts=self._counts, extra_sections=self._extra,
+            funnel=self._funnel, counts=self._counts, extra_sections=self._extra, fixed_sections=self._fixed,
         )
