@@ -149,55 +149,55 @@ class _SummarizeCluster(beam.CombineFn):
         return summary
 
 
-def _two_or_more(key: Any, summary: ClusterSummary) -> list[tuple[Any, ClusterSummary]]:
-    return [(key, summary)] if summary.count >= 2 else []
-
-
-class SummarizeClusters(beam.PTransform):
-    """(cluster key, Member) -> (cluster key, ClusterSummary) of every cluster of two or more.
-
-    A combine, so most of the work runs before the shuffle and no cluster is
-    gathered on one worker. ``keyed_member``: a function giving each input
-    element's (cluster key, Member), so the input can be the records themselves.
-    """
-
-    def __init__(self, keyed_member: Callable[[Any], tuple[Any, Member]] | None = None) -> None:
-        super().__init__()
-        self._keyed_member = keyed_member
-
-    def expand(self, members: beam.PCollection) -> beam.PCollection:
-        return combine_per_key(members, "Summarize", _SummarizeCluster(), self._keyed_member, then=_two_or_more)
-
-
 def _salt(item_id: str, salts: int) -> int:
     return seeded_hash64(item_id, 0, "dedup-cluster-salt") % salts
 
 
-class JoinClusterSummaries(beam.PTransform):
-    """(cluster key, item) -> ((cluster key, salt), [item ..., its summary]): split with
-    ``by_type(values, CLUSTER_KINDS)``.
+def _salts(summary: ClusterSummary, limit: int) -> int:
+    """How many keys a cluster's items are spread over: one per ``limit`` of them."""
+    return -(-summary.count // limit) if summary.count > limit else 1
 
-    A cluster of more than ``members_per_key`` members (a boilerplate text copied
-    a million times) is spread over several salts, its summary sent to each, so
-    no worker receives more than about ``members_per_key`` of its items.
+
+class JoinClusterSummaries(beam.PTransform):
+    """(cluster key, item) -> ((cluster key, salt), [item ..., the cluster's summary]) for
+    every cluster; split with ``by_type(values, CLUSTER_KINDS)``. Only a cluster of two or
+    more has a summary (its survivor, count and weight, from each item's Member).
+
+    The summaries are a combine, so most of that work runs before the shuffle. A
+    cluster of more than ``members_per_key`` members (a boilerplate text copied a
+    million times) is spread over several salts, its summary sent to each, so no
+    worker receives more than about ``members_per_key`` of its items.
+
+    Args:
+      members_per_key: the most items of one cluster a worker receives (about).
+      id_of: an item's id (salts are drawn from it).
+      member_of: an item's Member (None: the items are Members).
     """
 
-    def __init__(self, summaries: beam.PCollection, members_per_key: int, id_of) -> None:
+    def __init__(self, members_per_key: int, id_of: Callable[[Any], str],
+                 member_of: Callable[[Any], Member] | None = None) -> None:
         super().__init__()
-        self._summaries, self._members_per_key, self._id_of = summaries, members_per_key, id_of
+        self._members_per_key, self._id_of, self._member_of = members_per_key, id_of, member_of
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
-        limit, id_of = self._members_per_key, self._id_of
+        limit, id_of, member_of = self._members_per_key, self._id_of, self._member_of
+
+        def summary_per_salt(key: Any, summary: ClusterSummary) -> list:
+            return [((key, salt), summary) for salt in range(_salts(summary, limit))] if summary.count >= 2 else []
+
+        salted_summaries = combine_per_key(
+            keyed, "Summarize", _SummarizeCluster(),
+            (lambda kv: (kv[0], member_of(kv[1]))) if member_of else None, then=summary_per_salt,
+        )
         # Only clusters over the limit are listed: at most (documents / limit) entries.
         salts = beam.pvalue.AsDict(
-            self._summaries
-            | "SaltsOfLarge" >> beam.FlatMap(lambda kv: [(kv[0], -(-kv[1].count // limit))] if kv[1].count > limit else [])
+            salted_summaries
+            | "SaltsOfLarge" >> beam.FlatMap(
+                lambda ks: [(ks[0][0], _salts(ks[1], limit))] if ks[0][1] == 0 and ks[1].count > limit else []
+            )
         )
         salted_items = keyed | "SaltItems" >> beam.Map(
             lambda kv, salts: ((kv[0], _salt(id_of(kv[1]), salts.get(kv[0], 1))), kv[1]), salts
-        )
-        salted_summaries = self._summaries | "SummaryPerSalt" >> beam.FlatMap(
-            lambda kv, salts: [((kv[0], salt), kv[1]) for salt in range(salts.get(kv[0], 1))], salts
         )
         return group_together([salted_items, salted_summaries], "JoinSummary")
 
@@ -278,10 +278,9 @@ class SurvivorVerifiedDecisions(beam.PTransform):
         self._options = options
 
     def expand(self, clusters: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        summaries = clusters | "Summaries" >> SummarizeClusters()
         checked = (
             clusters
-            | "JoinMembers" >> JoinClusterSummaries(summaries, self._options.members_per_key, lambda member: member.id)
+            | "JoinMembers" >> JoinClusterSummaries(self._options.members_per_key, lambda member: member.id)
             | "Check" >> beam.FlatMap(_check_near_members, self._options.threshold).with_outputs(
                 _UNMATCHED, _REMOVED, main="matches"
             )

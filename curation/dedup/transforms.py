@@ -36,7 +36,6 @@ from curation.dedup.cluster_transforms import (
     ApplyDecisions,
     JoinClusterSummaries,
     RouteByExactCluster,
-    SummarizeClusters,
     SurvivorVerifiedDecisions,
 )
 from curation.dedup.normalize import normalize_text
@@ -92,11 +91,10 @@ class ExactDedup(beam.PTransform):
         keyed = records | "KeyByText" >> beam.Map(
             lambda record: (content_hash(normalize_text(record["text"], options.normalization)), record)
         )
-        summaries = keyed | SummarizeClusters(keyed_member=lambda key_record: (key_record[0], member(key_record[1])))
         # Records meet their text's summary directly: one shuffle of records, keyed by text.
         routed = (
             keyed
-            | "JoinRecords" >> JoinClusterSummaries(summaries, options.members_per_key, lambda record: record["id"])
+            | "JoinRecords" >> JoinClusterSummaries(options.members_per_key, lambda record: record["id"], member)
             | "Route" >> beam.ParDo(RouteByExactCluster()).with_outputs(Fate.DUPLICATE.tag, main=Fate.OUTPUT.tag)
         )
         return DedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag])

@@ -81,6 +81,10 @@ def _plan_splits(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit
     return splits.plan_file(spec_index, uri, size, split_bytes, lambda: FileSystems.open(uri))
 
 
+def _planned_and_located(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit]:
+    return [_locate_lines(split) for split in _plan_splits(file, split_bytes)]
+
+
 def _locate_lines(split: FileSplit) -> FileSplit:
     """Counts a JSONL byte range's lines (the one pass that needs the bytes twice)."""
     if not splits.needs_line_count(split):
@@ -176,8 +180,7 @@ class ReadDocuments(beam.PTransform):
         file_list = once | "ListFiles" >> beam.FlatMap(lambda _: files)
         located = (
             spread(file_list, "SpreadFiles")
-            | "PlanSplits" >> beam.FlatMap(_plan_splits, self._options.split_bytes)
-            | "LocateLines" >> beam.Map(_locate_lines)
+            | "PlanSplits" >> beam.FlatMap(_planned_and_located, self._options.split_bytes)
         )
         # Split descriptions are small (one per ~split_bytes of input): numbered in one step.
         file_splits = once | "NumberSplits" >> beam.FlatMap(_number_splits, beam.pvalue.AsList(located))

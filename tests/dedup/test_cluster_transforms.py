@@ -3,7 +3,7 @@
 import apache_beam as beam
 from apache_beam.testing.util import assert_that
 
-from curation.dedup.cluster_transforms import CLUSTER_KINDS, JoinClusterSummaries, SummarizeClusters
+from curation.dedup.cluster_transforms import CLUSTER_KINDS, JoinClusterSummaries
 from curation.lean_transforms import by_type
 from curation.dedup.survivor import Member
 
@@ -13,7 +13,7 @@ def test_a_hot_cluster_is_checked_on_several_keys_each_with_its_summary(make_pip
     members = [("root", Member(f"m{i:02d}", (i,), 1, None)) for i in range(50)] + [("alone", Member("x", (0,), 1, None))]
     with make_pipeline() as pipeline:
         clusters = pipeline | beam.Create(members)
-        joined = clusters | JoinClusterSummaries(clusters | SummarizeClusters(), 7, lambda member: member.id)
+        joined = clusters | JoinClusterSummaries(7, lambda member: member.id)
         grouped = joined | beam.MapTuple(lambda key, tagged: (key, by_type(tagged, CLUSTER_KINDS)))
         keys = grouped | beam.MapTuple(lambda key, grouped: (
             key[0], len(grouped["item"]), [(s.survivor.id, s.count) for s in grouped["summary"]]))
