@@ -6,7 +6,8 @@ import argparse
 import importlib
 
 BENCHMARKS = [
-    "io_throughput", "dedup_speed", "dedup_quality", "detector_speed", "detector_lodo", "e2e", "datatrove_compare"
+    "io_throughput", "dedup_speed", "dedup_quality", "detector_speed", "detector_lodo", "e2e", "datatrove_compare",
+    "runner_memory",
 ]
 
 
