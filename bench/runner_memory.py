@@ -22,8 +22,10 @@ import sys
 
 from bench.common import print_table, write_results
 
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a large
+# process (make bench's) would report its parent's peak.
 _CHILD = r"""
-import resource, sys
+import sys
 import apache_beam as beam
 records, boundaries, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 TEXT = " ".join("w%d" % i for i in range(470))  # about 2.4 KB
@@ -42,7 +44,8 @@ with beam.Pipeline(runner="FnApiRunner") as pipeline:
             count = chain | "Count%d" % j >> beam.combiners.Count.Globally()
             chain = chain | "Wait%d" % j >> beam.Map(lambda r, n: r, beam.pvalue.AsSingleton(count))
     _ = chain | "Total" >> beam.combiners.Count.Globally()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+with open("/proc/self/status") as status:
+    print(next(line for line in status if line.startswith("VmHWM:")).split()[1])
 """
 
 KINDS = {"group": "GroupByKey of whole records", "side_input_wait": "step waiting for a data-dependent side input"}
