@@ -97,7 +97,8 @@ _ROWS_READ = "rows_read"  # _ReadSplit's count of the rows one split gave, (uri,
 
 
 class _ReadSplit(beam.DoFn):
-    """Streams one file split into documents and rejected rows, then says how many rows it read."""
+    """Streams one file split into documents (keyed by id, for the duplicate-id check) and
+    rejected rows, then says how many rows it read."""
 
     def __init__(self, options: ReadOptions):
         self._options = options
@@ -115,7 +116,7 @@ class _ReadSplit(beam.DoFn):
                 rows += 1
                 if tag == Fate.OUTPUT.tag:
                     self._documents.inc()
-                    yield row
+                    yield row["id"], row
                 else:
                     self._rejected[RejectReason(row["reason"])].inc()
                     yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
@@ -190,7 +191,6 @@ class ReadDocuments(beam.PTransform):
         )
         resolved = (
             read[Fate.OUTPUT.tag]
-            | "KeyById" >> beam.Map(lambda r: (r["id"], r))
             | "GroupById" >> beam.GroupByKey()
             | "ResolveDuplicateIds"
             >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(Fate.REJECTED.tag, main=Fate.OUTPUT.tag)
