@@ -79,9 +79,7 @@ class _CombineInBundle(BundleBuffer):
 
     def add(self, element: Any) -> bool:
         key, value = self._key_and_input(element) if self._key_and_input else element
-        accumulator = self._accumulators.get(key)
-        if accumulator is None:
-            accumulator = self._fn.create_accumulator()
+        accumulator = self._accumulators[key] if key in self._accumulators else self._fn.create_accumulator()
         self._accumulators[key] = self._fn.add_input(accumulator, value)
         return len(self._accumulators) >= self._max_keys
 

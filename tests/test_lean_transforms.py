@@ -4,7 +4,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.lean_transforms import by_type, combine_per_key, group_together, spread
+from curation.lean_transforms import batched, by_type, combine_per_key, group_together, spread
 
 
 def test_by_type_lists_every_kind_even_an_empty_one():
@@ -66,3 +66,32 @@ def test_combine_per_key_then_replaces_each_result_in_the_merge_step(make_pipeli
                               then=lambda key, total: [f"{key}={total}"] if total >= 3 else [])
         assert_that(big, equal_to(["a=3", "b=5"]))
 
+
+
+def test_batched_lists_every_element_once_in_batches_of_the_size(make_pipeline):
+    with make_pipeline() as pipeline:
+        batches = batched(pipeline | beam.Create(range(23)), "Batch", 5)
+
+        def check(found):
+            assert sorted(x for batch in found for x in batch) == list(range(23))
+            assert all(1 <= len(batch) <= 5 for batch in found)
+
+        assert_that(batches, check)
+
+
+def test_batched_never_mixes_windows(make_pipeline):
+    with make_pipeline() as pipeline:
+        stamped = pipeline | beam.Create([(i, i) for i in range(12)]) | beam.MapTuple(
+            lambda i, t: beam.window.TimestampedValue(i, t))
+        windowed = stamped | beam.WindowInto(beam.window.FixedWindows(4))
+        windows_of_batches = batched(windowed, "Batch", 3) | beam.Map(lambda batch: {x // 4 for x in batch})
+
+        def check(found):
+            assert found and all(len(windows) == 1 for windows in found), found
+
+        assert_that(windows_of_batches, check)
+
+
+def test_a_batch_needs_room_for_an_element():
+    with pytest.raises(ValueError, match="at least one element"):
+        batched(None, "Batch", 0)
