@@ -7,7 +7,7 @@ import importlib
 
 BENCHMARKS = [
     "io_throughput", "dedup_speed", "dedup_quality", "detector_speed", "detector_lodo", "e2e", "datatrove_compare",
-    "runner_memory",
+    "runner_memory", "stage_memory",
 ]
 
 
