@@ -143,11 +143,11 @@ class _WriteShard(beam.DoFn):
 
     def process(self, element, plans) -> Iterable[dict]:
         (table, index), rows = element
+        yield self._write(table, index, rows, plans)
+
+    def _write(self, table: str, index: int, rows: Iterable[dict], plans: Mapping[str, dict]) -> dict:
         spec, shards = self._specs[table], plans[table]["shards"]
-        rows = sorted(
-            (r for r in rows if r is not None),
-            key=lambda r: (seeded_hash64(_placement(r), self._options.seed, "shuffle"), _placement(r)),
-        )
+        rows = sorted(rows, key=lambda r: (seeded_hash64(_placement(r), self._options.seed, "shuffle"), _placement(r)))
         data = core.encode_parquet(rows, spec.schema, self._options)
         name = storage.shard_name(index, len(shards))
         temp_path = storage.join(self._staging, table, name)
@@ -174,7 +174,19 @@ class _WriteShard(beam.DoFn):
             info["reasons"] = dict(collections.Counter(r[spec.reason_column] for r in rows))
         # The floor is the data table's: other tables have no class to hold a share of.
         min_real_fraction = self._options.min_real_fraction if table == Fate.OUTPUT.table else None
-        yield _verify_shard(info, min_real_fraction)
+        return _verify_shard(info, min_real_fraction)
+
+
+class _WriteEmptyShards(_WriteShard):
+    """The planned shards no row reached (a table with no rows still has one), written once
+    every other shard is: plans -> their descriptions."""
+
+    def process(self, plans, written: Iterable[dict]) -> Iterable[dict]:
+        done = {(info["table"], info["index"]) for info in written}
+        for table, plan in sorted(plans.items()):
+            for index in range(len(plan["shards"])):
+                if (table, index) not in done:
+                    yield self._write(table, index, [], plans)
 
 
 def _placed_classes(rows: list[dict], planned: Mapping[str, int], spec: _TableSpec) -> dict[str, int]:
@@ -315,15 +327,17 @@ class _StageTables(beam.PTransform):
         assigned = keyed | "AssignShard" >> beam.Map(
             lambda t, b: ((t[0][0], bucket_of(t[1], b[t[0]])), t[3]), AsSingleton(boundaries)
         )
-        placeholders = plans | "Placeholders" >> beam.FlatMap(
-            lambda p: [((table, j), None) for table, plan in p.items() for j in range(len(plan["shards"]))]
-        )
-        return (
-            (assigned, placeholders)
-            | "WithPlaceholders" >> beam.Flatten()
+        written = (
+            assigned
             | "GroupByShard" >> beam.GroupByKey()
             | "WriteShard" >> beam.ParDo(_WriteShard(specs, self._options, self._staging), AsSingleton(plans))
         )
+        # Empty shards are written from the plan afterwards, not by sending a placeholder per
+        # shard through the group: the local runner copies whatever a Flatten joins, rows included.
+        empty = plans | "WriteEmptyShards" >> beam.ParDo(
+            _WriteEmptyShards(specs, self._options, self._staging), AsList(written)
+        )
+        return (written, empty) | "AllShards" >> beam.Flatten()
 
 
 def _publish_table(attempt: storage.OutputAttempt, table: str, shards: list[dict]) -> list[dict]:
