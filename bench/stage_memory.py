@@ -3,8 +3,8 @@
     python -m bench.stage_memory [--docs N] [--quick]
 
 Runs the curate job with every stage on (as ``bench.e2e`` does, on its generated
-corpus) in this process, samples the RSS every 20 ms and names the runner stage
-running at the time (from the runner's debug log). Prints one line per stage that
+corpus) in a fresh child process, samples its RSS every 20 ms and names the runner
+stage running at the time (from the runner's debug log). Prints one line per stage that
 raised the peak by at least 5 MiB: the RSS when it started, its peak, and the
 fused steps it ran. The local runner keeps what earlier stages wrote, so the RSS
 climbs at the stages that write whole records into a grouping or side-input buffer.
@@ -13,8 +13,11 @@ climbs at the stages that write whole records into a grouping or side-input buff
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -82,18 +85,30 @@ def trace(flags: list[str]) -> list[tuple[int, int, str]]:
     return [(start, peak, stage) for stage, (start, peak) in stages.items()]
 
 
+def _traced_in_child(flags: list[str]) -> list[tuple[int, int, str]]:
+    """``trace`` in a fresh process: this one (make bench's) may already hold gigabytes."""
+    done = subprocess.run([sys.executable, "-m", "bench.stage_memory", "--child", json.dumps(flags)],
+                          cwd=e2e.REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the traced run failed: {done.stderr[-3000:]}")
+    return [tuple(stage) for stage in json.loads(done.stdout.strip().splitlines()[-1])]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.stage_memory", description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=8_000, help="generated documents (bench.e2e's 4x is 8,000)")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # the traced run's flags, as JSON
     args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(trace(json.loads(args.child))))
+        return
     docs = 500 if args.quick else args.docs
     with tempfile.TemporaryDirectory(prefix="bench-stage-memory-") as work:
         corpus = os.path.join(work, "corpus.jsonl")
         size = e2e.write_corpus(corpus, docs)
         detector = e2e.train_tiny_detector(work)
-        flags = e2e.job_flags(corpus, os.path.join(work, "out"), e2e.STAGES[-1][1], detector)
-        stages = trace(flags)
+        stages = _traced_in_child(e2e.job_flags(corpus, os.path.join(work, "out"), e2e.STAGES[-1][1], detector))
     rows, peak = [], 0
     for start, stage_peak, stage in stages:
         if stage_peak >= peak + 5:
