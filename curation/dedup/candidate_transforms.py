@@ -200,7 +200,7 @@ class ComponentMembers(beam.PTransform):
                     (neighbour, smallest) for smallest, neighbour in large_star(node, ns)))
                 | f"GroupSmallerNeighbours{round_}" >> beam.GroupByKey()
                 | f"SmallStar{round_}" >> beam.FlatMapTuple(lambda node, ns, last=last: (
-                    keyed for edge in small_star(node, ns) for keyed in (_roots if last else _both_directions)(edge)))
+                    out for edge in small_star(node, ns) for out in (_roots if last else _both_directions)(edge)))
             )
         first = group_together([keyed, *self._members], "GroupByNode") | (
             "FirstRoot" >> beam.ParDo(_RootOfEachMember()).with_outputs(_LINK, main="members")
