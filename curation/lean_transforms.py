@@ -1,13 +1,12 @@
-"""Small-graph stand-ins for Beam's joins and reshuffles: the runner pays about 10 ms per transform.
+"""Small-graph stand-ins for Beam's joins, combines and batching: the runner pays about 10 ms per transform.
 
 Beam's ``CoGroupByKey`` of two inputs is seven transforms (a tag per input, a
 flatten, the group, a regrouping map and two composites). ``group_together``
 is the same shuffle in two, a flatten and the group, for inputs whose values
 tell themselves apart by type (a record dict, a Decision, an id...): its
-consumer sorts a key's values with :func:`by_type`. Likewise ``spread`` for
-``Reshuffle``, ``combine_per_key`` for ``CombinePerKey`` (four transforms,
-five with the Map that keys its input; three here, keying included) and
-``batched`` for ``BatchElements`` (two; one here). (A single element to start
+consumer sorts a key's values with :func:`by_type`. Likewise ``combine_per_key``
+for ``CombinePerKey`` (four transforms, five with the Map that keys its input;
+three here, keying included) and ``batched`` for ``BatchElements`` (two; one here). (A single element to start
 a step from is ``beam.Impulse()``, one transform, where ``beam.Create([None])`` is five.)
 """
 
@@ -39,28 +38,6 @@ def by_type(values: Iterable[Any], kinds: Mapping[str, type | tuple[type, ...]])
         else:
             raise TypeError(f"a grouped value of type {type(value).__name__} is none of {sorted(kinds)}")
     return grouped
-
-
-class _RoundRobinKey(beam.DoFn):
-    """Keys a bundle's elements 0, 1, 2, ...: neighbours go to different workers, with no randomness."""
-
-    def start_bundle(self) -> None:
-        self._next = 0
-
-    def process(self, element: Any) -> Iterator[tuple[int, Any]]:
-        yield self._next, element
-        self._next += 1
-
-
-def spread(pcoll: beam.PCollection, label: str) -> beam.PCollection:
-    """The elements, redistributed over workers (a fusion break): Reshuffle's effect in three
-    transforms, not seven. Meant for a few heavy elements (files, splits): one key each."""
-    return (
-        pcoll
-        | f"{label}Key" >> beam.ParDo(_RoundRobinKey())
-        | label >> beam.GroupByKey()
-        | f"{label}Values" >> beam.FlatMapTuple(lambda _, elements: elements)
-    )
 
 
 class _CombineInBundle(BundleBuffer):

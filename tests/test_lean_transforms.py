@@ -4,7 +4,7 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.lean_transforms import batched, by_type, combine_per_key, group_together, spread
+from curation.lean_transforms import batched, by_type, combine_per_key, group_together
 
 
 def test_by_type_lists_every_kind_even_an_empty_one():
@@ -30,12 +30,6 @@ def test_group_together_joins_like_cogroupbykey(make_pipeline):
             ("k2", {"left": [3], "right": ["x"]}),
             ("k3", {"left": [], "right": ["y"]}),
         ]))
-
-
-def test_spread_keeps_every_element_once(make_pipeline):
-    elements = [("file", i) for i in range(50)] + [("file", 0)]  # a repeated element stays repeated
-    with make_pipeline() as pipeline:
-        assert_that(spread(pipeline | beam.Create(elements), "Spread"), equal_to(elements))
 
 
 def test_combine_per_key_gives_what_combine_per_key_gives(make_pipeline):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
@@ -12,7 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from curation.checks import expect_options
-from curation.lean_transforms import spread
+from curation.progress import StageProgress
 from curation.reading import compression, splits
 from curation.reading.files import read_file
 from curation.reading.ids import resolve_duplicate_ids
@@ -81,8 +81,10 @@ def _plan_splits(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit
     return splits.plan_file(spec_index, uri, size, split_bytes, lambda: FileSystems.open(uri))
 
 
-def _planned_and_located(file: tuple[int, str, int], split_bytes: int) -> list[FileSplit]:
-    return [_locate_lines(split) for split in _plan_splits(file, split_bytes)]
+def _planned_and_located(spread_files: tuple[int, Iterable[tuple[int, str, int]]], split_bytes: int) -> list[FileSplit]:
+    """One key's files (see ``_spread``) -> their splits, lines located."""
+    _, files = spread_files
+    return [_locate_lines(split) for file in files for split in _plan_splits(file, split_bytes)]
 
 
 def _locate_lines(split: FileSplit) -> FileSplit:
@@ -106,7 +108,14 @@ class _ReadSplit(beam.DoFn):
         self._bytes = Metrics.counter(_COUNTER_NAMESPACE, "bytes")
         self._rejected = {r: Metrics.counter(_COUNTER_NAMESPACE, Fate.REJECTED.counter_name(r.value)) for r in RejectReason}
 
-    def process(self, split: FileSplit) -> Iterable:
+    def setup(self) -> None:
+        self._progress = StageProgress("read")
+
+    def process(self, spread_splits: tuple[int, Iterable[FileSplit]]) -> Iterable:
+        for split in spread_splits[1]:  # one per key (see _spread)
+            yield from self._read(split)
+
+    def _read(self, split: FileSplit) -> Iterable:
         spec = self._options.inputs[split.spec_index]
         if split.start == 0:
             self._bytes.inc(split.size)
@@ -116,6 +125,7 @@ class _ReadSplit(beam.DoFn):
                 rows += 1
                 if tag == Fate.OUTPUT.tag:
                     self._documents.inc()
+                    self._progress.add(len(row["text"]))
                     yield row["id"], row
                 else:
                     self._rejected[RejectReason(row["reason"])].inc()
@@ -123,11 +133,17 @@ class _ReadSplit(beam.DoFn):
         yield beam.pvalue.TaggedOutput(_ROWS_READ, (split.uri, rows))
 
 
-def _number_splits(_, located: Iterable[FileSplit]) -> list[FileSplit]:
+def _spread(elements: Iterable) -> Iterable[tuple[int, Any]]:
+    """Keys 0, 1, 2, ...: the GroupByKey after sends neighbours to different workers (a fusion
+    break, Reshuffle's effect), with no randomness and no keying step of its own."""
+    return enumerate(elements)
+
+
+def _number_splits(_, located: Iterable[FileSplit]) -> Iterable[tuple[int, FileSplit]]:
     by_file: dict[str, list[FileSplit]] = collections.defaultdict(list)
     for split in located:
         by_file[split.uri].append(split)
-    return [split for file_splits in by_file.values() for split in splits.number_splits(file_splits)]
+    return _spread(split for file_splits in by_file.values() for split in splits.number_splits(file_splits))
 
 
 def _describe_files(_, files: list[tuple[int, str, int]], specs, split_rows: Iterable[tuple[str, int]]) -> list[dict]:
@@ -178,16 +194,20 @@ class ReadDocuments(beam.PTransform):
             repeated = sorted({u for u in uris if uris.count(u) > 1})
             raise ValueError(f"these files are matched by more than one input: {repeated[:5]}")
         once = pbegin | "Once" >> beam.Impulse()
-        file_list = once | "ListFiles" >> beam.FlatMap(lambda _: files)
         located = (
-            spread(file_list, "SpreadFiles")
+            once
+            | "ListFiles" >> beam.FlatMap(lambda _: _spread(files))
+            | "SpreadFiles" >> beam.GroupByKey()
             | "PlanSplits" >> beam.FlatMap(_planned_and_located, self._options.split_bytes)
         )
         # Split descriptions are small (one per ~split_bytes of input): numbered in one step.
         file_splits = once | "NumberSplits" >> beam.FlatMap(_number_splits, beam.pvalue.AsList(located))
         # Spread splits over workers before the (long) reads: one large file is read by many.
-        read = spread(file_splits, "SpreadSplits") | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
-            Fate.REJECTED.tag, _ROWS_READ, main=Fate.OUTPUT.tag
+        read = (
+            file_splits
+            | "SpreadSplits" >> beam.GroupByKey()
+            | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
+                Fate.REJECTED.tag, _ROWS_READ, main=Fate.OUTPUT.tag)
         )
         resolved = (
             read[Fate.OUTPUT.tag]
