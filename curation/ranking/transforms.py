@@ -59,6 +59,24 @@ def _assemble(found: dict, targets: Targets) -> dict:
     return {group: [found.get((group, r)) for r in ranks] for group, (_, ranks) in targets.items()}
 
 
+class _DerivedOnce:
+    """``derive(side)`` worked out once per side-input object, not once per element: the
+    runner hands a step the same cached object for every element of a window."""
+
+    def __init__(self, derive: Callable[[Any], Any] | None):
+        self._derive, self._of, self._value = derive, _NOTHING_YET, None
+
+    def __call__(self, side: Any) -> Any:
+        if self._derive is None:
+            return side
+        if side is not self._of:
+            self._of, self._value = side, self._derive(side)
+        return self._value
+
+
+_NOTHING_YET = object()
+
+
 class RankBoundaries(beam.PTransform):
     """For each group, the order key at each target rank (``None`` past the group's end).
 
@@ -72,42 +90,50 @@ class RankBoundaries(beam.PTransform):
     in place of each key, so a caller knows how much of the group lies below it.
     ``keyed_by``: a function giving each input element's pair (or triple), so the
     input can be whole records (no step of its own to slim them first).
+    ``targets_of``: the targets as a function of ``targets``' element (a plan, say),
+    and ``then``: a function of that element and the output, giving the output in
+    its place; both spare a step of their own.
 
     Only a histogram of leading hash bits and the keys of the bins that hold a
     target rank ever meet on one worker; never a whole group.
     """
 
     def __init__(self, targets: beam.PCollection, weighted: bool = False, extents: bool = False,
-                 keyed_by: Callable[[Any], tuple] | None = None):
+                 keyed_by: Callable[[Any], tuple] | None = None, targets_of: Callable[[Any], Targets] | None = None,
+                 then: Callable[[Any, dict], Any] | None = None):
         super().__init__()
         self._targets = targets
         self._weighted = weighted
         self._extents = extents
         self._keyed_by = keyed_by
+        self._targets_of = targets_of
+        self._then = then
 
     def expand(self, elements: beam.PCollection) -> beam.PCollection:
         targets = AsSingleton(self._targets)
-        keyed_by, weighted = self._keyed_by, self._weighted  # locals: the steps' functions must not carry self
+        # Locals: the steps' functions must not carry self.
+        keyed_by, weighted, targets_of = self._keyed_by, self._weighted, _DerivedOnce(self._targets_of)
+        then = self._then or (lambda _, output: output)
 
         def triple(element) -> tuple:
             keyed = keyed_by(element) if keyed_by else element
             return keyed if weighted else (keyed[0], keyed[1], 1)
 
-        def binned(element, t):
+        def binned(element, side):
             group, key, weight = triple(element)
-            return (group, core.key_bin(key, _bits_for(group, t))), (1, weight)
+            return (group, core.key_bin(key, _bits_for(group, targets_of(side)))), (1, weight)
 
         # Per-key results reach the single-element steps as dict side inputs
         # (AsDict), not through a global ToDict combine: far fewer transforms.
         histogram = combine_per_key(
             elements | "BinKeys" >> beam.Map(binned, targets), "CountPerBin", beam.combiners.TupleCombineFn(sum, sum)
         )
-        located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, t), AsDict(histogram))
+        located = self._targets | "LocateRanks" >> beam.Map(lambda t, h: _located(h, targets_of(t)), AsDict(histogram))
         found = (
             elements
-            | "KeepTargetBins" >> beam.FlatMap(lambda e, *side: _in_target_bin(triple(e), *side), AsSingleton(located),
-                                               targets)
+            | "KeepTargetBins" >> beam.FlatMap(lambda e, located, side: _in_target_bin(triple(e), located, targets_of(side)),
+                                               AsSingleton(located), targets)
             | "GroupTargetBins" >> beam.GroupByKey()
             | "KeysAtRanks" >> beam.FlatMap(_keys_at_ranks, AsSingleton(located), self._extents)
         )
-        return self._targets | "Assemble" >> beam.Map(lambda t, f: _assemble(f, t), AsDict(found))
+        return self._targets | "Assemble" >> beam.Map(lambda t, f: then(t, _assemble(f, targets_of(t))), AsDict(found))

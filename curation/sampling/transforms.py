@@ -275,7 +275,6 @@ class SelectSample(beam.PTransform):
             | "PlanOnce" >> beam.Impulse()
             | "Plan" >> beam.Map(lambda _, groups: plan_selection(groups, options), AsDict(counts))
         )
-        targets = plan | "RankTargets" >> beam.Map(selection_targets)
         in_bytes = options.ratio_unit == RatioUnit.BYTES.value
         with_keys = stratified | "OrderKeys" >> beam.Map(
             lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
@@ -283,10 +282,9 @@ class SelectSample(beam.PTransform):
         # In bytes, each cell is cut at its floor; the crossing records decided per origin
         # (curation.sampling.selection).
         keyed_by = (lambda t: (t[0], t[1], text_bytes(t[2]["text"]))) if in_bytes else (lambda t: (t[0], t[1]))
-        cutoffs = (
-            with_keys
-            | RankBoundaries(targets, weighted=in_bytes, extents=in_bytes, keyed_by=keyed_by)
-            | "Cutoffs" >> beam.Map(lambda found, p: selection_cutoffs(p, found, options.seed), AsSingleton(plan))
+        cutoffs = with_keys | RankBoundaries(
+            plan, weighted=in_bytes, extents=in_bytes, keyed_by=keyed_by, targets_of=selection_targets,
+            then=lambda p, found: selection_cutoffs(p, found, options.seed),
         )
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(
             NOT_SELECTED, main=SELECTED

@@ -179,9 +179,11 @@ class _WriteShard(beam.DoFn):
 
 class _WriteEmptyShards(_WriteShard):
     """The planned shards no row reached (a table with no rows still has one), written once
-    every other shard is: plans -> their descriptions."""
+    every other shard is: plans -> every shard's description, the written ones passed on
+    (no Flatten of the two, a step of its own)."""
 
     def process(self, plans, written: Iterable[dict]) -> Iterable[dict]:
+        yield from written
         done = {(info["table"], info["index"]) for info in written}
         for table, plan in sorted(plans.items()):
             for index in range(len(plan["shards"])):
@@ -321,8 +323,8 @@ class _StageTables(beam.PTransform):
         weighted = {table for table, spec in specs.items() if spec.in_bytes}
         # Weighted by text where the ratio counts bytes: a row goes to the shard whose share holds its last byte.
         boundaries = keyed | RankBoundaries(
-            plans | "RankTargets" >> beam.Map(_rank_targets), weighted=True,
-            keyed_by=lambda t: (t[0], t[1], t[2] if t[0][0] in weighted else 1),
+            plans, weighted=True, keyed_by=lambda t: (t[0], t[1], t[2] if t[0][0] in weighted else 1),
+            targets_of=_rank_targets,
         )
         assigned = keyed | "AssignShard" >> beam.Map(
             lambda t, b: ((t[0][0], bucket_of(t[1], b[t[0]])), t[3]), AsSingleton(boundaries)
@@ -334,10 +336,9 @@ class _StageTables(beam.PTransform):
         )
         # Empty shards are written from the plan afterwards, not by sending a placeholder per
         # shard through the group: the local runner copies whatever a Flatten joins, rows included.
-        empty = plans | "WriteEmptyShards" >> beam.ParDo(
+        return plans | "WriteEmptyShards" >> beam.ParDo(
             _WriteEmptyShards(specs, self._options, self._staging), AsList(written)
         )
-        return (written, empty) | "AllShards" >> beam.Flatten()
 
 
 def _publish_table(attempt: storage.OutputAttempt, table: str, shards: list[dict]) -> list[dict]:

@@ -54,3 +54,20 @@ def test_weighted_rank_boundaries_with_extents_say_where_each_record_starts(make
         keyed = p | beam.Create([(g, k, w) for g, items in groups.items() for k, w in items])
         result = keyed | RankBoundaries(p | "Targets" >> beam.Create([targets]), weighted=True, extents=True)
         assert_that(result, equal_to([expected]))
+
+
+def test_rank_boundaries_derive_their_targets_and_output_from_a_plan(make_pipeline):
+    keys = ranked_keys(500, prefix="k")
+    plan = {"quota": 123, "label": "plan-1"}
+    expected = exact_boundaries({"only": keys}, {"only": [123]})
+
+    def targets_of(p):
+        return {"only": (len(keys), [p["quota"]])}
+
+    with make_pipeline() as p:
+        keyed = p | beam.Create([("only", k) for k in keys])
+        result = keyed | RankBoundaries(
+            p | "Plan" >> beam.Create([plan]), targets_of=targets_of,
+            then=lambda p, found: (p["label"], found),
+        )
+        assert_that(result, equal_to([("plan-1", expected)]))
