@@ -8,7 +8,7 @@ the pure functions of :mod:`curation.dedup.survivor`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -33,6 +33,7 @@ from curation.dedup.survivor import (
 )
 from curation.hashing import seeded_hash64
 from curation.lean_transforms import by_type, combine_per_key, group_together
+from curation.progress import StageProgress
 from curation.schema import Fate
 
 COUNTER_NAMESPACE = "curation.dedup"
@@ -62,10 +63,16 @@ def only_value(values: Iterable[Any], record_id: str, what: str) -> Any:
 class _Route(beam.DoFn):
     """Sends a record with its decision on: survivor to main, duplicate to Fate.DUPLICATE.tag."""
 
+    stage = ""  # what its progress lines are called
+
     def __init__(self) -> None:
         self._removed = {}
 
+    def setup(self) -> None:
+        self._progress = StageProgress(self.stage)
+
     def _route(self, record: dict, decision: Decision | None) -> Iterator[Any]:
+        self._progress.add(len(record["text"]))
         survivor = apply_decision(record, decision)
         if survivor is not None:
             yield survivor
@@ -79,6 +86,8 @@ class _Route(beam.DoFn):
 class _RouteByDecision(_Route):
     """(id, {the record, its decision if any, a mark if unverified}) -> the record, routed;
     an unverified record is kept and its id sent to KEPT_UNVERIFIED_TAG."""
+
+    stage = "near dedup"
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,6 +107,8 @@ class _RouteByDecision(_Route):
 class RouteByExactCluster(_Route):
     """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
 
+    stage = "exact dedup"
+
     def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterator[Any]:
         _, values = element
         grouped = by_type(values, CLUSTER_KINDS)
@@ -114,16 +125,15 @@ class RouteByExactCluster(_Route):
 
 
 class ApplyDecisions(beam.PTransform):
-    """records + (id, Decision) + (id, None) per unverified -> DoOutputsTuple(survivors,
-    duplicates, kept unverified ids)."""
+    """(id, record) + PCollections of (id, Decision) + (id, None) per unverified ->
+    DoOutputsTuple(survivors, duplicates, kept unverified ids)."""
 
-    def __init__(self, decisions: beam.PCollection, unverified: beam.PCollection) -> None:
+    def __init__(self, decisions: Sequence[beam.PCollection], unverified: beam.PCollection) -> None:
         super().__init__()
-        self._decisions, self._unverified = decisions, unverified
+        self._decisions, self._unverified = tuple(decisions), unverified
 
-    def expand(self, records: beam.PCollection) -> DoOutputsTuple:
-        keyed = records | "KeyById" >> beam.Map(lambda record: (record["id"], record))
-        joined = group_together([keyed, self._decisions, self._unverified], "JoinDecisions")
+    def expand(self, keyed_records: beam.PCollection) -> DoOutputsTuple:
+        joined = group_together([keyed_records, *self._decisions, self._unverified], "JoinDecisions")
         return joined | "Route" >> beam.ParDo(_RouteByDecision()).with_outputs(
             Fate.DUPLICATE.tag, KEPT_UNVERIFIED_TAG, main=Fate.OUTPUT.tag
         )
@@ -263,7 +273,8 @@ class _FinishRounds(beam.DoFn):
 
 
 class SurvivorVerifiedDecisions(beam.PTransform):
-    """(root, Member) of each connected component -> (id, Decision), (id, None) per unverified.
+    """(root, Member) of each connected component -> (PCollections of (id, Decision), left
+    unflattened: the join that applies them flattens them), (id, None) per unverified.
 
     The first round runs distributed: a cluster's summary names its survivor, and
     every member is checked against it (on several workers for a large cluster):
@@ -277,7 +288,7 @@ class SurvivorVerifiedDecisions(beam.PTransform):
         super().__init__()
         self._options = options
 
-    def expand(self, clusters: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+    def expand(self, clusters: beam.PCollection) -> tuple[tuple[beam.PCollection, ...], beam.PCollection]:
         checked = (
             clusters
             | "JoinMembers" >> JoinClusterSummaries(self._options.members_per_key, lambda member: member.id)
@@ -295,5 +306,4 @@ class SurvivorVerifiedDecisions(beam.PTransform):
             | "GroupLeft" >> beam.GroupByKey()
             | "LaterRounds" >> beam.ParDo(_FinishRounds(self._options)).with_outputs(KEPT_UNVERIFIED_TAG, main="decisions")
         )
-        decisions = (survivors, checked[_REMOVED], later.decisions) | "Decisions" >> beam.Flatten()
-        return decisions, later[KEPT_UNVERIFIED_TAG]
+        return (survivors, checked[_REMOVED], later.decisions), later[KEPT_UNVERIFIED_TAG]

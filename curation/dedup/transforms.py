@@ -48,6 +48,7 @@ from curation.schema import Fate
 
 _ONE_SHINGLE = "one_shingle"
 _SLIM = "slim"  # a member without its signature (exact verification needs only the shingles)
+_KEYED = "keyed"  # (id, record) of every record, for the join that applies the decisions
 
 
 class DedupResult(NamedTuple):
@@ -142,8 +143,10 @@ class NearDedup(beam.PTransform):
             else:  # a one-shingle text: no signature, no band entries (a corpus of single words
                 # would otherwise pay ~2 KB of sketch and band keys per record)
                 yield TaggedOutput(_ONE_SHINGLE, (text_key, member))
+            yield TaggedOutput(_KEYED, (record["id"], record))  # for the join that applies the decisions
 
-        sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(_ONE_SHINGLE, _SLIM, main="members")
+        sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(
+            _ONE_SHINGLE, _SLIM, _KEYED, main="members")
         members, one_shingle = sketched.members, sketched[_ONE_SHINGLE]
         slim = sketched[_SLIM] if drop_signature else members
         # Buckets hold ids only: the members (rank, sketch) join the (far fewer) candidate pairs later.
@@ -160,7 +163,7 @@ class NearDedup(beam.PTransform):
         # One-shingle texts are clusters of equal texts, keyed by that text (bytes; a component by its root id, str).
         clusters = (members_by_root, one_shingle) | "AllClusters" >> beam.Flatten()
         decisions, unverified = clusters | "SurvivorRounds" >> SurvivorVerifiedDecisions(options)
-        routed = records | "Apply" >> ApplyDecisions(decisions, unverified)
+        routed = sketched[_KEYED] | "Apply" >> ApplyDecisions(decisions, unverified)
         return NearDedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag], routed[KEPT_UNVERIFIED_TAG])
 
 
