@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
 DEFAULT_INTERVAL_SECONDS = 30.0
+_LOG = logging.getLogger("curation.progress")
 
 
 class ProgressMeter:
@@ -39,3 +41,23 @@ class ProgressMeter:
             f"{self.stage}: {self.records:,} records, {self.bytes / 1e6:,.1f} MB in {elapsed:,.0f} s "
             f"({self.records / elapsed:,.0f} records/s, {self.bytes / 1e6 / elapsed:,.2f} MB/s)"
         )
+
+
+class StageProgress:
+    """A stage's meter that logs its own lines (logger ``curation.progress``), for a DoFn to
+    hold: made in ``setup``, so its rate is that DoFn instance's share of the stage.
+
+    The stages a run always has (read, dedup, score) meter the records they already
+    handle: a pass-through step only to meter them would cost a transform each.
+    """
+
+    def __init__(self, stage: str, interval: float = DEFAULT_INTERVAL_SECONDS):
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        self._meter = ProgressMeter(stage, interval)
+
+    def add(self, n_bytes: int) -> None:
+        """Counts one record of ``n_bytes``; logs a line when one is due."""
+        line = self._meter.add(n_bytes)
+        if line:
+            _LOG.info(line)

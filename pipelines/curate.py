@@ -25,7 +25,6 @@ from curation.detection.transforms import ScoreSynthetic
 from curation.origin.options import OriginOptions
 from curation.origin.transforms import DecideOrigin
 from curation.provenance.manifest import derive_run_id, summarize
-from curation.provenance.transforms import LogProgress
 from curation.reading.options import MIB, ReadOptions, parse_value_map
 from curation.reading.transforms import ReadDocuments, match_input
 from curation.sampling.options import SampleOptions
@@ -156,7 +155,7 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
     ``attempt``: the run's claim on the output directory; None: claimed now.
     """
     read = pipeline | "Read" >> ReadDocuments(job.read)
-    documents = read.documents | "ProgressRead" >> LogProgress("read")
+    documents = read.documents  # the reader, dedups and scorer log their own progress
     funnel = {"valid": None}  # each stage's records, derived from the removal tables' reasons
     duplicates, counts = [], {}
     if job.exact_dedup:
@@ -165,7 +164,6 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
         duplicates.append(exact)
     if job.near_dedup:
         documents, near, counts["dedup.near.kept_unverified"] = documents | "NearDedup" >> NearDedup(job.near_dedup)
-        documents = documents | "ProgressDedup" >> LogProgress("near dedup")
         funnel["after_near_dedup"] = (Fate.DUPLICATE.table, "near")
         duplicates.append(near)
     tables = {
@@ -174,11 +172,7 @@ def build(pipeline: beam.Pipeline, job: Job, attempt: storage.OutputAttempt | No
         "files": read.files,
     }
     if job.detector:
-        documents = (
-            documents
-            | "ScoreSynthetic" >> ScoreSynthetic(job.scoring)
-            | "ProgressScore" >> LogProgress("score")
-        )
+        documents = documents | "ScoreSynthetic" >> ScoreSynthetic(job.scoring)
     if job.origin:
         documents = documents | "DecideOrigin" >> DecideOrigin(job.origin)
     shard_plan = sections = None

@@ -12,6 +12,7 @@ from curation.detection.detector import Detector, InvalidModelError
 from curation.detection.model_dir import load_detector
 from curation.detection.options import ScoreSyntheticOptions
 from curation.lean_transforms import batched
+from curation.progress import StageProgress
 
 _COUNTERS = "curation.detection"
 
@@ -38,12 +39,14 @@ class _ScoreBatches(beam.DoFn):
             return detector
 
         self._detector = self._shared_detector.acquire(load, tag=f"{self._model_dir}@{self._model_sha256}")
+        self._progress = StageProgress("score")
 
     def process(self, batch: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         scores = self._detector.score([record["text"] for record in batch])
         detector_id = self._detector.detector_id
         self._scored.inc(len(batch))
         for record, score in zip(batch, scores.tolist()):
+            self._progress.add(len(record["text"]))
             yield {**record, "synthetic_score": score, "detector_id": detector_id}
 
 

@@ -12,7 +12,6 @@ whole output, the manifest last.
 from __future__ import annotations
 
 import collections
-import logging
 from typing import Iterator, Mapping
 
 import apache_beam as beam
@@ -23,11 +22,10 @@ from curation.bundling import BundleBuffer
 from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
 from curation.provenance.manifest import build_manifest, funnel_counts
-from curation.provenance.progress import DEFAULT_INTERVAL_SECONDS, ProgressMeter
+from curation.progress import DEFAULT_INTERVAL_SECONDS, StageProgress
 from curation.provenance.report import write_report
 from curation.schema import Fate
 
-_LOG = logging.getLogger("curation.progress")
 
 
 class _CountPerBundle(BundleBuffer):
@@ -163,16 +161,14 @@ class WriteProvenance(beam.PTransform):
 
 class _Meter(beam.DoFn):
     def __init__(self, stage: str, interval: float):
+        StageProgress(stage, interval)  # a bad interval fails at launch; the worker's meter starts in setup
         self._stage, self._interval = stage, interval
 
     def setup(self):
-        # One meter per worker process: its rate is that worker's share of the stage.
-        self._meter = ProgressMeter(self._stage, self._interval)
+        self._progress = StageProgress(self._stage, self._interval)
 
     def process(self, record):
-        line = self._meter.add(len(record["text"]) if "text" in record else 0)
-        if line:
-            _LOG.info(line)
+        self._progress.add(len(record["text"]) if "text" in record else 0)
         yield record
 
 
@@ -183,6 +179,4 @@ class LogProgress(beam.ParDo):
     """
 
     def __init__(self, stage: str, interval: float = DEFAULT_INTERVAL_SECONDS):
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval}")
         super().__init__(_Meter(stage, interval))
