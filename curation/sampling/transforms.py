@@ -21,6 +21,7 @@ from typing import Iterable, Iterator, NamedTuple
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsDict, AsList, AsSingleton
+from apache_beam.transforms.window import GlobalWindows
 
 from curation.bundling import BundleBuffer
 from curation.checks import expect_options
@@ -54,6 +55,7 @@ NOT_SELECTED = Fate.NOT_SELECTED.tag
 OVER_QUOTA = "over_stratum_quota"  # the not_selected reason: the stratum's quota was filled by others
 STRATIFY_BATCH = 512  # records keyed per vectorised call
 WORDS_IN = "words_in"  # _Stratify's second output: the input's word counts, per vocabulary shard
+WORDS_OUT = "words_out"  # _Split's third: the selected texts' word types, per vocabulary shard
 
 
 def _order_key(record: dict, seed: int) -> tuple[int, str]:
@@ -65,9 +67,18 @@ def _not_selected_row(record: dict, inclusion_probability: float) -> dict:
 
 
 class _Split(beam.DoFn):
+    """(group, order key, record) -> the record if below its group's cutoff, else a
+    NOT_SELECTED row; and to WORDS_OUT the selected texts' word types per vocabulary
+    shard, summed over a bundle (as ``CountWords(types_per_text=True, side="out")`` emits
+    them: no counting step of its own)."""
+
     def __init__(self):
         self._selected = Metrics.counter("curation.sample", Fate.OUTPUT.counter)
         self._dropped = Metrics.counter("curation.sample", Fate.NOT_SELECTED.counter_name(OVER_QUOTA))
+        self._words_out = CountWords(types_per_text=True, side="out")
+
+    def start_bundle(self):
+        self._words_out.empty()
 
     def process(self, element, boundaries, plan):
         cut, key, record = element
@@ -76,14 +87,21 @@ class _Split(beam.DoFn):
         if bucket_of(key, boundaries[cut]) == 0:
             self._selected.inc()
             yield {**record, "inclusion_probability": probability}
+            if self._words_out.add(record):
+                yield from (beam.pvalue.TaggedOutput(WORDS_OUT, counts) for counts in self._words_out.drain())
         else:
             self._dropped.inc()
             yield beam.pvalue.TaggedOutput(NOT_SELECTED, _not_selected_row(record, probability))
 
+    def finish_bundle(self):
+        for counts in self._words_out.drain():
+            yield beam.pvalue.TaggedOutput(WORDS_OUT, GlobalWindows.windowed_value(counts))
+
 
 class _Stratify(beam.DoFn):
-    """Batches of records -> records with ``stratum`` set, and to WORDS_IN the batch's
-    word counts per vocabulary shard (as ``CountWords(side="in")`` emits them).
+    """Batches of records -> ((stratum, origin), order key, record with ``stratum`` set) per
+    record, as the rank search and the split read them, and to WORDS_IN the batch's word
+    counts per vocabulary shard (as ``CountWords(side="in")`` emits them).
 
     Each text is tokenised once, for its length, its topic and the rare-vocabulary
     metric; the topic model is decoded once per worker, not per record.
@@ -101,8 +119,9 @@ class _Stratify(beam.DoFn):
         keys, word_counts = keys_and_word_counts(
             batch, self._options.strata_fields, self._options.length_buckets, self._model
         )
+        seed = self._options.seed
         for record, key in zip(batch, keys):
-            yield {**record, "stratum": key}
+            yield (key, record["origin"]), _order_key(record, seed), {**record, "stratum": key}
         for shard, shard_counts in word_counts.items():
             yield beam.pvalue.TaggedOutput(WORDS_IN, (shard, ("in", shard_counts)))
 
@@ -157,10 +176,10 @@ class _RareTypeTally(beam.CombineFn):
         return tail_metrics.rare_type_tally(acc["in"], acc["out"])
 
 
-def _rare_type_tallies(counts_in: beam.PCollection, records_out: beam.PCollection) -> beam.PCollection:
-    """The input's word counts (from CountWords(side="in")) and the output records ->
-    (vocabulary shard, (rare types in, of them still out)) per shard."""
-    counts_out = records_out | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out"))
+def _rare_type_tallies(counts_in: beam.PCollection, counts_out: beam.PCollection) -> beam.PCollection:
+    """The input's word counts (from CountWords(side="in")) and the output's word types (from
+    CountWords(types_per_text=True, side="out")) -> (vocabulary shard, (rare types in, of them
+    still out)) per shard."""
     return combine_per_key((counts_in, counts_out) | "BothSides" >> beam.Flatten(), "TallyShards", _RareTypeTally())
 
 
@@ -190,7 +209,8 @@ class RareVocabularyCoverage(beam.PTransform):
         counts_in = records["in"]
         if not self._in_counted:
             counts_in = counts_in | "WordsIn" >> beam.ParDo(CountWords(types_per_text=False, side="in"))
-        tallies = _rare_type_tallies(counts_in, records["out"])
+        counts_out = records["out"] | "WordsOut" >> beam.ParDo(CountWords(types_per_text=True, side="out"))
+        tallies = _rare_type_tallies(counts_in, counts_out)
         # At most VOCABULARY_SHARDS tallies: one step sums them as a side input.
         return (
             records["in"].pipeline
@@ -265,10 +285,10 @@ class SelectSample(beam.PTransform):
             batched(records, "Batch", STRATIFY_BATCH)
             | "Stratify" >> beam.ParDo(_Stratify(options), **side).with_outputs(WORDS_IN, main="records")
         )
-        words_in, stratified = stratified[WORDS_IN], stratified.records
+        words_in, with_keys = stratified[WORDS_IN], stratified.records
         counts = combine_per_key(
-            stratified, "SizeGroups", beam.combiners.TupleCombineFn(sum, sum, max),
-            lambda r: ((r["stratum"], r["origin"]), size_of_text(r["text"])),
+            with_keys, "SizeGroups", beam.combiners.TupleCombineFn(sum, sum, max),
+            lambda t: (t[0], size_of_text(t[2]["text"])),
         )
         plan = (
             records.pipeline
@@ -276,9 +296,6 @@ class SelectSample(beam.PTransform):
             | "Plan" >> beam.Map(lambda _, groups: plan_selection(groups, options), AsDict(counts))
         )
         in_bytes = options.ratio_unit == RatioUnit.BYTES.value
-        with_keys = stratified | "OrderKeys" >> beam.Map(
-            lambda r: ((r["stratum"], r["origin"]), _order_key(r, options.seed), r)
-        )
         # In bytes, each cell is cut at its floor; the crossing records decided per origin
         # (curation.sampling.selection).
         keyed_by = (lambda t: (t[0], t[1], text_bytes(t[2]["text"]))) if in_bytes else (lambda t: (t[0], t[1]))
@@ -287,7 +304,7 @@ class SelectSample(beam.PTransform):
             then=lambda p, found: selection_cutoffs(p, found, options.seed),
         )
         split = with_keys | "Split" >> beam.ParDo(_Split(), AsSingleton(cutoffs), AsSingleton(plan)).with_outputs(
-            NOT_SELECTED, main=SELECTED
+            NOT_SELECTED, WORDS_OUT, main=SELECTED
         )
         selected_sizes = AsDict(combine_per_key(
             split[SELECTED], "SizeSelected", beam.combiners.TupleCombineFn(sum, sum),
@@ -305,7 +322,7 @@ class SelectSample(beam.PTransform):
         else:
             shard_plan = plan | "ShardPlan" >> beam.Map(lambda p: p["shards"])
         # The rare-vocabulary figure, summed where the report is made (at most VOCABULARY_SHARDS tallies).
-        rare_tallies = _rare_type_tallies(words_in, split[SELECTED])
+        rare_tallies = _rare_type_tallies(words_in, split[WORDS_OUT])
         report = plan | "Report" >> beam.Map(
             lambda p, selected, tallies: {
                 "sampling": _json_safe(sampling_report(p, selected, _coverage(tallies), options))
