@@ -37,13 +37,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    docs = load_labelled(args.input, labelled_fields(args))
-    model, metadata = train_detector(docs, train_config(args), args.seed, args.max_synthetic_share)
+    try:
+        # The labelled data must be clean: a missing file, a bad line, an unmapped label or
+        # too few documents of a label is the user's to fix, said in one line.
+        docs = load_labelled(args.input, labelled_fields(args))
+        model, metadata = train_detector(docs, train_config(args), args.seed, args.max_synthetic_share)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory() as local_dir:
         metadata = write_model_dir(model, metadata, local_dir)
-        copy_model_dir(local_dir, args.output)
+        try:
+            copy_model_dir(local_dir, args.output)
+        except OSError as err:  # an output that cannot be written (a file in the way, no permission)
+            print(f"error: cannot write the detector to {args.output}: {err}", file=sys.stderr)
+            return 2
     print(metrics_table(metadata["metrics"]["test"]))
     thresholds = metadata["thresholds"]
     print(f"real_below={thresholds['real_below']:.6f} model_sha256={metadata['model_sha256']}")
@@ -55,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
     print(f"wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

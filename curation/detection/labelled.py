@@ -85,7 +85,7 @@ def load_labelled(path: str, fields: LabelledFields = LabelledFields()) -> list[
 
 
 def _to_doc(tag: str, row: Mapping[str, Any], fields: LabelledFields) -> LabelledDoc:
-    where = f"{row['source_uri']}:{row['source_index']}"
+    where = f"{row['source_uri']}#{row['source_index']}"  # the FILE#LINE of ids and trace (line from 0)
     if tag != Fate.OUTPUT.tag:
         hint = " (map label values with --label-map VALUE=real|synthetic)" if row["reason"] == "unknown_origin_value" else ""
         raise ValueError(f"{where}: {row['reason']}: {row['detail']}{hint}")

@@ -72,8 +72,8 @@ def test_evaluate_detector_reports_bad_labelled_input_in_one_line(trained, tmp_p
     unmapped.write_text('{"text": "a document", "label": "robot"}\n')
     expected = {
         missing: f"input '{missing}' matched no files",
-        invalid: f"{invalid}:1: invalid_json: ",
-        unmapped: f"{unmapped}:0: unknown_origin_value: ",
+        invalid: f"{invalid}#1: invalid_json: ",
+        unmapped: f"{unmapped}#0: unknown_origin_value: ",
     }
     for path, start in expected.items():
         assert evaluate_detector.main(["--input", str(path), "--model", trained[0]]) == 2
