@@ -142,8 +142,10 @@ def train_tiny_detector(work: str) -> str:
                 f.write(json.dumps({"id": f"{label}-{i}", "text": text, "label": label}) + "\n")
     model_dir = os.path.join(work, "detector")
     with contextlib.redirect_stdout(io.StringIO()):
-        train_detector.main(["--input", labelled, "--output", model_dir, "--domain-field", "", "--generator-field", "",
-                             "--dim", "16", "--epoch", "3"])
+        trained = train_detector.main(["--input", labelled, "--output", model_dir, "--domain-field", "",
+                                       "--generator-field", "", "--dim", "16", "--epoch", "3"])
+    if trained != 0:
+        raise RuntimeError(f"training the benchmark's detector failed (exit {trained}; stderr says why)")
     return model_dir
 
 

@@ -6,8 +6,9 @@ is the same shuffle in two, a flatten and the group, for inputs whose values
 tell themselves apart by type (a record dict, a Decision, an id...): its
 consumer sorts a key's values with :func:`by_type`. Likewise ``combine_per_key``
 for ``CombinePerKey`` (four transforms, five with the Map that keys its input;
-three here, keying included) and ``batched`` for ``BatchElements`` (two; one here). (A single element to start
-a step from is ``beam.Impulse()``, one transform, where ``beam.Create([None])`` is five.)
+three here, keying included) and ``batched`` for ``BatchElements`` (two; one
+here). (A single element to start a step from is ``beam.Impulse()``, one
+transform, where ``beam.Create([None])`` is five.)
 """
 
 from __future__ import annotations

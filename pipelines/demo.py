@@ -58,13 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"training the detector on {len(labelled)} declared records")
     with contextlib.redirect_stdout(io.StringIO()):  # its per-source table is for the CLI user
-        train_detector.main(
+        trained = train_detector.main(
             [
                 "--input", str(work / "labelled.jsonl"), "--output", str(work / "detector"),
                 "--label-field", "origin", "--label-map", "human=real,ai=synthetic",
                 "--domain-field", "module", "--seed", str(args.seed),
             ]
         )
+    if trained != 0:  # it said why on stderr
+        return trained
     model = json.loads((work / "detector" / "model.json").read_text())
     overall = model["metrics"]["test"]["overall"]
     print(

@@ -190,12 +190,12 @@ class CurateJob:
             labelled = folder / "declared.jsonl"
             labelled.write_text(declared, encoding="utf-8")
             try:
-                train_detector.main([
+                train_detector.train(train_detector.parse_args([
                     "--input", str(labelled), "--output", str(folder / "detector"), "--label-field", "origin",
                     "--label-map", "real=real,synthetic=synthetic", "--domain-field", "module",
                     "--generator-field", "", "--seed", str(chain.seed),
                     "--max-synthetic-share", str(self.args.detector_max_synthetic_share),
-                ])
+                ]))
             except ValueError as err:  # too few declared records of one origin: a setting the user can change
                 synthetic = sum(r.get("origin") == SYNTHETIC for r in records)
                 raise ValueError(

@@ -37,23 +37,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        # The labelled data must be clean: a missing file, a bad line, an unmapped label or
-        # too few documents of a label is the user's to fix, said in one line.
-        docs = load_labelled(args.input, labelled_fields(args))
-        model, metadata = train_detector(docs, train_config(args), args.seed, args.max_synthetic_share)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+def train(args: argparse.Namespace) -> dict:
+    """Trains the detector ``args`` describe and writes it to ``args.output``; returns its model.json.
+
+    Raises ValueError for labelled data that cannot train a detector (a missing file, a
+    bad line, an unmapped label, too few documents of a label: the user's to fix) and
+    OSError for an output that cannot be written.
+    """
+    docs = load_labelled(args.input, labelled_fields(args))
+    model, metadata = train_detector(docs, train_config(args), args.seed, args.max_synthetic_share)
     with tempfile.TemporaryDirectory() as local_dir:
         metadata = write_model_dir(model, metadata, local_dir)
         try:
             copy_model_dir(local_dir, args.output)
-        except OSError as err:  # an output that cannot be written (a file in the way, no permission)
-            print(f"error: cannot write the detector to {args.output}: {err}", file=sys.stderr)
-            return 2
+        except OSError as err:  # a file in the way, no permission
+            raise OSError(f"cannot write the detector to {args.output}: {err}") from err
+    return metadata
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        metadata = train(args)
+    except (ValueError, OSError) as err:  # one line: the input or the output is the user's to fix
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(metrics_table(metadata["metrics"]["test"]))
     thresholds = metadata["thresholds"]
     print(f"real_below={thresholds['real_below']:.6f} model_sha256={metadata['model_sha256']}")

@@ -19,13 +19,12 @@ from apache_beam.pvalue import AsList, AsSingleton
 
 from curation import storage
 from curation.bundling import BundleBuffer
+from curation.progress import DEFAULT_INTERVAL_SECONDS, StageProgress
 from curation.provenance.card import write_dataset_card
 from curation.provenance.croissant import write_croissant
 from curation.provenance.manifest import build_manifest, funnel_counts
-from curation.progress import DEFAULT_INTERVAL_SECONDS, StageProgress
 from curation.provenance.report import write_report
 from curation.schema import Fate
-
 
 
 class _CountPerBundle(BundleBuffer):

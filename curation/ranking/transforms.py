@@ -59,6 +59,9 @@ def _assemble(found: dict, targets: Targets) -> dict:
     return {group: [found.get((group, r)) for r in ranks] for group, (_, ranks) in targets.items()}
 
 
+_NOTHING_YET = object()
+
+
 class _DerivedOnce:
     """``derive(side)`` worked out once per side-input object, not once per element: the
     runner hands a step the same cached object for every element of a window."""
@@ -72,9 +75,6 @@ class _DerivedOnce:
         if side is not self._of:
             self._of, self._value = side, self._derive(side)
         return self._value
-
-
-_NOTHING_YET = object()
 
 
 class RankBoundaries(beam.PTransform):

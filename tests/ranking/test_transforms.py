@@ -5,7 +5,7 @@ import random
 import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
-from curation.ranking.transforms import RankBoundaries
+from curation.ranking.transforms import RankBoundaries, _DerivedOnce
 from tests.factories import exact_boundaries, exact_weighted_boundaries, ranked_keys, weighted_keys
 
 
@@ -71,3 +71,13 @@ def test_rank_boundaries_derive_their_targets_and_output_from_a_plan(make_pipeli
             then=lambda p, found: (p["label"], found),
         )
         assert_that(result, equal_to([("plan-1", expected)]))
+
+
+def test_targets_are_derived_once_per_side_input_object():
+    calls = []
+    derived = _DerivedOnce(lambda plan: calls.append(plan) or {"g": (1, [plan["quota"]])})
+    plan, other = {"quota": 1}, {"quota": 2}
+    assert [derived(plan) for _ in range(3)] == [{"g": (1, [1])}] * 3
+    assert derived(other) == {"g": (1, [2])} and derived(other) == {"g": (1, [2])}
+    assert calls == [plan, other]
+    assert _DerivedOnce(None)(plan) is plan  # no function: the element is the targets
