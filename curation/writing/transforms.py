@@ -180,7 +180,7 @@ class _WriteShard(beam.DoFn):
 class _WriteEmptyShards(_WriteShard):
     """The planned shards no row reached (a table with no rows still has one), written once
     every other shard is: plans -> every shard's description, the written ones passed on
-    (no Flatten of the two, a step of its own)."""
+    first (so no Flatten, a step of its own, joins the two)."""
 
     def process(self, plans, written: Iterable[dict]) -> Iterable[dict]:
         yield from written
