@@ -4,7 +4,7 @@ against their sketches, and the members of each connected component of the verif
 from __future__ import annotations
 
 import itertools
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Iterable, Iterator, NamedTuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -24,63 +24,79 @@ from curation.lean_transforms import by_type, group_together
 PAIRED_MEMBER_TAG = "paired_member"
 
 
+class _PairedAfter(NamedTuple):
+    """A candidate pair seen from its second (larger) id: names the first. (Seen from the
+    first id, a pair is the second id, a plain str.)"""
+
+    first_id: str
+
+
+def both_ends(pair: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, _PairedAfter]]:
+    """A candidate pair (id_a < id_b), keyed by each of its ids, so that one join tells every
+    document whether it is in a pair, and on which side."""
+    id_a, id_b = pair
+    return (id_a, id_b), (id_b, _PairedAfter(id_a))
+
+
 class _Partner(NamedTuple):
     """A candidate pair's first member, on its way to the second (set apart from that one's own Member)."""
 
     member: Member
 
 
-def _pairs_by_first_member(element: tuple[str, Iterable[object]]) -> Iterator:
-    """(id_a, the ids id_b of its candidate pairs and id_a's Member) -> (id_b, _Partner(member_a))
-    per distinct pair, and (id_a, member_a) once to PAIRED_MEMBER_TAG.
+def send_to_partners(element: tuple[str, Iterable[object]]) -> Iterator:
+    """(id, its Member and its candidate pairs, seen from either end) -> for the comparison's
+    join: (id_b, _Partner(member)) per distinct pair it is first in, and (id, member) once if it
+    is second in any; to PAIRED_MEMBER_TAG: (id, member) once if it is in any pair.
 
-    A pair found in several LSH bands meets here once per band: it goes on once.
+    A pair found in several LSH bands meets here once per band: it goes on once. Only
+    documents that are some pair's second reach the comparison's join, so the members are
+    shuffled once in full and then only where a pair needs them.
     """
-    id_a, values = element
-    grouped = by_type(values, {"pair": str, "member": Member})
-    partners = set(grouped["pair"])
-    if partners:
-        member_a = only_value(grouped["member"], id_a, "records")
-        yield TaggedOutput(PAIRED_MEMBER_TAG, (id_a, member_a))
-        partner = _Partner(member_a)
-        for id_b in partners:
-            yield id_b, partner
+    node_id, values = element
+    grouped = by_type(values, {"later": str, "earlier": _PairedAfter, "member": Member})
+    later, earlier = set(grouped["later"]), grouped["earlier"]
+    if not later and not earlier:
+        return
+    member = only_value(grouped["member"], node_id, "records")
+    yield TaggedOutput(PAIRED_MEMBER_TAG, (node_id, member))
+    if earlier:
+        yield node_id, member
+    partner = _Partner(member)
+    for id_b in later:
+        yield id_b, partner
 
 
 class _VerifyPairs(beam.DoFn):
-    """(id_b, a _Partner per candidate pair and id_b's Member) -> verified edges (id_a, id_b),
-    and (id_b, member_b) to PAIRED_MEMBER_TAG if it was in any pair."""
+    """(id_b, its Member and a _Partner per candidate pair it is second in) -> verified edges (id_a, id_b)."""
 
     def __init__(self, threshold: float) -> None:
         self._threshold = threshold
         self._verified = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_verified")
         self._rejected = Metrics.counter(COUNTER_NAMESPACE, "near_candidate_rejected")
 
-    def process(self, element: tuple[str, Iterable[object]]) -> Iterator:
+    def process(self, element: tuple[str, Iterable[object]]) -> Iterator[tuple[str, str]]:
         id_b, values = element
         grouped = by_type(values, {"first": _Partner, "member": Member})
-        member_b = None
+        member_b = only_value(grouped["member"], id_b, "records")
         for partner in grouped["first"]:
             member_a = partner.member
-            if member_b is None:
-                member_b = only_value(grouped["member"], id_b, "records")
             if similarity(member_a.sketch, member_b.sketch) >= self._threshold:
                 self._verified.inc()
                 yield member_a.id, id_b
             else:  # a banding false positive: counted, never merged
                 self._rejected.inc()
-        if member_b is not None:
-            yield TaggedOutput(PAIRED_MEMBER_TAG, (id_b, member_b))
 
 
 class VerifyCandidates(beam.PTransform):
-    """Candidate pairs (id_a < id_b, repeated once per band that found them) -> each distinct
-    pair whose similarity reaches the threshold, once, and the Members of the paired documents.
+    """Candidate pairs keyed by both ends (:func:`both_ends`; repeated once per band that found
+    them) -> each distinct pair whose similarity reaches the threshold, once, and the Members
+    of the paired documents.
 
-    Each pair fetches its two members (rank and sketch) by id in two joins, so a sketch
-    is shuffled about twice per document instead of once per LSH band. Returns
-    ``(verified edges, PCollections of (id, Member) of the documents in candidate pairs)``,
-    each document in them once or twice (left unflattened: the components' group flattens them).
+    Every member meets its pairs in one join; the members that are some pair's second then
+    meet their partners' members in a second join, so a sketch is shuffled at most twice
+    instead of once per LSH band, and the second time only if a pair needs it. Returns
+    ``(verified edges, (id, Member) of each document in a candidate pair, once)``.
     """
 
     def __init__(self, members: beam.PCollection, threshold: float) -> None:
@@ -88,14 +104,16 @@ class VerifyCandidates(beam.PTransform):
         self._members = members
         self._threshold = threshold
 
-    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, tuple[beam.PCollection, ...]]:
-        first = group_together([pairs, self._members], "JoinFirstMember") | (
-            "ByLargerId" >> beam.FlatMap(_pairs_by_first_member).with_outputs(PAIRED_MEMBER_TAG, main="pairs")
+    def expand(self, pairs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        met = group_together([pairs, self._members], "JoinMembers") | (
+            "SendToPartners" >> beam.FlatMap(send_to_partners).with_outputs(PAIRED_MEMBER_TAG, main="to_compare")
         )
-        verified = group_together([first.pairs, self._members], "JoinSecondMember") | (
-            "Compare" >> beam.ParDo(_VerifyPairs(self._threshold)).with_outputs(PAIRED_MEMBER_TAG, main="edges")
+        edges = (
+            met.to_compare
+            | "JoinPartners" >> beam.GroupByKey()
+            | "Compare" >> beam.ParDo(_VerifyPairs(self._threshold))
         )
-        return verified.edges, (first[PAIRED_MEMBER_TAG], verified[PAIRED_MEMBER_TAG])
+        return edges, met[PAIRED_MEMBER_TAG]
 
 
 class BandEntriesByShard(BundleBuffer):
@@ -130,19 +148,17 @@ _LINK = "link"
 
 
 class _RootOfEachMember(beam.DoFn):
-    """(node, [centre id ..., its Member once or twice]) -> (smallest root, Member), and a link
-    (None, (smallest root, other root)) to _LINK for each further root: a star not yet merged.
-
-    A node's copies of its Member are equal (VerifyCandidates checked its id unique)."""
+    """(node, [centre id ..., its Member]) -> (smallest root, Member), and a link
+    (None, (smallest root, other root)) to _LINK for each further root: a star not yet merged."""
 
     def process(self, element: tuple[str, Iterable[object]]) -> Iterator:
-        _, values = element
+        node, values = element
         grouped = by_type(values, {"root": str, "member": Member})
         roots = set(grouped["root"])
         if not roots:  # in no verified pair: a singleton, left alone
             return
         root = min(roots)
-        yield root, grouped["member"][0]
+        yield root, only_value(grouped["member"], node, "records")
         for other in roots - {root}:
             yield TaggedOutput(_LINK, (None, (root, other)))  # all links meet on one key
 
@@ -171,9 +187,8 @@ def _roots(edge: tuple[str, str]) -> tuple[tuple[str, str], tuple[str, str]]:
 
 class ComponentMembers(beam.PTransform):
     """Verified edges -> (root, Member) for each member of a connected component of two or more,
-    the root being the component's smallest id (see components.py). ``members``: PCollections
-    holding at least the members of every node of an edge (VerifyCandidates' paired members),
-    each once or twice.
+    the root being the component's smallest id (see components.py). ``members``: (id, Member)
+    of at least every node of an edge, each once (VerifyCandidates' paired members).
 
     ``rounds`` rounds of Large-Star / Small-Star run distributed (each a
     GroupByKey by node); most components are stars after two. The links still
@@ -182,7 +197,7 @@ class ComponentMembers(beam.PTransform):
     them, or the job fails loudly.
     """
 
-    def __init__(self, members: Sequence[beam.PCollection], rounds: int, max_links: int) -> None:
+    def __init__(self, members: beam.PCollection, rounds: int, max_links: int) -> None:
         super().__init__()
         self._members, self._rounds, self._max_links = members, rounds, max_links
 
@@ -202,7 +217,7 @@ class ComponentMembers(beam.PTransform):
                 | f"SmallStar{round_}" >> beam.FlatMapTuple(lambda node, ns, last=last: (
                     out for edge in small_star(node, ns) for out in (_roots if last else _both_directions)(edge)))
             )
-        first = group_together([keyed, *self._members], "GroupByNode") | (
+        first = group_together([keyed, self._members], "GroupByNode") | (
             "FirstRoot" >> beam.ParDo(_RootOfEachMember()).with_outputs(_LINK, main="members")
         )
         merged = (

@@ -30,7 +30,7 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from curation.checks import expect_options
-from curation.dedup.candidate_transforms import BandEntriesByShard, ComponentMembers, VerifyCandidates
+from curation.dedup.candidate_transforms import BandEntriesByShard, ComponentMembers, VerifyCandidates, both_ends
 from curation.dedup.cluster_transforms import (
     KEPT_UNVERIFIED_TAG,
     ApplyDecisions,
@@ -154,7 +154,8 @@ class NearDedup(beam.PTransform):
             members
             | "BandEntries" >> beam.ParDo(BandEntriesByShard(bands, rows, options.band_shards))
             | "GroupByShard" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda kv: candidate_pairs(kv[1], options.all_pairs_bucket_limit))
+            | "CandidatePairs" >> beam.FlatMap(lambda kv: (
+                end for pair in candidate_pairs(kv[1], options.all_pairs_bucket_limit) for end in both_ends(pair)))
             | "Verify" >> VerifyCandidates(slim, options.threshold)
         )
         members_by_root = edges | "Components" >> ComponentMembers(
