@@ -15,7 +15,7 @@ from curation.checks import expect_options
 from curation.progress import StageProgress
 from curation.reading import compression, splits
 from curation.reading.files import read_file
-from curation.reading.ids import resolve_duplicate_ids
+from curation.reading.ids import duplicate_id_row, first_location_of_reused_ids, id_bucket, location
 from curation.reading.options import ReadOptions
 from curation.reading.specs import InputSpec, file_format
 from curation.reading.splits import FileSplit
@@ -96,11 +96,12 @@ def _locate_lines(split: FileSplit) -> FileSplit:
 
 
 _ROWS_READ = "rows_read"  # _ReadSplit's count of the rows one split gave, (uri, rows)
+_ID_LOCATIONS = "id_locations"  # _ReadSplit's (bucket, [(id, uri, index), ...]) of one split's documents
 
 
 class _ReadSplit(beam.DoFn):
-    """Streams one file split into documents (keyed by id, for the duplicate-id check) and
-    rejected rows, then says how many rows it read."""
+    """Streams one file split into documents and rejected rows, then says how many rows it
+    read and where it read each id (per id bucket, for the duplicate-id check)."""
 
     def __init__(self, options: ReadOptions):
         self._options = options
@@ -120,17 +121,21 @@ class _ReadSplit(beam.DoFn):
         if split.start == 0:
             self._bytes.inc(split.size)
         rows = 0
+        ids: dict[int, list[tuple[str, str, int]]] = collections.defaultdict(list)
         with open_input(split.uri) as stream:
             for tag, row in splits.read_split(stream, split, spec, self._options):
                 rows += 1
                 if tag == Fate.OUTPUT.tag:
                     self._documents.inc()
                     self._progress.add(len(row["text"]))
-                    yield row["id"], row
+                    ids[id_bucket(row["id"])].append((row["id"], *location(row)))
+                    yield row
                 else:
                     self._rejected[RejectReason(row["reason"])].inc()
                     yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
         yield beam.pvalue.TaggedOutput(_ROWS_READ, (split.uri, rows))
+        for bucket, entries in ids.items():
+            yield beam.pvalue.TaggedOutput(_ID_LOCATIONS, (bucket, entries))
 
 
 def _spread(elements: Iterable) -> Iterable[tuple[int, Any]]:
@@ -153,17 +158,25 @@ def _describe_files(_, files: list[tuple[int, str, int]], specs, split_rows: Ite
     return [{"uri": uri, "source": specs[i].source_name(), "bytes": size, "records": rows[uri]} for i, uri, size in files]
 
 
+def _reused_ids(bucket: tuple[int, Iterable[list[tuple[str, str, int]]]]) -> Iterable[tuple[str, tuple[str, int]]]:
+    """One id bucket's entries, from every split -> (id, first location) of each id read more than once."""
+    return first_location_of_reused_ids(entry for entries in bucket[1] for entry in entries).items()
+
+
 class _ResolveDuplicateIds(beam.DoFn):
+    """Keeps a record unless its id was read first somewhere else (``first_at``: the reused
+    ids' first locations, a side input that is empty for a corpus of unique ids)."""
+
     def __init__(self):
         self._duplicates = Metrics.counter(_COUNTER_NAMESPACE, Fate.REJECTED.counter_name(RejectReason.DUPLICATE_ID.value))
 
-    def process(self, element: tuple[str, Iterable[dict]]) -> Iterable:
-        _, records = element
-        kept, rejected = resolve_duplicate_ids(list(records))
-        yield kept
-        for row in rejected:
+    def process(self, record: dict, first_at: dict[str, tuple[str, int]]) -> Iterable:
+        kept_at = first_at.get(record["id"])
+        if kept_at is None or kept_at == location(record):
+            yield record
+        else:
             self._duplicates.inc()
-            yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, row)
+            yield beam.pvalue.TaggedOutput(Fate.REJECTED.tag, duplicate_id_row(record, kept_at))
 
 
 class ReadDocuments(beam.PTransform):
@@ -207,14 +220,13 @@ class ReadDocuments(beam.PTransform):
             file_splits
             | "SpreadSplits" >> beam.GroupByKey()
             | "ReadSplits" >> beam.ParDo(_ReadSplit(self._options)).with_outputs(
-                Fate.REJECTED.tag, _ROWS_READ, main=Fate.OUTPUT.tag)
+                Fate.REJECTED.tag, _ROWS_READ, _ID_LOCATIONS, main=Fate.OUTPUT.tag)
         )
-        resolved = (
-            read[Fate.OUTPUT.tag]
-            | "GroupById" >> beam.GroupByKey()
-            | "ResolveDuplicateIds"
-            >> beam.ParDo(_ResolveDuplicateIds()).with_outputs(Fate.REJECTED.tag, main=Fate.OUTPUT.tag)
-        )
+        # Ids meet their peers without the records: the records, which would cost a full
+        # shuffle, wait instead for the (usually empty) map of reused ids.
+        reused = read[_ID_LOCATIONS] | "GroupIdsByBucket" >> beam.GroupByKey() | "ReusedIds" >> beam.FlatMap(_reused_ids)
+        resolved = read[Fate.OUTPUT.tag] | "ResolveDuplicateIds" >> beam.ParDo(
+            _ResolveDuplicateIds(), beam.pvalue.AsDict(reused)).with_outputs(Fate.REJECTED.tag, main=Fate.OUTPUT.tag)
         rejected = (read[Fate.REJECTED.tag], resolved[Fate.REJECTED.tag]) | "AllRejected" >> beam.Flatten()
         # Records as the reader saw them, before anything is set aside: the "records read"
         # side of the accounting invariant (one count per split: a side input of a few numbers).
