@@ -62,7 +62,7 @@ class NearDedupOptions:
         choosing (bands, rows). Recall-heavy by default because every candidate
         is verified, so a banding false positive costs only a comparison.
     verification: "shingles" (the default) computes exact Jaccard, carrying each
-        document's shingle hashes (64-bit, 8 bytes per distinct shingle) through the
+        document's shingle hashes (32-bit, 4 bytes per distinct shingle) through the
         shuffle, so a removal's similarity to its survivor really reaches
         ``threshold``; end to end it took 1.07x the time of "signature" (fastest of
         three alternating runs, ``bench.dedup_speed``'s corpus). "signature"

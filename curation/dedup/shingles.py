@@ -19,10 +19,14 @@ Why words then a fold, not a hash of the shingle's bytes: each word is hashed
 once in C (``zlib.crc32``, ~10x faster than blake2b from Python) and the n-gram
 fold is vectorised in numpy, instead of building and hashing every shingle
 string. No seed here: the MinHash seed already draws the permutations.
-MinHash signatures take the 32-bit hash (what datasketch's ``hashfunc`` returns);
-exact verification compares the 64-bit hashes, so a corpus of millions of
-distinct shingles does not meet 32-bit collisions there (1e6 one-shingle texts
-have about a hundred colliding pairs at 32 bits, 3e-8 expected at 64).
+MinHash signatures take the 32-bit hash (what datasketch's ``hashfunc`` returns),
+and exact verification compares the same 32-bit hashes: the sets whose Jaccard the
+signature estimates, at 4 bytes per shingle through near dedup's joins. A collision
+only matters inside one compared pair: two documents with 1,000 distinct shingles
+between them share a colliding hash about once in 8,600 pairs (1000**2 / 2**33),
+and it moves their Jaccard by about 1/1,000. Texts of one shingle, where a
+collision would decide equality, compare a sha256 of the text instead
+(``curation.dedup.sketch.whole_text_key``).
 """
 
 from __future__ import annotations

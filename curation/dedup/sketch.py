@@ -12,7 +12,7 @@ import numpy as np
 from curation.dedup.minhash import estimated_jaccard, exact_jaccard, signature
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import NearDedupOptions
-from curation.dedup.shingles import shingle_hashes64, to_hash32
+from curation.dedup.shingles import shingle_hashes
 from curation.hashing import content_hash
 
 
@@ -20,7 +20,7 @@ class DocumentSketch(NamedTuple):
     """What near dedup keeps of a document. Bytes, so it shuffles compactly."""
 
     signature: bytes  # uint32 MinHash signature
-    shingle_set: bytes | None  # sorted unique uint64 shingle hashes; only to verify exactly
+    shingle_set: bytes | None  # sorted unique uint32 shingle hashes (the signature's); only to verify exactly
     # sha256 of the normalised text when that text is its only shingle (or it has none):
     # such texts are equal or share nothing, and one 32-bit hash collision must not say equal.
     whole_text: bytes | None = None
@@ -54,9 +54,9 @@ def sketch_text(text: str, options: NearDedupOptions) -> DocumentSketch:
 
 
 def sketch_normalized(normalized: str, options: NearDedupOptions) -> DocumentSketch:
-    hashes64 = shingle_hashes64(normalized, options.ngram_size)
-    signature_ = signature(to_hash32(hashes64), options.num_perm, options.seed)
-    shingle_set = np.unique(hashes64).tobytes() if options.verification == "shingles" else None
+    hashes32 = shingle_hashes(normalized, options.ngram_size)
+    signature_ = signature(hashes32, options.num_perm, options.seed)
+    shingle_set = np.unique(hashes32).tobytes() if options.verification == "shingles" else None
     return DocumentSketch(signature_.tobytes(), shingle_set, whole_text_key(normalized, options.ngram_size))
 
 
@@ -68,7 +68,7 @@ def similarity(a: DocumentSketch, b: DocumentSketch) -> float:
     """The Jaccard similarity verification uses.
 
     Two texts of at most one shingle: 1.0 if their normalised texts are equal, else
-    0.0 (exact, whatever the verification). Otherwise exact Jaccard of the 64-bit
+    0.0 (exact, whatever the verification). Otherwise exact Jaccard of the 32-bit
     shingle hashes when both carry them, else the signature estimate (for a
     one-shingle text against a longer one the estimate is at most about
     1 / the longer one's shingles, so below any threshold over 0.5).
@@ -77,7 +77,7 @@ def similarity(a: DocumentSketch, b: DocumentSketch) -> float:
         return 1.0 if a.whole_text == b.whole_text else 0.0
     if a.shingle_set is not None and b.shingle_set is not None:
         return exact_jaccard(
-            np.frombuffer(a.shingle_set, dtype=np.uint64), np.frombuffer(b.shingle_set, dtype=np.uint64)
+            np.frombuffer(a.shingle_set, dtype=np.uint32), np.frombuffer(b.shingle_set, dtype=np.uint32)
         )
     return estimated_jaccard(signature_array(a), signature_array(b))
 
