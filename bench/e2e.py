@@ -151,7 +151,7 @@ def train_tiny_detector(work: str) -> str:
 
 # Runs the job and reports the peak RSS of its own address space (VmHWM). wait4's
 # ru_maxrss would also count the parent's image copied at fork, before exec.
-_CHILD = """
+MEASURED_CHILD = """
 import atexit, runpy, sys
 def report():
     with open('/proc/self/status') as status:
@@ -178,7 +178,7 @@ def run_job(flags: list[str], profile_to: str | None = None) -> dict:
     if profile_to:
         command = [sys.executable, "-m", "cProfile", "-o", profile_to, "-m", "pipelines.curate", *flags]
     else:
-        command = [sys.executable, "-c", _CHILD, *flags]
+        command = [sys.executable, "-c", MEASURED_CHILD, *flags]
     started, cpu_before = time.perf_counter(), _children_cpu_seconds()
     done = subprocess.run(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds, cpu_seconds = time.perf_counter() - started, _children_cpu_seconds() - cpu_before
