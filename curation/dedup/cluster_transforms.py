@@ -33,6 +33,7 @@ from curation.dedup.survivor import (
 )
 from curation.hashing import seeded_hash64
 from curation.lean_transforms import by_type, combine_per_key, group_together
+from curation.packed import unpack
 from curation.progress import StageProgress
 from curation.schema import Fate
 
@@ -40,9 +41,9 @@ COUNTER_NAMESPACE = "curation.dedup"
 # NearDedup's third output: the id of each record kept because the survivor rounds
 # ended before deciding it (see NearDedupOptions.survivor_rounds).
 KEPT_UNVERIFIED_TAG = "kept_unverified"
-# What JoinClusterSummaries groups: a cluster's items (Members, or records in exact dedup)
-# and, for two or more, its summary.
-CLUSTER_KINDS = {"item": (Member, dict), "summary": ClusterSummary}
+# What JoinClusterSummaries groups in the survivor rounds: a cluster's Members and, for two or
+# more, its summary (exact dedup's items are packed records: see RouteByExactCluster).
+CLUSTER_KINDS = {"item": Member, "summary": ClusterSummary}
 
 
 def not_unique(record_id: str, count: int, what: str) -> ValueError:
@@ -95,8 +96,8 @@ class _RouteByDecision(_Route):
 
     def process(self, element: tuple[str, Iterable[Any]]) -> Iterator[Any]:
         record_id, values = element
-        grouped = by_type(values, {"record": dict, "decision": Decision, "unverified": type(None)})
-        record = only_value(grouped["record"], record_id, "records")
+        grouped = by_type(values, {"record": bytes, "decision": Decision, "unverified": type(None)})
+        record = unpack(only_value(grouped["record"], record_id, "records"))
         decisions = grouped["decision"]
         yield from self._route(record, decisions[0] if decisions else None)
         if grouped["unverified"]:
@@ -105,18 +106,18 @@ class _RouteByDecision(_Route):
 
 
 class RouteByExactCluster(_Route):
-    """((text key, salt), {records, the cluster's summary if two or more}) -> the records, routed."""
+    """((text key, salt), {packed records, the cluster's summary if two or more}) -> the records, routed."""
 
     stage = "exact dedup"
 
     def process(self, element: tuple[tuple, Iterable[Any]]) -> Iterator[Any]:
         _, values = element
-        grouped = by_type(values, CLUSTER_KINDS)
+        grouped = by_type(values, {"item": bytes, "summary": ClusterSummary})
         summary = next(iter(grouped["summary"]), None)
         # Records of one id and text share a salt, so they meet here: a repeated id
         # would make both copies "the survivor". At most members_per_key ids are held.
         seen: set[str] = set()
-        for record in grouped["item"]:
+        for record in map(unpack, grouped["item"]):
             if record["id"] in seen:
                 raise not_unique(record["id"], 2, "records with the same text")
             seen.add(record["id"])
@@ -125,7 +126,7 @@ class RouteByExactCluster(_Route):
 
 
 class ApplyDecisions(beam.PTransform):
-    """(id, record) + PCollections of (id, Decision) + (id, None) per unverified ->
+    """(id, packed record) + PCollections of (id, Decision) + (id, None) per unverified ->
     DoOutputsTuple(survivors, duplicates, kept unverified ids)."""
 
     def __init__(self, decisions: Sequence[beam.PCollection], unverified: beam.PCollection) -> None:
@@ -182,15 +183,17 @@ class JoinClusterSummaries(beam.PTransform):
       members_per_key: the most items of one cluster a worker receives (about).
       id_of: an item's id (salts are drawn from it).
       member_of: an item's Member (None: the items are Members).
+      carry: what of an item crosses the join (None: the item itself; ExactDedup packs its records).
     """
 
     def __init__(self, members_per_key: int, id_of: Callable[[Any], str],
-                 member_of: Callable[[Any], Member] | None = None) -> None:
+                 member_of: Callable[[Any], Member] | None = None, carry: Callable[[Any], Any] | None = None) -> None:
         super().__init__()
         self._members_per_key, self._id_of, self._member_of = members_per_key, id_of, member_of
+        self._carry = carry
 
     def expand(self, keyed: beam.PCollection) -> beam.PCollection:
-        limit, id_of, member_of = self._members_per_key, self._id_of, self._member_of
+        limit, id_of, member_of, carry = self._members_per_key, self._id_of, self._member_of, self._carry
 
         def summary_per_salt(key: Any, summary: ClusterSummary) -> list:
             return [((key, salt), summary) for salt in range(_salts(summary, limit))] if summary.count >= 2 else []
@@ -207,7 +210,8 @@ class JoinClusterSummaries(beam.PTransform):
             )
         )
         salted_items = keyed | "SaltItems" >> beam.Map(
-            lambda kv, salts: ((kv[0], _salt(id_of(kv[1]), salts.get(kv[0], 1))), kv[1]), salts
+            lambda kv, salts: ((kv[0], _salt(id_of(kv[1]), salts.get(kv[0], 1))), carry(kv[1]) if carry else kv[1]),
+            salts
         )
         return group_together([salted_items, salted_summaries], "JoinSummary")
 

@@ -43,6 +43,7 @@ from curation.dedup.options import ExactDedupOptions, NearDedupOptions
 from curation.dedup.sketch import candidate_pairs, matched_by_text_only, sketch_normalized
 from curation.dedup.survivor import Member, record_weight, survivor_rank
 from curation.hashing import content_hash
+from curation.packed import pack
 from curation.results import output_by_name
 from curation.schema import Fate
 
@@ -95,7 +96,7 @@ class ExactDedup(beam.PTransform):
         # Records meet their text's summary directly: one shuffle of records, keyed by text.
         routed = (
             keyed
-            | "JoinRecords" >> JoinClusterSummaries(options.members_per_key, lambda record: record["id"], member)
+            | "JoinRecords" >> JoinClusterSummaries(options.members_per_key, lambda record: record["id"], member, pack)
             | "Route" >> beam.ParDo(RouteByExactCluster()).with_outputs(Fate.DUPLICATE.tag, main=Fate.OUTPUT.tag)
         )
         return DedupResult(routed[Fate.OUTPUT.tag], routed[Fate.DUPLICATE.tag])
@@ -143,7 +144,7 @@ class NearDedup(beam.PTransform):
             else:  # a one-shingle text: no signature, no band entries (a corpus of single words
                 # would otherwise pay ~2 KB of sketch and band keys per record)
                 yield TaggedOutput(_ONE_SHINGLE, (text_key, member))
-            yield TaggedOutput(_KEYED, (record["id"], record))  # for the join that applies the decisions
+            yield TaggedOutput(_KEYED, (record["id"], pack(record)))  # for the join that applies the decisions
 
         sketched = records | "Sketch" >> beam.FlatMap(sketch_member).with_outputs(
             _ONE_SHINGLE, _SLIM, _KEYED, main="members")
