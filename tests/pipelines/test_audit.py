@@ -35,6 +35,9 @@ def run(tmp_path_factory):
         "--input", str(corpus), "--origin-field", "origin", "--detector", str(tmp / "detector"),
         "--min-real-fraction", str(FLOOR), "--sample-fraction", "0.7", "--shard-rows", "40",
         "--no-near-dedup", "--topics", "0", "--output", str(out),
+        # A derived run id hashes the input's path, and pytest numbers its temporary
+        # directories per session: the audit's draws (and the labels' estimate) would move.
+        "--run-id", "run-audit-test",
     ])
     assert audit.main(["--output", str(out), "--sample", "60", "--not-selected", "10"]) == 0
     sample = [json.loads(line) for line in (out / "audit" / "sample.jsonl").read_text().splitlines()]
