@@ -76,7 +76,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> s3)
 
 
-def shingle_hashes64(normalized: str, ngram_size: int) -> np.ndarray:
+def _shingle_hashes64(normalized: str, ngram_size: int) -> np.ndarray:
     """The 64-bit hash of every shingle of ``normalized``, in order (uint64), vectorised."""
     if not normalized:
         return np.empty(0, dtype=np.uint64)
@@ -92,11 +92,11 @@ def shingle_hashes64(normalized: str, ngram_size: int) -> np.ndarray:
     return _fmix64(h)
 
 
-def to_hash32(hashes64: np.ndarray) -> np.ndarray:
+def _to_hash32(hashes64: np.ndarray) -> np.ndarray:
     """``shingle_hash32`` from 64-bit shingle hashes: their top 32 bits (uint32)."""
     return (hashes64 >> np.uint64(32)).astype(np.uint32)
 
 
 def shingle_hashes(normalized: str, ngram_size: int) -> np.ndarray:
     """``shingle_hash32`` of every shingle of ``normalized``, in order (uint32), vectorised."""
-    return to_hash32(shingle_hashes64(normalized, ngram_size))
+    return _to_hash32(_shingle_hashes64(normalized, ngram_size))
