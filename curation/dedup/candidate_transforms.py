@@ -14,7 +14,7 @@ from curation.bundling import BundleBuffer
 from curation.dedup.cluster_transforms import COUNTER_NAMESPACE, only_value
 from curation.dedup.components import ComponentsNotConvergedError, large_star, small_star, union_find_roots
 from curation.dedup.minhash import band_keys
-from curation.dedup.sketch import band_shard, signature_array, similarity
+from curation.dedup.sketch import band_shard, candidate_pairs, signature_array, similarity
 from curation.dedup.survivor import Member
 from curation.lean_transforms import by_type, group_together
 
@@ -142,6 +142,34 @@ class BandEntriesByShard(BundleBuffer):
         by_shard = self._by_shard
         self.empty()
         return iter(by_shard.items())
+
+
+class DistinctPairEnds(BundleBuffer):
+    """(shard, its band entries) -> both ends (:func:`both_ends`) of each distinct candidate
+    pair the bundle's shards find.
+
+    A near-duplicate pair is found in most of the LSH bands, and the bands of one pair
+    fall in different shards: on the bench corpus 45,866 pairs found were 5,869 distinct.
+    Gathering a bundle's pairs in a set sends each on once per bundle instead of once per
+    band (the join after it counts a pair once either way). At ``max_pairs`` the set is
+    sent on and started again, so memory stays bounded; a pair may then go on twice.
+    """
+
+    def __init__(self, all_pairs_limit: int, max_pairs: int = 200_000) -> None:
+        self._all_pairs_limit, self._max_pairs = all_pairs_limit, max_pairs
+        self.empty()
+
+    def empty(self) -> None:
+        self._pairs: set[tuple[str, str]] = set()
+
+    def add(self, shard_entries: tuple[int, Iterable[Iterable[tuple[bytes, str]]]]) -> bool:
+        self._pairs.update(candidate_pairs(shard_entries[1], self._all_pairs_limit))
+        return len(self._pairs) >= self._max_pairs
+
+    def drain(self) -> Iterator[tuple[str, object]]:
+        pairs = sorted(self._pairs)  # a set's order varies with the process's string hashing
+        self.empty()
+        return (end for pair in pairs for end in both_ends(pair))
 
 
 _LINK = "link"

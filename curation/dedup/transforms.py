@@ -30,7 +30,12 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from curation.checks import expect_options
-from curation.dedup.candidate_transforms import BandEntriesByShard, ComponentMembers, VerifyCandidates, both_ends
+from curation.dedup.candidate_transforms import (
+    BandEntriesByShard,
+    ComponentMembers,
+    DistinctPairEnds,
+    VerifyCandidates,
+)
 from curation.dedup.cluster_transforms import (
     KEPT_UNVERIFIED_TAG,
     ApplyDecisions,
@@ -40,7 +45,7 @@ from curation.dedup.cluster_transforms import (
 )
 from curation.dedup.normalize import normalize_text
 from curation.dedup.options import ExactDedupOptions, NearDedupOptions
-from curation.dedup.sketch import candidate_pairs, matched_by_text_only, sketch_normalized
+from curation.dedup.sketch import matched_by_text_only, sketch_normalized
 from curation.dedup.survivor import Member, record_weight, survivor_rank
 from curation.hashing import content_hash
 from curation.packed import pack
@@ -155,8 +160,7 @@ class NearDedup(beam.PTransform):
             members
             | "BandEntries" >> beam.ParDo(BandEntriesByShard(bands, rows, options.band_shards))
             | "GroupByShard" >> beam.GroupByKey()
-            | "CandidatePairs" >> beam.FlatMap(lambda kv: (
-                end for pair in candidate_pairs(kv[1], options.all_pairs_bucket_limit) for end in both_ends(pair)))
+            | "CandidatePairs" >> beam.ParDo(DistinctPairEnds(options.all_pairs_bucket_limit))
             | "Verify" >> VerifyCandidates(slim, options.threshold)
         )
         members_by_root = edges | "Components" >> ComponentMembers(

@@ -5,7 +5,13 @@ from apache_beam.pvalue import TaggedOutput
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
-from curation.dedup.candidate_transforms import PAIRED_MEMBER_TAG, BandEntriesByShard, both_ends, send_to_partners
+from curation.dedup.candidate_transforms import (
+    PAIRED_MEMBER_TAG,
+    BandEntriesByShard,
+    DistinctPairEnds,
+    both_ends,
+    send_to_partners,
+)
 from curation.dedup.minhash import band_keys
 from curation.dedup.options import NearDedupOptions
 from curation.dedup.sketch import band_shard, signature_array, sketch_text
@@ -30,6 +36,31 @@ def test_band_entries_leave_in_lists_per_shard_and_none_is_lost_at_the_bound():
                       for key in band_keys(signature_array(member.sketch), bands, rows))
     assert entries == expected
     assert all(band_shard(key, 5) == shard for shard, batch in sent for key, _ in batch)
+
+
+def _pair_ends(fn: DistinctPairEnds, shards: list) -> tuple[list, list]:
+    """What DistinctPairEnds sends while its bundle runs, and at its end."""
+    fn.start_bundle()
+    sent = [out for shard in shards for out in fn.process(shard, window=GlobalWindow())]
+    at_end = list(fn.finish_bundle())
+    assert all(isinstance(w, WindowedValue) for w in at_end)
+    return sent, [w.value for w in at_end]
+
+
+def test_a_pair_found_in_several_shards_goes_on_once_per_bundle_keyed_by_both_ends():
+    # (a, b) is found by three band keys in two shards; (b, c) by one
+    shards = [(0, [[(b"k1", "b"), (b"k1", "a"), (b"k2", "a"), (b"k2", "b")]]),
+              (1, [[(b"k3", "a"), (b"k3", "b")], [(b"k4", "c"), (b"k4", "b")]])]
+    sent, at_end = _pair_ends(DistinctPairEnds(all_pairs_limit=10), shards)
+    assert sent == []
+    assert at_end == [*both_ends(("a", "b")), *both_ends(("b", "c"))]
+
+
+def test_distinct_pair_ends_send_their_set_on_at_the_bound_and_lose_no_pair():
+    shards = [(i, [[(b"k%d" % i, f"x{i}"), (b"k%d" % i, f"y{i}")]]) for i in range(5)]
+    sent, at_end = _pair_ends(DistinctPairEnds(all_pairs_limit=10, max_pairs=2), shards)
+    assert len(sent) == 2 * 4 and len(at_end) == 2  # two sets of two pairs, then the fifth at the end
+    assert sorted(sent + at_end) == sorted(end for i in range(5) for end in both_ends((f"x{i}", f"y{i}")))
 
 
 def _member(record_id: str) -> Member:
