@@ -92,11 +92,7 @@ def _shingle_hashes64(normalized: str, ngram_size: int) -> np.ndarray:
     return _fmix64(h)
 
 
-def _to_hash32(hashes64: np.ndarray) -> np.ndarray:
-    """``shingle_hash32`` from 64-bit shingle hashes: their top 32 bits (uint32)."""
-    return (hashes64 >> np.uint64(32)).astype(np.uint32)
-
-
 def shingle_hashes(normalized: str, ngram_size: int) -> np.ndarray:
-    """``shingle_hash32`` of every shingle of ``normalized``, in order (uint32), vectorised."""
-    return _to_hash32(_shingle_hashes64(normalized, ngram_size))
+    """``shingle_hash32`` of every shingle of ``normalized`` (the top 32 bits of its 64-bit
+    fold), in order (uint32), vectorised."""
+    return (_shingle_hashes64(normalized, ngram_size) >> np.uint64(32)).astype(np.uint32)
